@@ -1,0 +1,64 @@
+# Shared build helpers: one way to declare a plugin, one way to declare a test.
+
+# Warnings for our own targets (third-party headers are SYSTEM includes).
+function(kalam_set_warnings target)
+  get_target_property(_type ${target} TYPE)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wno-unused-parameter)
+  if(KALAM_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# kalam_add_plugin(NAME <name> SOURCES <files...> [LIBRARIES <libs...>])
+#
+# Builds plugins/<name> as MODULE library kalam_<name>.so in
+# ${CMAKE_BINARY_DIR}/plugins with hidden visibility and a version script, so
+# exactly one symbol (kalam_plugin_entry) is exported, and records the name so
+# tests find the file through the generated kalam/test_paths.h.
+function(kalam_add_plugin)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;LIBRARIES" ${ARGN})
+  set(target kalam_plugin_${ARG_NAME})
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE kalam::backend_api ${ARG_LIBRARIES})
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME kalam_${ARG_NAME}
+    LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins
+    C_VISIBILITY_PRESET hidden
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    LINK_DEPENDS ${PROJECT_SOURCE_DIR}/plugins/plugin.map)
+  target_link_options(${target} PRIVATE
+    -Wl,--version-script=${PROJECT_SOURCE_DIR}/plugins/plugin.map
+    -Wl,--exclude-libs,ALL)
+  if(NOT KALAM_SANITIZE)
+    # Sanitizer runtimes resolve some symbols from the executable.
+    target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  endif()
+  kalam_set_warnings(${target})
+  install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/kalam/plugins)
+  set_property(GLOBAL APPEND PROPERTY KALAM_PLUGINS ${ARG_NAME})
+  set(KALAM_PLUGINS ${KALAM_PLUGINS} ${ARG_NAME} PARENT_SCOPE)
+endfunction()
+
+# kalam_add_test(NAME <name> SOURCES <files...> [LIBRARIES <libs...>]
+#                [LABELS <labels...>] [TIMEOUT <seconds>])
+#
+# One GoogleTest executable registered with ctest (one ctest entry per test
+# case, so `ctest -R` and `ctest -L` select cases). Default label: unit.
+function(kalam_add_test)
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_LIBRARIES} kalam::test_paths
+                        GTest::gtest GTest::gtest_main Threads::Threads)
+  kalam_set_warnings(${ARG_NAME})
+  gtest_discover_tests(${ARG_NAME}
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -56,7 +56,7 @@ function(kalam_add_test)
   endif()
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_LIBRARIES} kalam::test_paths
-                        GTest::gtest GTest::gtest_main Threads::Threads)
+                        GTest::gmock GTest::gtest GTest::gtest_main Threads::Threads)
   kalam_set_warnings(${ARG_NAME})
   gtest_discover_tests(${ARG_NAME}
     PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}

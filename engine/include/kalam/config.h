@@ -1,0 +1,67 @@
+// The engine's configuration, read from YAML:
+//
+//   storage:
+//     backend: rocksdb        # memory | rocksdb | lmdb | sqlite | any plugin
+//     path: ./data            # data directory
+//     plugin_path: [./build/plugins]
+//     read_only: false
+//     options:                # handed to the plugin as flat key/value strings
+//       block_cache_size: 64MiB
+//
+// Relative paths are relative to the directory of the config file (for text
+// parsed without a file: to the current directory).
+#pragma once
+
+#include <kalam/status.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kalam {
+
+// One backend option, flattened: nested keys joined by '.', lists by ','.
+struct BackendOption {
+  std::string key;
+  std::string value;
+  int line = 0;  // 1-based line in the config file, 0 when not from a file
+};
+
+struct StorageConfig {
+  // The plugin's name: the <name> of kalam_<name>.so.
+  std::string backend;
+  // The data directory. Default: "data" beside the config file.
+  std::filesystem::path path;
+  // Directories searched for kalam_<backend>.so, in order. Default: the
+  // directory plugins are installed to.
+  std::vector<std::filesystem::path> plugin_path;
+  // Open without write access (where the backend allows it).
+  bool read_only = false;
+  // The backend's options, in document order.
+  std::vector<BackendOption> options;
+  // The raw YAML text of the options subtree ("" when absent).
+  std::string options_yaml;
+};
+
+struct EngineConfig {
+  StorageConfig storage;
+  // Where the config came from (a file path or "<string>"), for messages.
+  std::string source;
+};
+
+// The directory plugins are installed to (compiled in).
+std::filesystem::path default_plugin_dir();
+
+// Reads and validates a YAML config file. Errors name the file, the line and
+// the key: "kalam.yaml:3:3: unknown key 'backnd' in 'storage' ...".
+StatusOr<EngineConfig> load_config_file(const std::filesystem::path& file);
+
+// The same for YAML text. `source` names it in messages; relative paths are
+// resolved against `base_dir`.
+StatusOr<EngineConfig> parse_config(std::string_view yaml,
+                                    std::string_view source,
+                                    const std::filesystem::path& base_dir);
+
+}  // namespace kalam

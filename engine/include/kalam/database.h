@@ -1,0 +1,309 @@
+// The key/value view of a Kalam database: RAII wrappers over the backend ABI.
+//
+// A Database is opened from a StorageConfig: the engine loads the plugin the
+// config names, checks the data directory's manifest, and opens the store.
+// Everything here works the same on every backend; where a backend lacks a
+// capability the wrapper either falls back (documented per method) or returns
+// NOT_SUPPORTED, never undefined behaviour.
+//
+// Thread safety: Database methods may be called from many threads at once
+// (the wrapper serialises calls for backends that are not thread-safe),
+// except close(), which must not race with anything. An Iterator is used by
+// one thread at a time. ColumnFamily, Snapshot and WriteBatch values may be
+// shared for reading.
+#pragma once
+
+#include <kalam/config.h>
+#include <kalam/plugin.h>
+#include <kalam/status.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kalam {
+
+namespace detail {
+struct DbCore;
+struct CfState;
+}  // namespace detail
+
+class Database;
+
+// A named column family: an independent, ordered key space. Cheap to copy.
+// Stays safe to use after drop_column_family() or close(): operations then
+// return DROPPED or CLOSED.
+class ColumnFamily {
+ public:
+  // The default column family of whatever database it is used with.
+  ColumnFamily() = default;
+  const std::string& name() const;
+  bool is_default() const { return state_ == nullptr; }
+
+ private:
+  friend class Database;
+  friend class WriteBatch;
+  explicit ColumnFamily(std::shared_ptr<detail::CfState> state)
+      : state_(std::move(state)) {}
+  std::shared_ptr<detail::CfState> state_;
+};
+
+// A consistent read view of the whole database. Released when destroyed.
+// Keeps its database open until then.
+class Snapshot {
+ public:
+  Snapshot(Snapshot&&) noexcept;
+  Snapshot& operator=(Snapshot&&) noexcept;
+  ~Snapshot();
+
+ private:
+  friend class Database;
+  Snapshot(std::shared_ptr<detail::DbCore> core, kalam_snapshot* handle);
+  std::shared_ptr<detail::DbCore> core_;
+  kalam_snapshot* handle_ = nullptr;
+};
+
+struct ReadOptions {
+  // Read as of this snapshot (must come from the same database), or the
+  // latest data when null.
+  const Snapshot* snapshot = nullptr;
+};
+
+struct WriteOptions {
+  // false: the write is in the backend's buffers when write() returns (it
+  // survives a process crash only where the backend's README says so).
+  // true: the backend has made it durable (write + fsync) before returning,
+  // on backends with the durable_sync capability; on others it is the same
+  // as false (check Plugin::has(KALAM_CAP_DURABLE_SYNC)).
+  bool sync = false;
+};
+
+// An ordered list of writes applied by Database::write() in one ABI call:
+// atomically, across column families, on backends with atomic_batch.
+class WriteBatch {
+ public:
+  WriteBatch() = default;
+  void put(const ColumnFamily& cf, std::string_view key,
+           std::string_view value);
+  void put(std::string_view key, std::string_view value) {
+    put(ColumnFamily(), key, value);
+  }
+  void del(const ColumnFamily& cf, std::string_view key);
+  void del(std::string_view key) { del(ColumnFamily(), key); }
+  // Removes every key in [begin, end). On backends without delete_range the
+  // engine expands it into single deletes of the keys present at write time.
+  void delete_range(const ColumnFamily& cf, std::string_view begin,
+                    std::string_view end);
+  size_t count() const { return ops_.size(); }
+  // Bytes of keys and values held.
+  size_t data_size() const { return data_.size(); }
+  void clear();
+
+ private:
+  friend class Database;
+  struct Op {
+    uint32_t type;
+    detail::CfState* cf;  // null = default; kept alive by families_
+    size_t key_offset, key_size, value_offset, value_size;
+  };
+  void add(uint32_t type, const ColumnFamily& cf, std::string_view key,
+           std::string_view value);
+  std::string data_;
+  std::vector<Op> ops_;
+  std::vector<std::shared_ptr<detail::CfState>> families_;
+};
+
+struct IteratorOptions {
+  // Only keys >= lower.
+  std::optional<std::string> lower;
+  // Only keys < upper.
+  std::optional<std::string> upper;
+  // Only keys that start with prefix (combined with the bounds).
+  std::optional<std::string> prefix;
+  // Iterate as of this snapshot; without one the iterator sees the data as of
+  // its creation where the backend has snapshots.
+  const Snapshot* snapshot = nullptr;
+  // Hint: the iterator will mostly move backwards.
+  bool reverse = false;
+};
+
+// A cursor over one column family, within its bounds. Keeps its database
+// open until destroyed. Moves never throw; check valid(), then status().
+//
+//   for (it.seek_to_first(); it.valid(); it.next()) use(it.key(), it.value());
+//   if (!it.status().ok()) ...
+class Iterator {
+ public:
+  Iterator(Iterator&&) noexcept;
+  Iterator& operator=(Iterator&&) noexcept;
+  ~Iterator();
+
+  void seek_to_first();
+  // Backward moves return NOT_SUPPORTED in status() on backends without
+  // reverse_iteration.
+  void seek_to_last();
+  // To the first key >= target.
+  void seek(std::string_view target);
+  // To the last key <= target.
+  void seek_for_prev(std::string_view target);
+  // REQUIRES: valid().
+  void next();
+  void prev();
+
+  bool valid() const { return valid_; }
+  // REQUIRES: valid(). The views are good until the next move.
+  std::string_view key() const { return key_; }
+  std::string_view value() const { return value_; }
+  // The first error a move hit (sticky), or OK.
+  const Status& status() const { return status_; }
+
+  enum class Direction { kForward, kBackward };
+  // The fast scan: hands up to `max_entries` entries, starting with the
+  // current one, to `visit` in one ABI call and moves past them. `visit`
+  // returns false to stop; that entry is then not consumed and stays
+  // current. The views are valid only inside `visit`. Returns the number of
+  // entries consumed; afterwards valid()/key()/value() describe the new
+  // position.
+  StatusOr<size_t> next_batch(
+      size_t max_entries,
+      const std::function<bool(std::string_view key, std::string_view value)>&
+          visit,
+      Direction direction = Direction::kForward);
+
+ private:
+  friend class Database;
+  Iterator(std::shared_ptr<detail::DbCore> core, kalam_iter* handle,
+           std::string cf_name);
+  // Runs one ABI move under the database's call lock, then after_move().
+  template <typename Call>
+  void move(const char* operation, Call call);
+  void after_move(int rc, const char* operation, void* status_buffer);
+  std::shared_ptr<detail::DbCore> core_;
+  kalam_iter* handle_ = nullptr;
+  std::string cf_name_;
+  bool valid_ = false;
+  std::string_view key_;
+  std::string_view value_;
+  Status status_;
+};
+
+struct OpenOptions {
+  // Create the data directory and an empty database when there is none.
+  bool create_if_missing = true;
+  // Open without write access (backends with read_only_open). Overrides
+  // StorageConfig::read_only when true.
+  bool read_only = false;
+};
+
+class Database {
+ public:
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  // Closes the database if close() was not called; if iterators or
+  // snapshots are still alive, the close happens when the last one goes.
+  ~Database();
+
+  // Loads the plugin `config` names, checks (or, for a new directory,
+  // stamps) the data directory's manifest, and opens the database.
+  // Errors: NOT_FOUND (no plugin, or no database and !create_if_missing),
+  // INVALID_ARGUMENT (bad option, plugin refused, directory written by
+  // another backend), ABI_MISMATCH, BUSY, IO_ERROR, CORRUPTION.
+  static StatusOr<std::unique_ptr<Database>> open(
+      const StorageConfig& config, const OpenOptions& options = {});
+
+  // Opens with a plugin that is already loaded (tests, tools). `options` are
+  // the backend's flattened options.
+  static StatusOr<std::unique_ptr<Database>> open(
+      std::shared_ptr<const Plugin> plugin, const std::filesystem::path& path,
+      const std::vector<BackendOption>& backend_options,
+      const OpenOptions& options = {});
+
+  // Makes acknowledged writes durable and closes. BUSY (and the database
+  // stays open) while iterators or snapshots are alive. Afterwards every
+  // call returns CLOSED. Calling it twice is OK.
+  Status close();
+
+  // The plugin serving this database.
+  const Plugin& plugin() const;
+  // The data directory.
+  const std::filesystem::path& path() const;
+
+  // --- Column families ---
+  // The family `name`; with create_if_missing, created (durably) first.
+  // "default" is the default family. NOT_FOUND when missing.
+  StatusOr<ColumnFamily> column_family(std::string_view name,
+                                       bool create_if_missing = false);
+  // Drops the family and its data. `cf` and every copy of it then give
+  // DROPPED. INVALID_ARGUMENT for the default family.
+  Status drop_column_family(const ColumnFamily& cf);
+  // Every family name, "default" included, sorted.
+  StatusOr<std::vector<std::string>> list_column_families();
+
+  // --- Writes ---
+  Status put(const ColumnFamily& cf, std::string_view key,
+             std::string_view value, const WriteOptions& options = {});
+  Status del(const ColumnFamily& cf, std::string_view key,
+             const WriteOptions& options = {});
+  Status write(const WriteBatch& batch, const WriteOptions& options = {});
+
+  // --- Reads ---
+  // The value of `key`; NOT_FOUND when absent.
+  StatusOr<std::string> get(const ColumnFamily& cf, std::string_view key,
+                            const ReadOptions& options = {});
+  // The zero-copy read: calls `visit` with the value (valid only during the
+  // call). NOT_FOUND when absent.
+  Status get_with(const ColumnFamily& cf, std::string_view key,
+                  const std::function<void(std::string_view)>& visit,
+                  const ReadOptions& options = {});
+  // The copy read into `buffer`; returns the value's length.
+  // BUFFER_TOO_SMALL (buffer untouched) when it does not fit; the message
+  // says the size needed.
+  StatusOr<size_t> get_into(const ColumnFamily& cf, std::string_view key,
+                            std::span<char> buffer,
+                            const ReadOptions& options = {});
+  // Reads many keys of `cf` from one consistent view; nullopt for absent.
+  StatusOr<std::vector<std::optional<std::string>>> multi_get(
+      const ColumnFamily& cf, std::span<const std::string_view> keys,
+      const ReadOptions& options = {});
+
+  // --- Iterators and snapshots ---
+  StatusOr<Iterator> new_iterator(const ColumnFamily& cf,
+                                  const IteratorOptions& options = {});
+  // NOT_SUPPORTED on backends without snapshots.
+  StatusOr<Snapshot> snapshot();
+
+  // --- Maintenance ---
+  // Makes every acknowledged write of every family durable.
+  Status flush();
+  // NOT_SUPPORTED without compact_range.
+  Status compact_range(const ColumnFamily& cf,
+                       std::optional<std::string_view> begin,
+                       std::optional<std::string_view> end);
+  // A property as text (KALAM_PROPERTY_* or a backend-prefixed name).
+  // NOT_FOUND for an unknown one, NOT_SUPPORTED without properties.
+  StatusOr<std::string> property(const ColumnFamily& cf, std::string_view name);
+  // Writes an openable copy of the database (manifest included) to `dir`,
+  // which must not exist. NOT_SUPPORTED without checkpoint.
+  Status checkpoint(const std::filesystem::path& dir);
+
+ private:
+  explicit Database(std::shared_ptr<detail::DbCore> core);
+  Status check_family(const ColumnFamily& cf) const;
+  // The snapshot's ABI handle, after checking it belongs to this database.
+  StatusOr<const kalam_snapshot*> snapshot_handle(const Snapshot* s) const;
+  // Replaces a delete-range op with deletes of the keys in range, for
+  // backends without delete_range.
+  Status expand_delete_range(const WriteBatch& batch, const WriteBatch::Op& op,
+                             const kalam_write_op& range,
+                             std::deque<std::string>* keys,
+                             std::vector<kalam_write_op>* ops);
+  std::shared_ptr<detail::DbCore> core_;
+};
+
+}  // namespace kalam

@@ -1,0 +1,107 @@
+// Loading storage plugins: resolving a backend name to a file, loading it,
+// and negotiating the ABI. A loaded plugin is never unloaded.
+#pragma once
+
+#include <kalam/backend_api.h>
+#include <kalam/status.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kalam {
+
+// A loaded plugin that passed negotiation. Immutable and thread-safe; lives
+// until the process exits (its library is never unloaded).
+class Plugin {
+ public:
+  Plugin(const Plugin&) = delete;
+  Plugin& operator=(const Plugin&) = delete;
+
+  // The backend name the plugin reports ("rocksdb").
+  const std::string& name() const { return name_; }
+  // The plugin's free-form version string.
+  const std::string& version() const { return version_; }
+  // The canonical path of the library file.
+  const std::filesystem::path& file() const { return file_; }
+  uint32_t abi_major() const { return abi_major_; }
+  uint32_t abi_minor() const { return abi_minor_; }
+  uint32_t format_version() const { return format_version_; }
+  // KALAM_CAP_* bits.
+  uint64_t capabilities() const { return capabilities_; }
+  bool has(uint64_t capability) const {
+    return (capabilities_ & capability) == capability;
+  }
+  // 0 means no limit.
+  uint64_t max_key_size() const { return max_key_size_; }
+  uint64_t max_value_size() const { return max_value_size_; }
+  // The function table. Pointers in the OPTIONAL group may be null.
+  const kalam_backend_vtable& vtable() const { return *vtable_; }
+
+  // Builds a Plugin. Only the loader calls this; it is public for
+  // std::make_shared.
+  struct Token;
+  Plugin(const Token&, std::filesystem::path file,
+         const kalam_plugin_info& info);
+
+ private:
+  std::string name_;
+  std::string version_;
+  std::filesystem::path file_;
+  uint32_t abi_major_;
+  uint32_t abi_minor_;
+  uint32_t format_version_;
+  uint64_t capabilities_;
+  uint64_t max_key_size_;
+  uint64_t max_value_size_;
+  const kalam_backend_vtable* vtable_;
+};
+
+// The names of the KALAM_CAP_* bits set in `capabilities`, e.g.
+// {"persistent", "durable_sync", ...}, in bit order.
+std::vector<std::string> capability_names(uint64_t capabilities);
+
+// Finds kalam_<name>.so in `plugin_path` (first directory wins), loads and
+// negotiates it. `name` must be a plain backend name: one containing '/' or
+// ".." is refused, and so is a file that resolves (through symlinks) to
+// outside its directory, or that other users may write.
+StatusOr<std::shared_ptr<const Plugin>> load_plugin(
+    std::string_view name,
+    const std::vector<std::filesystem::path>& plugin_path);
+
+// Loads and negotiates the plugin in `file`. When `expected_name` is not
+// empty, the plugin must report that name. Loading the same file again
+// returns the same Plugin.
+StatusOr<std::shared_ptr<const Plugin>> load_plugin_file(
+    const std::filesystem::path& file, std::string_view expected_name = {});
+
+// One file found on a plugin path, loaded or not.
+struct PluginCandidate {
+  std::filesystem::path file;
+  std::shared_ptr<const Plugin> plugin;  // null when it was refused
+  Status status;                         // why it was refused
+};
+
+// Every kalam_*.so in `plugin_path`, each loaded or with the reason it was
+// refused, sorted by file name.
+std::vector<PluginCandidate> discover_plugins(
+    const std::vector<std::filesystem::path>& plugin_path);
+
+// --- Logging ---------------------------------------------------------------
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+// Receives log lines from the engine and from plugins (`source` is "kalam"
+// or the plugin name). Called from any thread; must be thread-safe.
+using LogSink = std::function<void(LogLevel level, std::string_view source,
+                                   std::string_view message)>;
+
+// Replaces the process-wide sink (default: warnings and errors to stderr).
+// Pass nullptr to silence logging.
+void set_log_sink(LogSink sink);
+
+}  // namespace kalam

@@ -1,0 +1,317 @@
+// YAML → EngineConfig. Every error names the source, line, column and key.
+#include <kalam/config.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace kalam {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Bounds that keep a hostile file from costing unbounded time or memory.
+constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
+constexpr int kMaxOptionDepth = 16;
+constexpr size_t kMaxOptions = 4096;
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+class Parser {
+ public:
+  Parser(std::string_view source, fs::path base_dir)
+      : source_(source), base_dir_(std::move(base_dir)) {}
+
+  StatusOr<EngineConfig> parse(std::string_view text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text));
+    } catch (const YAML::ParserException& e) {
+      return error_at(e.mark, "malformed YAML: " + e.msg);
+    } catch (const YAML::Exception& e) {
+      return error_at(e.mark, "malformed YAML: " + e.msg);
+    }
+    EngineConfig config;
+    config.source = source_;
+    if (root.IsNull()) {
+      return Status::InvalidArgument(
+          source_ +
+          ": the config is empty; it needs at least:\n"
+          "storage:\n  backend: memory");
+    }
+    if (!root.IsMap()) {
+      return error_at(root.Mark(),
+                      "the config must be a mapping with a 'storage' key");
+    }
+    KALAM_RETURN_IF_ERROR(check_keys(root, "the top level", {"storage"}));
+    YAML::Node storage = root["storage"];
+    if (!storage) {
+      return Status::InvalidArgument(source_ +
+                                     ": missing key 'storage' at the top level "
+                                     "(add 'storage:' with a 'backend:')");
+    }
+    KALAM_RETURN_IF_ERROR(parse_storage(storage, &config.storage));
+    return config;
+  }
+
+ private:
+  Status error_at(const YAML::Mark& mark, const std::string& what) const {
+    std::ostringstream out;
+    out << source_;
+    if (!mark.is_null()) out << ":" << mark.line + 1 << ":" << mark.column + 1;
+    out << ": " << what;
+    return Status::InvalidArgument(out.str());
+  }
+
+  // Refuses keys outside `allowed` and duplicate keys, suggesting the
+  // closest allowed key.
+  Status check_keys(const YAML::Node& map, const std::string& where,
+                    const std::vector<std::string>& allowed) const {
+    std::set<std::string> seen;
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) {
+        return error_at(entry.first.Mark(),
+                        "keys in " + where + " must be plain names");
+      }
+      const std::string key = entry.first.Scalar();
+      if (!seen.insert(key).second) {
+        return error_at(entry.first.Mark(),
+                        "duplicate key '" + key + "' in " + where);
+      }
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) {
+        continue;
+      }
+      std::string hint;
+      for (const auto& candidate : allowed) {
+        if (edit_distance(key, candidate) <= 2) {
+          hint = " (did you mean '" + candidate + "'?)";
+          break;
+        }
+      }
+      return error_at(entry.first.Mark(),
+                      "unknown key '" + key + "' in " + where + hint +
+                          "; allowed keys: " + join(allowed));
+    }
+    return Status::OK();
+  }
+
+  Status scalar(const YAML::Node& node, const std::string& key,
+                std::string* out) const {
+    if (!node.IsScalar()) {
+      return error_at(
+          node.Mark(),
+          "key '" + key + "' must be a single value, not " + kind(node));
+    }
+    *out = node.Scalar();
+    return Status::OK();
+  }
+
+  static std::string kind(const YAML::Node& node) {
+    if (node.IsMap()) return "a mapping";
+    if (node.IsSequence()) return "a list";
+    if (node.IsNull()) return "empty";
+    return "a single value";
+  }
+
+  fs::path resolve(const std::string& path) const {
+    fs::path p(path);
+    return p.is_absolute() ? p : (base_dir_ / p).lexically_normal();
+  }
+
+  Status parse_storage(const YAML::Node& node, StorageConfig* out) {
+    if (!node.IsMap()) {
+      return error_at(node.Mark(),
+                      "key 'storage' must be a mapping, not " + kind(node));
+    }
+    KALAM_RETURN_IF_ERROR(
+        check_keys(node, "'storage'",
+                   {"backend", "path", "plugin_path", "read_only", "options"}));
+
+    YAML::Node backend = node["backend"];
+    if (!backend || backend.IsNull()) {
+      return error_at(node.Mark(),
+                      "missing key 'backend' in 'storage' (one of memory, "
+                      "rocksdb, lmdb, sqlite, or any plugin on plugin_path)");
+    }
+    KALAM_RETURN_IF_ERROR(scalar(backend, "storage.backend", &out->backend));
+    if (out->backend.empty()) {
+      return error_at(backend.Mark(), "key 'storage.backend' is empty");
+    }
+
+    std::string path = "data";
+    if (YAML::Node p = node["path"]) {
+      KALAM_RETURN_IF_ERROR(scalar(p, "storage.path", &path));
+      if (path.empty()) {
+        return error_at(p.Mark(), "key 'storage.path' is empty");
+      }
+    }
+    out->path = resolve(path);
+
+    if (YAML::Node dirs = node["plugin_path"]) {
+      if (dirs.IsScalar()) {
+        out->plugin_path.push_back(resolve(dirs.Scalar()));
+      } else if (dirs.IsSequence()) {
+        for (const auto& dir : dirs) {
+          std::string text;
+          KALAM_RETURN_IF_ERROR(scalar(dir, "storage.plugin_path[]", &text));
+          out->plugin_path.push_back(resolve(text));
+        }
+      } else {
+        return error_at(dirs.Mark(),
+                        "key 'storage.plugin_path' must be a directory or a "
+                        "list of directories, not " +
+                            kind(dirs));
+      }
+    } else {
+      out->plugin_path.push_back(default_plugin_dir());
+    }
+
+    if (YAML::Node ro = node["read_only"]) {
+      std::string text;
+      KALAM_RETURN_IF_ERROR(scalar(ro, "storage.read_only", &text));
+      if (text == "true") {
+        out->read_only = true;
+      } else if (text == "false") {
+        out->read_only = false;
+      } else {
+        return error_at(ro.Mark(),
+                        "key 'storage.read_only' must be true or "
+                        "false, not '" +
+                            text + "'");
+      }
+    }
+
+    if (YAML::Node options = node["options"]; options && !options.IsNull()) {
+      if (!options.IsMap()) {
+        return error_at(options.Mark(),
+                        "key 'storage.options' must be a mapping of option "
+                        "names to values, not " +
+                            kind(options));
+      }
+      KALAM_RETURN_IF_ERROR(flatten(options, "", 0, &out->options));
+      YAML::Emitter emitter;
+      emitter << options;
+      out->options_yaml = emitter.c_str();
+    }
+    return Status::OK();
+  }
+
+  Status flatten(const YAML::Node& map, const std::string& prefix, int depth,
+                 std::vector<BackendOption>* out) const {
+    if (depth > kMaxOptionDepth) {
+      return error_at(map.Mark(), "storage.options nests deeper than " +
+                                      std::to_string(kMaxOptionDepth) +
+                                      " levels");
+    }
+    std::set<std::string> seen;
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) {
+        return error_at(entry.first.Mark(), "option names must be plain names");
+      }
+      const std::string key = prefix + entry.first.Scalar();
+      if (!seen.insert(key).second) {
+        return error_at(entry.first.Mark(),
+                        "duplicate option 'storage.options." + key + "'");
+      }
+      const YAML::Node& value = entry.second;
+      const int line = entry.first.Mark().line + 1;
+      if (value.IsMap()) {
+        KALAM_RETURN_IF_ERROR(flatten(value, key + ".", depth + 1, out));
+      } else if (value.IsScalar()) {
+        out->push_back({key, value.Scalar(), line});
+      } else if (value.IsSequence()) {
+        std::string joined;
+        for (const auto& item : value) {
+          if (!item.IsScalar()) {
+            return error_at(item.Mark(), "option 'storage.options." + key +
+                                             "' must be a list of values");
+          }
+          joined += (joined.empty() ? "" : ",") + item.Scalar();
+        }
+        out->push_back({key, joined, line});
+      } else {
+        return error_at(entry.first.Mark(),
+                        "option 'storage.options." + key + "' has no value");
+      }
+      if (out->size() > kMaxOptions) {
+        return error_at(entry.first.Mark(), "storage.options has more than " +
+                                                std::to_string(kMaxOptions) +
+                                                " entries");
+      }
+    }
+    return Status::OK();
+  }
+
+  std::string source_;
+  fs::path base_dir_;
+};
+
+}  // namespace
+
+StatusOr<EngineConfig> parse_config(std::string_view yaml,
+                                    std::string_view source,
+                                    const std::filesystem::path& base_dir) {
+  try {
+    return Parser(source, base_dir).parse(yaml);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(std::string(source) +
+                                   ": cannot read the config: " + e.what());
+  }
+}
+
+StatusOr<EngineConfig> load_config_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  const std::string name = file.string();
+  if (!fs::exists(file, ec)) {
+    return Status::NotFound(name +
+                            ": config file not found (pass --config FILE or "
+                            "copy examples/kalam.yaml)");
+  }
+  if (!fs::is_regular_file(file, ec)) {
+    return Status::InvalidArgument(name + ": not a regular file");
+  }
+  const auto size = fs::file_size(file, ec);
+  if (ec) return Status::IoError(name + ": " + ec.message());
+  if (size > kMaxConfigBytes) {
+    return Status::InvalidArgument(
+        name + ": config file is " + std::to_string(size) +
+        " bytes; the limit is " + std::to_string(kMaxConfigBytes));
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::IoError(name + ": cannot open for reading");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in && !in.eof()) return Status::IoError(name + ": read failed");
+  fs::path base = fs::absolute(file, ec).parent_path();
+  return parse_config(text.str(), name, base);
+}
+
+}  // namespace kalam
+
+namespace kalam {
+
+std::filesystem::path default_plugin_dir() { return KALAM_INSTALL_PLUGIN_DIR; }
+
+}  // namespace kalam

@@ -1,0 +1,923 @@
+// RAII wrappers over the backend ABI: Database, ColumnFamily, WriteBatch,
+// Iterator, Snapshot.
+#include <kalam/database.h>
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+
+#include "abi_status.h"
+#include "manifest.h"
+
+namespace kalam {
+
+namespace fs = std::filesystem;
+
+namespace detail {
+
+struct CfState {
+  const DbCore* owner;
+  kalam_cf* handle;
+  std::string name;
+  // Set by drop_column_family() and by close(); never cleared.
+  std::atomic<bool> dropped{false};
+  std::atomic<bool> closed{false};
+};
+
+// What Database, Iterator and Snapshot share. The backend database is
+// closed when the Database is closed, or when the last of them goes.
+struct DbCore {
+  std::shared_ptr<const Plugin> plugin;
+  const kalam_backend_vtable* vt = nullptr;
+  kalam_db* db = nullptr;
+  fs::path path;
+  // Backends without the thread_safe capability get every call serialised.
+  bool serialize = false;
+  std::mutex call_mu;
+  std::atomic<int> live_iterators{0};
+  std::atomic<int> live_snapshots{0};
+  std::mutex families_mu;
+  std::map<std::string, std::shared_ptr<CfState>, std::less<>> families;
+
+  std::unique_lock<std::mutex> lock() {
+    return serialize ? std::unique_lock<std::mutex>(call_mu)
+                     : std::unique_lock<std::mutex>();
+  }
+  const std::string& backend() const { return plugin->name(); }
+
+  Status close_now() {
+    if (db == nullptr) return Status::OK();
+    StatusBuffer detail;
+    const int rc = vt->close(db, detail.get());
+    if (rc == KALAM_BUSY) {
+      return status_from_abi(rc, detail, "close " + path.string(), backend());
+    }
+    db = nullptr;
+    std::lock_guard lock(families_mu);
+    for (auto& [name, state] : families) {
+      state->closed = true;
+      state->handle = nullptr;
+    }
+    return status_from_abi(rc, detail, "close " + path.string(), backend());
+  }
+
+  ~DbCore() {
+    Status s = close_now();
+    if (!s.ok()) {
+      // Nobody is left to return it to.
+      std::fprintf(stderr, "[kalam] error: %s\n", s.to_string().c_str());
+    }
+  }
+};
+
+}  // namespace detail
+
+using detail::CfState;
+using detail::DbCore;
+
+namespace {
+
+const std::string kDefaultName = "default";
+
+kalam_cf* handle_of(const CfState* cf) {
+  return cf == nullptr ? nullptr : cf->handle;
+}
+
+std::string family_label(const CfState* cf) {
+  return "column family '" + (cf == nullptr ? kDefaultName : cf->name) + "'";
+}
+
+// The smallest key greater than every key starting with `prefix`, or nullopt
+// when there is none (the prefix is empty or all 0xFF).
+std::optional<std::string> prefix_successor(std::string prefix) {
+  while (!prefix.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
+    if (last != 0xFF) {
+      ++last;
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::nullopt;
+}
+
+// Carries a C++ callback and any exception it threw across a C call.
+template <typename Fn>
+struct Trampoline {
+  const Fn* fn;
+  std::exception_ptr error;
+  void rethrow() const {
+    if (error) std::rethrow_exception(error);
+  }
+};
+
+}  // namespace
+
+// --- ColumnFamily ------------------------------------------------------------
+
+const std::string& ColumnFamily::name() const {
+  return state_ == nullptr ? kDefaultName : state_->name;
+}
+
+// --- WriteBatch --------------------------------------------------------------
+
+void WriteBatch::add(uint32_t type, const ColumnFamily& cf,
+                     std::string_view key, std::string_view value) {
+  Op op{type, cf.state_.get(), data_.size(), key.size(), 0, value.size()};
+  data_.append(key);
+  op.value_offset = data_.size();
+  data_.append(value);
+  ops_.push_back(op);
+  if (cf.state_ != nullptr &&
+      (families_.empty() || families_.back() != cf.state_)) {
+    families_.push_back(cf.state_);
+  }
+}
+
+void WriteBatch::put(const ColumnFamily& cf, std::string_view key,
+                     std::string_view value) {
+  add(KALAM_OP_PUT, cf, key, value);
+}
+
+void WriteBatch::del(const ColumnFamily& cf, std::string_view key) {
+  add(KALAM_OP_DELETE, cf, key, {});
+}
+
+void WriteBatch::delete_range(const ColumnFamily& cf, std::string_view begin,
+                              std::string_view end) {
+  add(KALAM_OP_DELETE_RANGE, cf, begin, end);
+}
+
+void WriteBatch::clear() {
+  data_.clear();
+  ops_.clear();
+  families_.clear();
+}
+
+// --- Snapshot ----------------------------------------------------------------
+
+Snapshot::Snapshot(std::shared_ptr<DbCore> core, kalam_snapshot* handle)
+    : core_(std::move(core)), handle_(handle) {
+  ++core_->live_snapshots;
+}
+
+Snapshot::Snapshot(Snapshot&& other) noexcept
+    : core_(std::move(other.core_)),
+      handle_(std::exchange(other.handle_, nullptr)) {}
+
+Snapshot& Snapshot::operator=(Snapshot&& other) noexcept {
+  if (this != &other) {
+    this->~Snapshot();
+    core_ = std::move(other.core_);
+    handle_ = std::exchange(other.handle_, nullptr);
+  }
+  return *this;
+}
+
+Snapshot::~Snapshot() {
+  if (handle_ == nullptr) return;
+  {
+    auto lock = core_->lock();
+    core_->vt->snapshot_release(core_->db, handle_);
+  }
+  handle_ = nullptr;
+  --core_->live_snapshots;
+  core_.reset();
+}
+
+// --- Iterator ----------------------------------------------------------------
+
+Iterator::Iterator(std::shared_ptr<DbCore> core, kalam_iter* handle,
+                   std::string cf_name)
+    : core_(std::move(core)), handle_(handle), cf_name_(std::move(cf_name)) {
+  ++core_->live_iterators;
+}
+
+Iterator::Iterator(Iterator&& other) noexcept
+    : core_(std::move(other.core_)),
+      handle_(std::exchange(other.handle_, nullptr)),
+      cf_name_(std::move(other.cf_name_)),
+      valid_(std::exchange(other.valid_, false)),
+      key_(other.key_),
+      value_(other.value_),
+      status_(std::move(other.status_)) {}
+
+Iterator& Iterator::operator=(Iterator&& other) noexcept {
+  if (this != &other) {
+    this->~Iterator();
+    new (this) Iterator(std::move(other));
+  }
+  return *this;
+}
+
+Iterator::~Iterator() {
+  if (handle_ == nullptr) return;
+  {
+    auto lock = core_->lock();
+    core_->vt->iter_destroy(handle_);
+  }
+  handle_ = nullptr;
+  --core_->live_iterators;
+  core_.reset();
+}
+
+void Iterator::after_move(int rc, const char* operation, void* buffer) {
+  valid_ = false;
+  key_ = value_ = {};
+  if (rc == KALAM_OK) {
+    const void *k = nullptr, *v = nullptr;
+    size_t kl = 0, vl = 0;
+    rc = core_->vt->iter_entry(handle_, &k, &kl, &v, &vl);
+    if (rc == KALAM_OK) {
+      valid_ = true;
+      key_ = {static_cast<const char*>(k), kl};
+      value_ = {static_cast<const char*>(v), vl};
+      return;
+    }
+    // A plugin that says "positioned" and then has no entry is broken.
+    rc = KALAM_INTERNAL;
+  }
+  if (rc != KALAM_NOT_FOUND && status_.ok()) {
+    status_ = status_from_abi(rc, *static_cast<StatusBuffer*>(buffer),
+                              std::string("iterator ") + operation +
+                                  " on column family '" + cf_name_ + "'",
+                              core_->backend());
+  }
+}
+
+template <typename Call>
+void Iterator::move(const char* operation, Call call) {
+  if (handle_ == nullptr) return;
+  StatusBuffer detail;
+  auto lock = core_->lock();
+  after_move(call(core_->vt, detail.get()), operation, &detail);
+}
+
+void Iterator::seek_to_first() {
+  move("seek_to_first", [&](const kalam_backend_vtable* vt, kalam_status* s) {
+    return vt->iter_seek_first(handle_, s);
+  });
+}
+void Iterator::seek_to_last() {
+  move("seek_to_last", [&](const kalam_backend_vtable* vt, kalam_status* s) {
+    return vt->iter_seek_last(handle_, s);
+  });
+}
+void Iterator::seek(std::string_view target) {
+  move("seek", [&](const kalam_backend_vtable* vt, kalam_status* s) {
+    return vt->iter_seek(handle_, target.data(), target.size(), s);
+  });
+}
+void Iterator::seek_for_prev(std::string_view target) {
+  move("seek_for_prev", [&](const kalam_backend_vtable* vt, kalam_status* s) {
+    return vt->iter_seek_for_prev(handle_, target.data(), target.size(), s);
+  });
+}
+void Iterator::next() {
+  move("next", [&](const kalam_backend_vtable* vt, kalam_status* s) {
+    return vt->iter_next(handle_, s);
+  });
+}
+void Iterator::prev() {
+  move("prev", [&](const kalam_backend_vtable* vt, kalam_status* s) {
+    return vt->iter_prev(handle_, s);
+  });
+}
+
+StatusOr<size_t> Iterator::next_batch(
+    size_t max_entries,
+    const std::function<bool(std::string_view, std::string_view)>& visit,
+    Direction direction) {
+  if (handle_ == nullptr) return Status::Closed("iterator was moved from");
+  using Fn = std::function<bool(std::string_view, std::string_view)>;
+  Trampoline<Fn> trampoline{&visit, nullptr};
+  auto entry_visitor = [](void* ctx, const void* key, size_t key_len,
+                          const void* value, size_t value_len) -> int {
+    auto* t = static_cast<Trampoline<Fn>*>(ctx);
+    try {
+      return (*t->fn)({static_cast<const char*>(key), key_len},
+                      {static_cast<const char*>(value), value_len})
+                 ? 0
+                 : 1;
+    } catch (...) {
+      t->error = std::current_exception();
+      return 1;
+    }
+  };
+  StatusBuffer detail;
+  size_t consumed = 0;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->iter_next_batch(
+        handle_, direction == Direction::kBackward ? KALAM_BATCH_REVERSE : 0,
+        max_entries, entry_visitor, &trampoline, &consumed, detail.get());
+  }
+  after_move(rc, "next_batch", &detail);
+  trampoline.rethrow();
+  if (!status_.ok()) return status_;
+  return consumed;
+}
+
+// --- Database ----------------------------------------------------------------
+
+Database::Database(std::shared_ptr<DbCore> core) : core_(std::move(core)) {}
+
+Database::~Database() {
+  if (core_ == nullptr || core_->db == nullptr) return;
+  if (core_->live_iterators == 0 && core_->live_snapshots == 0) {
+    Status s = core_->close_now();
+    if (!s.ok()) {
+      std::fprintf(stderr, "[kalam] error: %s\n", s.to_string().c_str());
+    }
+  }
+  // Otherwise the last iterator or snapshot closes it (DbCore's destructor).
+}
+
+StatusOr<std::unique_ptr<Database>> Database::open(const StorageConfig& config,
+                                                   const OpenOptions& options) {
+  KALAM_ASSIGN_OR_RETURN(auto plugin,
+                         load_plugin(config.backend, config.plugin_path));
+  OpenOptions effective = options;
+  effective.read_only = options.read_only || config.read_only;
+  return open(std::move(plugin), config.path, config.options, effective);
+}
+
+StatusOr<std::unique_ptr<Database>> Database::open(
+    std::shared_ptr<const Plugin> plugin, const fs::path& path,
+    const std::vector<BackendOption>& backend_options,
+    const OpenOptions& options) {
+  if (options.read_only && !plugin->has(KALAM_CAP_READ_ONLY_OPEN)) {
+    return Status::NotSupported("backend '" + plugin->name() +
+                                "' cannot open a database read-only");
+  }
+  KALAM_ASSIGN_OR_RETURN(
+      fs::path store,
+      prepare_data_dir(*plugin, path,
+                       options.create_if_missing && !options.read_only));
+
+  std::vector<const char*> keys, values;
+  for (const auto& option : backend_options) {
+    keys.push_back(option.key.c_str());
+    values.push_back(option.value.c_str());
+  }
+  const std::string store_path = store.string();
+  kalam_open_params params{};
+  params.struct_size = sizeof params;
+  params.flags =
+      (options.create_if_missing ? KALAM_OPEN_CREATE_IF_MISSING : 0) |
+      (options.read_only ? KALAM_OPEN_READ_ONLY : 0);
+  params.path = store_path.c_str();
+  params.option_keys = keys.data();
+  params.option_values = values.data();
+  params.option_count = keys.size();
+
+  auto core = std::make_shared<DbCore>();
+  core->plugin = plugin;
+  core->vt = &plugin->vtable();
+  core->path = path;
+  core->serialize = !plugin->has(KALAM_CAP_THREAD_SAFE);
+  StatusBuffer detail;
+  kalam_db* db = nullptr;
+  const int rc = core->vt->open(&params, &db, detail.get());
+  if (rc != KALAM_OK) {
+    return status_from_abi(rc, detail, "open " + path.string(), plugin->name());
+  }
+  if (db == nullptr) {
+    return Status::Internal("open " + path.string() + " (" + plugin->name() +
+                            "): the plugin returned OK and no database");
+  }
+  core->db = db;
+  return std::unique_ptr<Database>(new Database(std::move(core)));
+}
+
+Status Database::close() {
+  if (core_->db == nullptr) return Status::OK();
+  const int iterators = core_->live_iterators;
+  const int snapshots = core_->live_snapshots;
+  if (iterators > 0 || snapshots > 0) {
+    return Status::Busy("close " + core_->path.string() + ": " +
+                        std::to_string(iterators) + " iterator(s) and " +
+                        std::to_string(snapshots) +
+                        " snapshot(s) are still alive; destroy them first");
+  }
+  return core_->close_now();
+}
+
+const Plugin& Database::plugin() const { return *core_->plugin; }
+const fs::path& Database::path() const { return core_->path; }
+
+Status Database::check_family(const ColumnFamily& cf) const {
+  if (core_->db == nullptr) {
+    return Status::Closed("database " + core_->path.string() + " is closed");
+  }
+  const CfState* state = cf.state_.get();
+  if (state == nullptr) return Status::OK();
+  if (state->closed) {
+    return Status::Closed(family_label(state) +
+                          " belongs to a closed database");
+  }
+  if (state->owner != core_.get()) {
+    return Status::InvalidArgument(family_label(state) +
+                                   " belongs to another database");
+  }
+  if (state->dropped) {
+    return Status::Dropped(family_label(state) + " was dropped");
+  }
+  return Status::OK();
+}
+
+StatusOr<ColumnFamily> Database::column_family(std::string_view name,
+                                               bool create_if_missing) {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  if (name.empty()) {
+    return Status::InvalidArgument("a column family name may not be empty");
+  }
+  if (name == kDefaultName) return ColumnFamily();
+  std::lock_guard families_lock(core_->families_mu);
+  if (auto it = core_->families.find(name);
+      it != core_->families.end() && !it->second->dropped) {
+    return ColumnFamily(it->second);
+  }
+  const std::string name_str(name);
+  StatusBuffer detail;
+  kalam_cf* handle = nullptr;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->cf_open(core_->db, name_str.c_str(),
+                            create_if_missing ? KALAM_CF_CREATE_IF_MISSING : 0,
+                            &handle, detail.get());
+  }
+  if (rc == KALAM_NOT_FOUND) {
+    return Status::NotFound("column family '" + name_str +
+                            "' does not exist in " + core_->path.string());
+  }
+  KALAM_RETURN_IF_ERROR(status_from_abi(
+      rc, detail, "open column family '" + name_str + "'", core_->backend()));
+  auto state = std::make_shared<CfState>();
+  state->owner = core_.get();
+  state->handle = handle;
+  state->name = name_str;
+  core_->families[name_str] = state;
+  return ColumnFamily(std::move(state));
+}
+
+Status Database::drop_column_family(const ColumnFamily& cf) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  if (cf.is_default()) {
+    return Status::InvalidArgument(
+        "the default column family cannot be dropped");
+  }
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->cf_drop(core_->db, cf.state_->handle, detail.get());
+  }
+  if (rc == KALAM_OK || rc == KALAM_DROPPED) cf.state_->dropped = true;
+  return status_from_abi(rc, detail, "drop " + family_label(cf.state_.get()),
+                         core_->backend());
+}
+
+StatusOr<std::vector<std::string>> Database::list_column_families() {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  std::vector<std::string> names;
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->cf_list(
+        core_->db,
+        [](void* ctx, const char* name) {
+          try {
+            static_cast<std::vector<std::string>*>(ctx)->emplace_back(name);
+          } catch (...) {
+            // Out of memory: the list comes back short; nothing to corrupt.
+          }
+        },
+        &names, detail.get());
+  }
+  KALAM_RETURN_IF_ERROR(
+      status_from_abi(rc, detail, "list column families", core_->backend()));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status Database::put(const ColumnFamily& cf, std::string_view key,
+                     std::string_view value, const WriteOptions& options) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  kalam_write_op op{};
+  op.type = KALAM_OP_PUT;
+  op.cf = handle_of(cf.state_.get());
+  op.key = key.data();
+  op.key_len = key.size();
+  op.value = value.data();
+  op.value_len = value.size();
+  kalam_write_options wo{};
+  wo.struct_size = sizeof wo;
+  wo.flags = options.sync ? KALAM_WRITE_SYNC : 0;
+  wo.op_stride = sizeof(kalam_write_op);
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->write(core_->db, &wo, &op, 1, detail.get());
+  }
+  if (rc == KALAM_OK) return Status::OK();
+  return status_from_abi(rc, detail,
+                         "put into " + family_label(cf.state_.get()),
+                         core_->backend());
+}
+
+Status Database::del(const ColumnFamily& cf, std::string_view key,
+                     const WriteOptions& options) {
+  WriteBatch batch;
+  batch.del(cf, key);
+  return write(batch, options);
+}
+
+Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  for (const auto& family : batch.families_) {
+    KALAM_RETURN_IF_ERROR(check_family(ColumnFamily(family)));
+  }
+  std::vector<kalam_write_op> ops;
+  ops.reserve(batch.ops_.size());
+  // Keys found for delete ranges the backend cannot do natively; a deque so
+  // the ops can point into it while it grows.
+  std::deque<std::string> expanded_keys;
+  const bool native_range = core_->plugin->has(KALAM_CAP_DELETE_RANGE);
+  for (const auto& op : batch.ops_) {
+    kalam_write_op w{};
+    w.type = op.type;
+    w.cf = handle_of(op.cf);
+    w.key = batch.data_.data() + op.key_offset;
+    w.key_len = op.key_size;
+    w.value = batch.data_.data() + op.value_offset;
+    w.value_len = op.value_size;
+    if (op.type == KALAM_OP_DELETE_RANGE && !native_range) {
+      KALAM_RETURN_IF_ERROR(
+          expand_delete_range(batch, op, w, &expanded_keys, &ops));
+      continue;
+    }
+    ops.push_back(w);
+  }
+  if (ops.empty()) return Status::OK();
+  kalam_write_options wo{};
+  wo.struct_size = sizeof wo;
+  wo.flags = options.sync ? KALAM_WRITE_SYNC : 0;
+  wo.op_stride = sizeof(kalam_write_op);
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->write(core_->db, &wo, ops.data(), ops.size(), detail.get());
+  }
+  return status_from_abi(
+      rc, detail, "write batch of " + std::to_string(ops.size()) + " op(s)",
+      core_->backend());
+}
+
+StatusOr<std::string> Database::get(const ColumnFamily& cf,
+                                    std::string_view key,
+                                    const ReadOptions& options) {
+  std::string value;
+  KALAM_RETURN_IF_ERROR(get_with(
+      cf, key, [&value](std::string_view v) { value.assign(v); }, options));
+  return value;
+}
+
+Status Database::expand_delete_range(const WriteBatch& batch,
+                                     const WriteBatch::Op& op,
+                                     const kalam_write_op& range,
+                                     std::deque<std::string>* keys,
+                                     std::vector<kalam_write_op>* ops) {
+  std::string_view begin(static_cast<const char*>(range.key), range.key_len);
+  std::string_view end(static_cast<const char*>(range.value), range.value_len);
+  if (end <= begin) return Status::OK();
+  ColumnFamily family;
+  for (const auto& f : batch.families_) {
+    if (f.get() == op.cf) family = ColumnFamily(f);
+  }
+  IteratorOptions bounds;
+  bounds.lower = std::string(begin);
+  bounds.upper = std::string(end);
+  KALAM_ASSIGN_OR_RETURN(Iterator it, new_iterator(family, bounds));
+  for (it.seek_to_first(); it.valid(); it.next()) {
+    const std::string& key = keys->emplace_back(it.key());
+    kalam_write_op del{};
+    del.type = KALAM_OP_DELETE;
+    del.cf = range.cf;
+    del.key = key.data();
+    del.key_len = key.size();
+    ops->push_back(del);
+  }
+  return it.status();
+}
+
+StatusOr<const kalam_snapshot*> Database::snapshot_handle(
+    const Snapshot* snapshot) const {
+  if (snapshot == nullptr) return static_cast<const kalam_snapshot*>(nullptr);
+  if (snapshot->handle_ == nullptr) {
+    return Status::InvalidArgument("the snapshot was moved from");
+  }
+  if (snapshot->core_ != core_) {
+    return Status::InvalidArgument(
+        "the snapshot belongs to another database than " +
+        core_->path.string());
+  }
+  return static_cast<const kalam_snapshot*>(snapshot->handle_);
+}
+
+Status Database::get_with(const ColumnFamily& cf, std::string_view key,
+                          const std::function<void(std::string_view)>& visit,
+                          const ReadOptions& options) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  kalam_read_options ro{};
+  ro.struct_size = sizeof ro;
+  KALAM_ASSIGN_OR_RETURN(ro.snapshot, snapshot_handle(options.snapshot));
+  using Fn = std::function<void(std::string_view)>;
+  Trampoline<Fn> trampoline{&visit, nullptr};
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->get(
+        core_->db, &ro, handle_of(cf.state_.get()), key.data(), key.size(),
+        [](void* ctx, const void* value, size_t len) {
+          auto* t = static_cast<Trampoline<Fn>*>(ctx);
+          try {
+            (*t->fn)({static_cast<const char*>(value), len});
+          } catch (...) {
+            t->error = std::current_exception();
+          }
+        },
+        &trampoline, detail.get());
+  }
+  trampoline.rethrow();
+  if (rc == KALAM_NOT_FOUND) {
+    return Status::NotFound("key not found in " +
+                            family_label(cf.state_.get()));
+  }
+  return status_from_abi(rc, detail,
+                         "get from " + family_label(cf.state_.get()),
+                         core_->backend());
+}
+
+StatusOr<size_t> Database::get_into(const ColumnFamily& cf,
+                                    std::string_view key,
+                                    std::span<char> buffer,
+                                    const ReadOptions& options) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  kalam_read_options ro{};
+  ro.struct_size = sizeof ro;
+  KALAM_ASSIGN_OR_RETURN(ro.snapshot, snapshot_handle(options.snapshot));
+  StatusBuffer detail;
+  size_t length = 0;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->get_into(core_->db, &ro, handle_of(cf.state_.get()),
+                             key.data(), key.size(), buffer.data(),
+                             buffer.size(), &length, detail.get());
+  }
+  if (rc == KALAM_OK) return length;
+  if (rc == KALAM_NOT_FOUND) {
+    return Status::NotFound("key not found in " +
+                            family_label(cf.state_.get()));
+  }
+  if (rc == KALAM_BUFFER_TOO_SMALL) {
+    return Status(Code::kBufferTooSmall, "value is " + std::to_string(length) +
+                                             " bytes; the buffer holds " +
+                                             std::to_string(buffer.size()));
+  }
+  return status_from_abi(rc, detail,
+                         "get from " + family_label(cf.state_.get()),
+                         core_->backend());
+}
+
+StatusOr<std::vector<std::optional<std::string>>> Database::multi_get(
+    const ColumnFamily& cf, std::span<const std::string_view> keys,
+    const ReadOptions& options) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  kalam_read_options ro{};
+  ro.struct_size = sizeof ro;
+  KALAM_ASSIGN_OR_RETURN(ro.snapshot, snapshot_handle(options.snapshot));
+  std::vector<const void*> key_ptrs(keys.size());
+  std::vector<size_t> key_lens(keys.size());
+  std::vector<kalam_cf*> families(keys.size(), handle_of(cf.state_.get()));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    key_ptrs[i] = keys[i].data();
+    key_lens[i] = keys[i].size();
+  }
+  struct Results {
+    std::vector<std::optional<std::string>> values;
+    int first_error = KALAM_OK;
+    size_t visited = 0;
+    bool out_of_memory = false;
+  } results;
+  results.values.resize(keys.size());
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->multi_get(
+        core_->db, &ro, keys.size(), families.data(), key_ptrs.data(),
+        key_lens.data(),
+        [](void* ctx, size_t index, int code, const void* value, size_t len) {
+          auto* r = static_cast<Results*>(ctx);
+          ++r->visited;
+          if (index >= r->values.size()) {
+            r->first_error = KALAM_INTERNAL;
+            return;
+          }
+          if (code == KALAM_OK) {
+            try {
+              r->values[index].emplace(static_cast<const char*>(value), len);
+            } catch (...) {
+              r->out_of_memory = true;
+            }
+          } else if (code != KALAM_NOT_FOUND && r->first_error == KALAM_OK) {
+            r->first_error = code;
+          }
+        },
+        &results, detail.get());
+  }
+  const std::string what = "multi_get from " + family_label(cf.state_.get());
+  KALAM_RETURN_IF_ERROR(status_from_abi(rc, detail, what, core_->backend()));
+  if (results.out_of_memory) {
+    return Status(Code::kNoMemory, what + ": out of memory copying values");
+  }
+  if (results.first_error != KALAM_OK) {
+    return status_from_abi(results.first_error, detail, what, core_->backend());
+  }
+  if (results.visited != keys.size()) {
+    return Status::Internal(what + " (" + core_->backend() + "): visited " +
+                            std::to_string(results.visited) + " of " +
+                            std::to_string(keys.size()) + " keys");
+  }
+  return std::move(results.values);
+}
+
+StatusOr<Iterator> Database::new_iterator(const ColumnFamily& cf,
+                                          const IteratorOptions& options) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  kalam_iter_options io{};
+  io.struct_size = sizeof io;
+  KALAM_ASSIGN_OR_RETURN(io.snapshot, snapshot_handle(options.snapshot));
+  std::optional<std::string> lower = options.lower;
+  std::optional<std::string> upper = options.upper;
+  if (options.prefix) {
+    // The ABI promises plugins that the bounds already cover the prefix.
+    if (!lower || *lower < *options.prefix) lower = options.prefix;
+    if (auto end = prefix_successor(*options.prefix)) {
+      if (!upper || *end < *upper) upper = std::move(end);
+    }
+    io.flags |= KALAM_ITER_PREFIX;
+    io.prefix = options.prefix->data();
+    io.prefix_len = options.prefix->size();
+  }
+  if (lower) {
+    io.flags |= KALAM_ITER_LOWER_BOUND;
+    io.lower = lower->data();
+    io.lower_len = lower->size();
+  }
+  if (upper) {
+    io.flags |= KALAM_ITER_UPPER_BOUND;
+    io.upper = upper->data();
+    io.upper_len = upper->size();
+  }
+  if (options.reverse) io.flags |= KALAM_ITER_REVERSE;
+  StatusBuffer detail;
+  kalam_iter* handle = nullptr;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->iter_create(core_->db, &io, handle_of(cf.state_.get()),
+                                &handle, detail.get());
+  }
+  KALAM_RETURN_IF_ERROR(status_from_abi(
+      rc, detail, "new iterator on " + family_label(cf.state_.get()),
+      core_->backend()));
+  return Iterator(core_, handle, cf.name());
+}
+
+StatusOr<Snapshot> Database::snapshot() {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  if (!core_->plugin->has(KALAM_CAP_SNAPSHOTS)) {
+    return Status::NotSupported("backend '" + core_->backend() +
+                                "' does not support snapshots");
+  }
+  StatusBuffer detail;
+  kalam_snapshot* handle = nullptr;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->snapshot_create(core_->db, &handle, detail.get());
+  }
+  KALAM_RETURN_IF_ERROR(
+      status_from_abi(rc, detail, "snapshot", core_->backend()));
+  return Snapshot(core_, handle);
+}
+
+Status Database::flush() {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->flush(core_->db, 0, detail.get());
+  }
+  return status_from_abi(rc, detail, "flush", core_->backend());
+}
+
+Status Database::compact_range(const ColumnFamily& cf,
+                               std::optional<std::string_view> begin,
+                               std::optional<std::string_view> end) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  if (!core_->plugin->has(KALAM_CAP_COMPACT_RANGE)) {
+    return Status::NotSupported("backend '" + core_->backend() +
+                                "' does not support compact_range");
+  }
+  uint32_t flags =
+      (begin ? KALAM_COMPACT_HAS_BEGIN : 0) | (end ? KALAM_COMPACT_HAS_END : 0);
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->compact_range(
+        core_->db, handle_of(cf.state_.get()), flags,
+        begin ? begin->data() : nullptr, begin ? begin->size() : 0,
+        end ? end->data() : nullptr, end ? end->size() : 0, detail.get());
+  }
+  return status_from_abi(rc, detail, "compact " + family_label(cf.state_.get()),
+                         core_->backend());
+}
+
+StatusOr<std::string> Database::property(const ColumnFamily& cf,
+                                         std::string_view name) {
+  KALAM_RETURN_IF_ERROR(check_family(cf));
+  if (!core_->plugin->has(KALAM_CAP_PROPERTIES)) {
+    return Status::NotSupported("backend '" + core_->backend() +
+                                "' does not report properties");
+  }
+  const std::string name_str(name);
+  std::string value;
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->get_property(
+        core_->db, handle_of(cf.state_.get()), name_str.c_str(),
+        [](void* ctx, const void* data, size_t len) {
+          try {
+            static_cast<std::string*>(ctx)->assign(
+                static_cast<const char*>(data), len);
+          } catch (...) {
+            // Out of memory: the property comes back empty.
+          }
+        },
+        &value, detail.get());
+  }
+  if (rc == KALAM_NOT_FOUND) {
+    return Status::NotFound("backend '" + core_->backend() +
+                            "' has no property '" + name_str + "'");
+  }
+  KALAM_RETURN_IF_ERROR(status_from_abi(
+      rc, detail, "property '" + name_str + "'", core_->backend()));
+  return value;
+}
+
+Status Database::checkpoint(const fs::path& dir) {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  if (!core_->plugin->has(KALAM_CAP_CHECKPOINT)) {
+    return Status::NotSupported("backend '" + core_->backend() +
+                                "' does not support checkpoints");
+  }
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    return Status::AlreadyExists("checkpoint directory " + dir.string() +
+                                 " already exists");
+  }
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Status::IoError("cannot create " + dir.string() + ": " +
+                           ec.message());
+  }
+  const std::string store = store_dir_of(dir).string();
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->checkpoint(core_->db, store.c_str(), detail.get());
+  }
+  KALAM_RETURN_IF_ERROR(status_from_abi(
+      rc, detail, "checkpoint into " + dir.string(), core_->backend()));
+  return copy_manifest(core_->path, dir);
+}
+
+}  // namespace kalam

@@ -1,0 +1,404 @@
+// The plugin loader: name → file → Boost.DLL → negotiation. Every refusal is
+// a distinct message that names the plugin file and the reason.
+#include <kalam/plugin.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <boost/dll/shared_library.hpp>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "abi_status.h"
+
+namespace kalam {
+
+namespace fs = std::filesystem;
+
+struct Plugin::Token {};
+
+Plugin::Plugin(const Token&, fs::path file, const kalam_plugin_info& info)
+    : name_(info.name),
+      version_(info.version != nullptr ? info.version : ""),
+      file_(std::move(file)),
+      abi_major_(info.abi_major),
+      abi_minor_(info.abi_minor),
+      format_version_(info.format_version),
+      capabilities_(info.capabilities),
+      max_key_size_(info.max_key_size),
+      max_value_size_(info.max_value_size),
+      vtable_(info.vtable) {}
+
+std::vector<std::string> capability_names(uint64_t capabilities) {
+  static const std::pair<uint64_t, const char*> kNames[] = {
+      {KALAM_CAP_PERSISTENT, "persistent"},
+      {KALAM_CAP_DURABLE_SYNC, "durable_sync"},
+      {KALAM_CAP_ATOMIC_BATCH, "atomic_batch"},
+      {KALAM_CAP_SNAPSHOTS, "snapshots"},
+      {KALAM_CAP_REVERSE_ITERATION, "reverse_iteration"},
+      {KALAM_CAP_DELETE_RANGE, "delete_range"},
+      {KALAM_CAP_THREAD_SAFE, "thread_safe"},
+      {KALAM_CAP_MULTI_PROCESS, "multi_process"},
+      {KALAM_CAP_COMPACT_RANGE, "compact_range"},
+      {KALAM_CAP_PROPERTIES, "properties"},
+      {KALAM_CAP_CHECKPOINT, "checkpoint"},
+      {KALAM_CAP_READ_ONLY_OPEN, "read_only_open"},
+  };
+  std::vector<std::string> out;
+  for (const auto& [bit, name] : kNames) {
+    if (capabilities & bit) out.emplace_back(name);
+  }
+  return out;
+}
+
+// --- Logging ---------------------------------------------------------------
+
+namespace {
+
+std::mutex& log_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+LogSink& log_sink() {
+  static LogSink sink = [](LogLevel level, std::string_view source,
+                           std::string_view message) {
+    if (level < LogLevel::kWarn) return;
+    std::fprintf(stderr, "[%.*s] %s: %.*s\n", static_cast<int>(source.size()),
+                 source.data(), level == LogLevel::kWarn ? "warning" : "error",
+                 static_cast<int>(message.size()), message.data());
+  };
+  return sink;
+}
+
+void log_line(LogLevel level, std::string_view source,
+              std::string_view message) {
+  std::lock_guard lock(log_mutex());
+  if (log_sink()) log_sink()(level, source, message);
+}
+
+// The host log callback handed to plugins; ctx is the plugin's name, which
+// lives for the rest of the process (see LoadedLibraries).
+extern "C" void host_log(void* ctx, int32_t level, const char* message) {
+  try {
+    const auto* source = static_cast<const std::string*>(ctx);
+    LogLevel lvl = static_cast<LogLevel>(
+        std::clamp<int32_t>(level, KALAM_LOG_DEBUG, KALAM_LOG_ERROR));
+    log_line(lvl, *source, message != nullptr ? message : "");
+  } catch (...) {
+    // A log line is never worth an exception crossing the ABI.
+  }
+}
+
+// Every library ever loaded, by canonical path. Never destroyed, so no
+// library is unloaded while anything from it may still be alive, even during
+// static destruction at exit.
+struct LoadedLibraries {
+  std::mutex mu;
+  std::map<fs::path, boost::dll::shared_library> libraries;
+  std::map<fs::path, std::shared_ptr<const Plugin>> plugins;
+  // Log context strings, one per entry call; stable addresses.
+  std::vector<std::unique_ptr<std::string>> log_names;
+};
+
+LoadedLibraries& loaded() {
+  static auto* registry = new LoadedLibraries();
+  return *registry;
+}
+
+// The throwing Boost.DLL load keeps dlerror()'s text ("invalid ELF header",
+// "undefined symbol: ...") inside what(); the non-throwing one drops it.
+std::string dlerror_text(const std::string& what) {
+  static const std::string kMarker = "(dlerror system message: ";
+  const size_t begin = what.find(kMarker);
+  if (begin == std::string::npos) return what;
+  const size_t start = begin + kMarker.size();
+  const size_t end = what.rfind(')');
+  return what.substr(start, end > start ? end - start : std::string::npos);
+}
+
+Status refuse(const fs::path& file, const std::string& why) {
+  return Status::InvalidArgument("plugin " + file.string() + ": " + why);
+}
+
+Status check_backend_name(std::string_view name) {
+  if (name.empty()) {
+    return Status::InvalidArgument("the backend name is empty");
+  }
+  if (name.find('/') != std::string_view::npos) {
+    return Status::InvalidArgument(
+        "backend name '" + std::string(name) +
+        "' contains '/': give a plugin name such as 'rocksdb', and put the "
+        "directory that holds it in storage.plugin_path");
+  }
+  if (name.find("..") != std::string_view::npos) {
+    return Status::InvalidArgument("backend name '" + std::string(name) +
+                                   "' contains '..': plugin names may not "
+                                   "point outside the plugin directories");
+  }
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return Status::InvalidArgument(
+          "backend name '" + std::string(name) +
+          "' may contain only lowercase letters, digits and '_'");
+    }
+  }
+  return Status::OK();
+}
+
+// Refuses a file that users other than its owner may replace.
+Status check_file_permissions(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return refuse(file, std::string("cannot stat: ") + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return refuse(file, "not a regular file");
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    return refuse(file,
+                  "the file is writable by other users, so anyone could "
+                  "replace the code the engine runs; fix with: chmod go-w " +
+                      file.string());
+  }
+  return Status::OK();
+}
+
+Status negotiate(const fs::path& file, kalam_plugin_entry_fn entry,
+                 std::string_view expected_name, kalam_plugin_info* info,
+                 const std::string* log_name) {
+  kalam_host host{};
+  host.struct_size = sizeof host;
+  host.abi_major = KALAM_ABI_VERSION_MAJOR;
+  host.abi_max_minor = KALAM_ABI_VERSION_MINOR;
+  host.log = &host_log;
+  host.log_ctx = const_cast<std::string*>(log_name);
+  *info = kalam_plugin_info{};
+  info->struct_size = sizeof *info;
+  StatusBuffer status;
+  const int rc = entry(&host, info, status.get());
+  if (rc != KALAM_OK) {
+    return Status(
+        rc == KALAM_ABI_MISMATCH ? Code::kAbiMismatch : Code::kInvalidArgument,
+        "plugin " + file.string() +
+            " refused to load: " + status.message_or(kalam_code_name(rc)));
+  }
+  auto mismatch = [&](const std::string& why) {
+    return Status::AbiMismatch("plugin " + file.string() + ": " + why);
+  };
+  const std::string host_version = std::to_string(KALAM_ABI_VERSION_MAJOR) +
+                                   "." +
+                                   std::to_string(KALAM_ABI_VERSION_MINOR);
+  const std::string plugin_version =
+      std::to_string(info->abi_major) + "." + std::to_string(info->abi_minor);
+  if (info->abi_major != KALAM_ABI_VERSION_MAJOR) {
+    return mismatch("built for ABI " + plugin_version +
+                    ", but this engine speaks ABI major " +
+                    std::to_string(KALAM_ABI_VERSION_MAJOR) +
+                    "; rebuild the plugin against this engine's header");
+  }
+  if (info->abi_minor > KALAM_ABI_VERSION_MINOR) {
+    return mismatch("built for ABI " + plugin_version +
+                    ", newer than this engine understands (up to " +
+                    host_version + "); upgrade Kalam or use an older plugin");
+  }
+  if (info->pointer_size != sizeof(void*) ||
+      info->size_t_size != sizeof(size_t)) {
+    return mismatch("built with " + std::to_string(info->pointer_size) +
+                    "-byte pointers and " + std::to_string(info->size_t_size) +
+                    "-byte size_t, but this engine uses " +
+                    std::to_string(sizeof(void*)) + " and " +
+                    std::to_string(sizeof(size_t)) +
+                    "; build the plugin for this platform");
+  }
+  if (info->name == nullptr || info->name[0] == '\0') {
+    return refuse(file, "reports no backend name");
+  }
+  if (!expected_name.empty() && expected_name != info->name) {
+    return refuse(file, "reports backend name '" + std::string(info->name) +
+                            "', but the config asks for '" +
+                            std::string(expected_name) +
+                            "'; rename the file or fix storage.backend");
+  }
+  const kalam_backend_vtable* vt = info->vtable;
+  if (vt == nullptr) return refuse(file, "has no function table");
+  if (vt->struct_size < KALAM_BACKEND_VTABLE_SIZE_1_0) {
+    return mismatch("function table is " + std::to_string(vt->struct_size) +
+                    " bytes, smaller than the " +
+                    std::to_string(KALAM_BACKEND_VTABLE_SIZE_1_0) +
+                    " bytes of ABI 1.0");
+  }
+  // Every pointer before the OPTIONAL group is required.
+  const std::pair<const void*, const char*> required[] = {
+      {reinterpret_cast<const void*>(vt->open), "open"},
+      {reinterpret_cast<const void*>(vt->close), "close"},
+      {reinterpret_cast<const void*>(vt->flush), "flush"},
+      {reinterpret_cast<const void*>(vt->cf_open), "cf_open"},
+      {reinterpret_cast<const void*>(vt->cf_drop), "cf_drop"},
+      {reinterpret_cast<const void*>(vt->cf_list), "cf_list"},
+      {reinterpret_cast<const void*>(vt->get), "get"},
+      {reinterpret_cast<const void*>(vt->get_into), "get_into"},
+      {reinterpret_cast<const void*>(vt->multi_get), "multi_get"},
+      {reinterpret_cast<const void*>(vt->write), "write"},
+      {reinterpret_cast<const void*>(vt->snapshot_create), "snapshot_create"},
+      {reinterpret_cast<const void*>(vt->snapshot_release), "snapshot_release"},
+      {reinterpret_cast<const void*>(vt->iter_create), "iter_create"},
+      {reinterpret_cast<const void*>(vt->iter_destroy), "iter_destroy"},
+      {reinterpret_cast<const void*>(vt->iter_seek_first), "iter_seek_first"},
+      {reinterpret_cast<const void*>(vt->iter_seek_last), "iter_seek_last"},
+      {reinterpret_cast<const void*>(vt->iter_seek), "iter_seek"},
+      {reinterpret_cast<const void*>(vt->iter_seek_for_prev),
+       "iter_seek_for_prev"},
+      {reinterpret_cast<const void*>(vt->iter_next), "iter_next"},
+      {reinterpret_cast<const void*>(vt->iter_prev), "iter_prev"},
+      {reinterpret_cast<const void*>(vt->iter_valid), "iter_valid"},
+      {reinterpret_cast<const void*>(vt->iter_entry), "iter_entry"},
+      {reinterpret_cast<const void*>(vt->iter_status), "iter_status"},
+      {reinterpret_cast<const void*>(vt->iter_next_batch), "iter_next_batch"},
+  };
+  for (const auto& [fn, fn_name] : required) {
+    if (fn == nullptr) {
+      return refuse(file, std::string("function table entry '") + fn_name +
+                              "' is NULL, but ABI 1.0 requires it");
+    }
+  }
+  const std::pair<uint64_t, const void*> optional[] = {
+      {KALAM_CAP_COMPACT_RANGE,
+       reinterpret_cast<const void*>(vt->compact_range)},
+      {KALAM_CAP_PROPERTIES, reinterpret_cast<const void*>(vt->get_property)},
+      {KALAM_CAP_CHECKPOINT, reinterpret_cast<const void*>(vt->checkpoint)},
+  };
+  for (const auto& [cap, fn] : optional) {
+    if ((info->capabilities & cap) && fn == nullptr) {
+      return refuse(file, "declares capability '" + capability_names(cap)[0] +
+                              "' but its function table entry is NULL");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void set_log_sink(LogSink sink) {
+  std::lock_guard lock(log_mutex());
+  log_sink() = std::move(sink);
+}
+
+StatusOr<std::shared_ptr<const Plugin>> load_plugin_file(
+    const fs::path& file, std::string_view expected_name) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
+    return Status::NotFound("plugin " + file.string() + ": file not found");
+  }
+  const fs::path canonical = fs::canonical(file, ec);
+  if (ec) return refuse(file, "cannot resolve path: " + ec.message());
+  KALAM_RETURN_IF_ERROR(check_file_permissions(canonical));
+
+  LoadedLibraries& registry = loaded();
+  std::lock_guard lock(registry.mu);
+  if (auto it = registry.plugins.find(canonical);
+      it != registry.plugins.end()) {
+    if (!expected_name.empty() && it->second->name() != expected_name) {
+      return refuse(canonical, "reports backend name '" + it->second->name() +
+                                   "', but the config asks for '" +
+                                   std::string(expected_name) + "'");
+    }
+    return it->second;
+  }
+
+  auto lib_it = registry.libraries.find(canonical);
+  if (lib_it == registry.libraries.end()) {
+    boost::dll::shared_library library;
+    try {
+      library.load(canonical, boost::dll::load_mode::rtld_now |
+                                  boost::dll::load_mode::rtld_local);
+    } catch (const std::exception& e) {
+      return refuse(canonical, "cannot be loaded as a shared library: " +
+                                   dlerror_text(e.what()));
+    }
+    lib_it = registry.libraries.emplace(canonical, std::move(library)).first;
+  }
+  boost::dll::shared_library& library = lib_it->second;
+  if (!library.has(KALAM_PLUGIN_ENTRY_SYMBOL)) {
+    return refuse(canonical, "is not a Kalam plugin: it does not export " +
+                                 std::string(KALAM_PLUGIN_ENTRY_SYMBOL));
+  }
+  auto entry =
+      &library.get<int(const kalam_host*, kalam_plugin_info*, kalam_status*)>(
+          KALAM_PLUGIN_ENTRY_SYMBOL);
+
+  registry.log_names.push_back(
+      std::make_unique<std::string>(canonical.stem().string()));
+  kalam_plugin_info info{};
+  KALAM_RETURN_IF_ERROR(negotiate(canonical, entry, expected_name, &info,
+                                  registry.log_names.back().get()));
+  *registry.log_names.back() = info.name;
+  auto plugin =
+      std::make_shared<const Plugin>(Plugin::Token{}, canonical, info);
+  registry.plugins.emplace(canonical, plugin);
+  return std::shared_ptr<const Plugin>(plugin);
+}
+
+StatusOr<std::shared_ptr<const Plugin>> load_plugin(
+    std::string_view name, const std::vector<fs::path>& plugin_path) {
+  KALAM_RETURN_IF_ERROR(check_backend_name(name));
+  const std::string file_name = "kalam_" + std::string(name) + ".so";
+  std::string looked;
+  for (const fs::path& dir : plugin_path) {
+    const fs::path candidate = dir / file_name;
+    looked += (looked.empty() ? "" : ", ") + candidate.string();
+    std::error_code ec;
+    if (!fs::exists(candidate, ec)) continue;
+    const fs::path real_dir = fs::canonical(dir, ec);
+    const fs::path real_file = fs::canonical(candidate, ec);
+    if (ec) return refuse(candidate, "cannot resolve path: " + ec.message());
+    if (real_file.parent_path() != real_dir) {
+      return refuse(candidate, "resolves to " + real_file.string() +
+                                   ", outside the plugin directory " +
+                                   real_dir.string() +
+                                   "; install the plugin file itself there");
+    }
+    return load_plugin_file(real_file, name);
+  }
+  std::string available;
+  for (const auto& found : discover_plugins(plugin_path)) {
+    if (found.plugin) {
+      available += (available.empty() ? "" : ", ") + found.plugin->name();
+    }
+  }
+  return Status::NotFound(
+      "no plugin for backend '" + std::string(name) + "': looked for " +
+      (looked.empty() ? std::string("it in an empty storage.plugin_path")
+                      : looked) +
+      (available.empty() ? std::string("; no plugins found there")
+                         : "; available: " + available));
+}
+
+std::vector<PluginCandidate> discover_plugins(
+    const std::vector<fs::path>& plugin_path) {
+  std::vector<PluginCandidate> out;
+  for (const fs::path& dir : plugin_path) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string file_name = entry.path().filename().string();
+      if (file_name.rfind("kalam_", 0) != 0 ||
+          entry.path().extension() != ".so") {
+        continue;
+      }
+      const std::string name = file_name.substr(6, file_name.size() - 6 - 3);
+      PluginCandidate candidate{entry.path(), nullptr, Status::OK()};
+      auto plugin = load_plugin(name, {dir});
+      if (plugin.ok()) {
+        candidate.plugin = *plugin;
+      } else {
+        candidate.status = plugin.status();
+      }
+      out.push_back(std::move(candidate));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.file.filename() < b.file.filename();
+  });
+  return out;
+}
+
+}  // namespace kalam

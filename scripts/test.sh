@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# README command 2 (and CI's): install what is missing, build, check
+# formatting, and run the default test tier. Heavier tiers have their own
+# labels (see README "Tests").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+scripts/check-format.sh
+ctest --test-dir "${KALAM_BUILD_DIR:-build}" --output-on-failure \
+  -j"${KALAM_JOBS:-2}" -LE "${KALAM_EXCLUDE_LABELS:-long}"

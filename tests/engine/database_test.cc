@@ -1,0 +1,521 @@
+// The engine's key/value wrappers (Database, ColumnFamily, WriteBatch,
+// Iterator, Snapshot), run against every plugin this build produced.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <kalam/database.h>
+#include <kalam/test_paths.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "temp_dir.h"
+
+namespace kalam {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class DatabaseTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto loaded = load_plugin(GetParam(), {KALAM_TEST_PLUGIN_DIR});
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    plugin_ = *loaded;
+    reopen();
+  }
+
+  void reopen() {
+    db_.reset();
+    auto db = Database::open(plugin_, dir_ / "db", {});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+  }
+
+  bool has(uint64_t capability) const { return plugin_->has(capability); }
+
+  std::vector<std::pair<std::string, std::string>> scan(
+      const ColumnFamily& cf, IteratorOptions options = {}) {
+    auto it = db_->new_iterator(cf, options);
+    EXPECT_TRUE(it.ok()) << it.status();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (it->seek_to_first(); it->valid(); it->next()) {
+      out.emplace_back(it->key(), it->value());
+    }
+    EXPECT_TRUE(it->status().ok()) << it->status();
+    return out;
+  }
+
+  std::shared_ptr<const Plugin> plugin_;
+  test::TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+using KV = std::vector<std::pair<std::string, std::string>>;
+
+TEST_P(DatabaseTest, PutGetDelete) {
+  ColumnFamily cf;
+  ASSERT_TRUE(db_->put(cf, "k1", "v1").ok());
+  EXPECT_EQ(*db_->get(cf, "k1"), "v1");
+  ASSERT_TRUE(db_->put(cf, "k1", "v2").ok());
+  EXPECT_EQ(*db_->get(cf, "k1"), "v2");
+  ASSERT_TRUE(db_->del(cf, "k1").ok());
+  auto missing = db_->get(cf, "k1");
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_TRUE(db_->del(cf, "never-there").ok());
+}
+
+TEST_P(DatabaseTest, EmptyValueIsNotAMissingKey) {
+  ASSERT_TRUE(db_->put({}, "empty", "").ok());
+  auto value = db_->get({}, "empty");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, "");
+  EXPECT_TRUE(db_->get({}, "absent").status().is_not_found());
+}
+
+TEST_P(DatabaseTest, BinaryKeysAreOrderedBytewise) {
+  const std::vector<std::string> keys = {std::string("\x00", 1),
+                                         std::string("\x00\x00", 2),
+                                         "a",
+                                         std::string("a\x00", 2),
+                                         "a\x01",
+                                         "b",
+                                         "\x7f",
+                                         "\x80",
+                                         "\xff",
+                                         "\xff\xff"};
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    ASSERT_TRUE(db_->put({}, *it, "v" + *it).ok());
+  }
+  KV got = scan({});
+  ASSERT_EQ(got.size(), keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(got[i].first, keys[i]) << i;
+    EXPECT_EQ(got[i].second, "v" + keys[i]);
+  }
+}
+
+TEST_P(DatabaseTest, VisitorCopyAndMultiGetReturnTheSameBytes) {
+  std::string big(100000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  ASSERT_TRUE(db_->put({}, "big", big).ok());
+  ASSERT_TRUE(db_->put({}, "small", "xy").ok());
+
+  std::string visited;
+  ASSERT_TRUE(
+      db_->get_with({}, "big", [&](std::string_view v) { visited.assign(v); })
+          .ok());
+  EXPECT_EQ(visited, big);
+
+  std::vector<char> buffer(big.size());
+  auto length = db_->get_into({}, "big", buffer);
+  ASSERT_TRUE(length.ok()) << length.status();
+  EXPECT_EQ(std::string(buffer.data(), *length), big);
+
+  std::vector<char> tiny(1, 'Z');
+  auto too_small = db_->get_into({}, "small", tiny);
+  EXPECT_EQ(too_small.status().code(), Code::kBufferTooSmall);
+  EXPECT_THAT(too_small.status().message(), HasSubstr("value is 2 bytes"));
+  EXPECT_EQ(tiny[0], 'Z');
+
+  std::vector<std::string_view> keys = {"small", "absent", "big"};
+  auto values = db_->multi_get({}, keys);
+  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_EQ(values->size(), 3u);
+  EXPECT_EQ((*values)[0], "xy");
+  EXPECT_FALSE((*values)[1].has_value());
+  EXPECT_EQ((*values)[2], big);
+}
+
+TEST_P(DatabaseTest, ColumnFamiliesAreIsolatedListedAndDropped) {
+  auto users = db_->column_family("users", /*create_if_missing=*/true);
+  ASSERT_TRUE(users.ok()) << users.status();
+  auto items = db_->column_family("items", true);
+  ASSERT_TRUE(items.ok()) << items.status();
+  EXPECT_EQ(db_->column_family("nosuch").status().code(), Code::kNotFound);
+  EXPECT_TRUE(db_->column_family("default").ok());
+  EXPECT_TRUE(db_->column_family("default")->is_default());
+
+  ASSERT_TRUE(db_->put(*users, "same", "u").ok());
+  ASSERT_TRUE(db_->put(*items, "same", "i").ok());
+  ASSERT_TRUE(db_->put({}, "same", "d").ok());
+  EXPECT_EQ(*db_->get(*users, "same"), "u");
+  EXPECT_EQ(*db_->get(*items, "same"), "i");
+  EXPECT_EQ(*db_->get({}, "same"), "d");
+
+  auto names = db_->list_column_families();
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_EQ(*names, (std::vector<std::string>{"default", "items", "users"}));
+
+  ColumnFamily copy = *users;
+  ASSERT_TRUE(db_->drop_column_family(*users).ok());
+  EXPECT_EQ(db_->get(copy, "same").status().code(), Code::kDropped);
+  EXPECT_EQ(db_->put(copy, "k", "v").code(), Code::kDropped);
+  EXPECT_THAT(db_->put(copy, "k", "v").message(),
+              HasSubstr("column family 'users' was dropped"));
+  EXPECT_EQ(db_->new_iterator(copy).status().code(), Code::kDropped);
+  EXPECT_EQ(db_->drop_column_family(copy).code(), Code::kDropped);
+  EXPECT_EQ(db_->drop_column_family({}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(*db_->list_column_families(),
+            (std::vector<std::string>{"default", "items"}));
+
+  // Re-creating the name gives a new, empty family.
+  auto again = db_->column_family("users", true);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(db_->get(*again, "same").status().is_not_found());
+  EXPECT_EQ(*db_->get(*items, "same"), "i");
+}
+
+TEST_P(DatabaseTest, BatchAppliesEverythingInOrder) {
+  auto a = *db_->column_family("a", true);
+  auto b = *db_->column_family("b", true);
+  WriteBatch batch;
+  batch.put(a, "k", "1");
+  batch.put(b, "k", "2");
+  batch.put(a, "k", "3");  // later op on the same key wins
+  batch.put({}, "gone", "x");
+  batch.del({}, "gone");
+  EXPECT_EQ(batch.count(), 5u);
+  ASSERT_TRUE(db_->write(batch, {.sync = true}).ok());
+  EXPECT_EQ(*db_->get(a, "k"), "3");
+  EXPECT_EQ(*db_->get(b, "k"), "2");
+  EXPECT_TRUE(db_->get({}, "gone").status().is_not_found());
+}
+
+TEST_P(DatabaseTest, BatchWithADroppedFamilyAppliesNothing) {
+  auto a = *db_->column_family("a", true);
+  auto b = *db_->column_family("b", true);
+  ASSERT_TRUE(db_->drop_column_family(b).ok());
+  WriteBatch batch;
+  batch.put(a, "k", "1");
+  batch.put(b, "k", "2");
+  EXPECT_EQ(db_->write(batch).code(), Code::kDropped);
+  EXPECT_TRUE(db_->get(a, "k").status().is_not_found());
+}
+
+TEST_P(DatabaseTest, DeleteRangeRemovesHalfOpenRange) {
+  for (const char* k : {"a", "b", "c", "d", "e"}) {
+    ASSERT_TRUE(db_->put({}, k, k).ok());
+  }
+  WriteBatch batch;
+  batch.delete_range({}, "b", "d");
+  batch.delete_range({}, "e", "a");  // reversed: nothing
+  batch.delete_range({}, "c", "c");  // empty: nothing
+  ASSERT_TRUE(db_->write(batch).ok());
+  EXPECT_EQ(scan({}), (KV{{"a", "a"}, {"d", "d"}, {"e", "e"}}));
+}
+
+TEST_P(DatabaseTest, IteratorBoundsPrefixAndSeeks) {
+  for (const char* k : {"a1", "a2", "a3", "b1", "b2", "c1"}) {
+    ASSERT_TRUE(db_->put({}, k, std::string("v") + k).ok());
+  }
+  EXPECT_EQ(scan({}, {.lower = "a2", .upper = "b2"}),
+            (KV{{"a2", "va2"}, {"a3", "va3"}, {"b1", "vb1"}}));
+  EXPECT_EQ(scan({}, {.prefix = "b"}), (KV{{"b1", "vb1"}, {"b2", "vb2"}}));
+  EXPECT_EQ(scan({}, {.lower = "b2", .prefix = "b"}), (KV{{"b2", "vb2"}}));
+  EXPECT_TRUE(scan({}, {.lower = "x"}).empty());
+  EXPECT_TRUE(scan({}, {.lower = "b", .upper = "b"}).empty());
+
+  auto it = *db_->new_iterator({}, {.upper = "c"});
+  it.seek("a25");
+  ASSERT_TRUE(it.valid());
+  EXPECT_EQ(it.key(), "a3");
+  it.seek("c1");  // beyond the upper bound
+  EXPECT_FALSE(it.valid());
+  EXPECT_TRUE(it.status().ok()) << it.status();
+  it.next();  // moving an unpositioned iterator is harmless
+  EXPECT_FALSE(it.valid());
+}
+
+TEST_P(DatabaseTest, ReverseIterationAndDirectionChanges) {
+  for (const char* k : {"a", "b", "c", "d"})
+    ASSERT_TRUE(db_->put({}, k, k).ok());
+  auto it = *db_->new_iterator({}, {.lower = "b"});
+  it.seek_to_last();
+  if (!has(KALAM_CAP_REVERSE_ITERATION)) {
+    EXPECT_EQ(it.status().code(), Code::kNotSupported);
+    GTEST_SKIP() << GetParam() << " does not declare reverse_iteration";
+  }
+  ASSERT_TRUE(it.valid()) << it.status();
+  EXPECT_EQ(it.key(), "d");
+  it.prev();
+  EXPECT_EQ(it.key(), "c");
+  it.next();
+  EXPECT_EQ(it.key(), "d");
+  it.prev();
+  it.prev();
+  EXPECT_EQ(it.key(), "b");
+  it.prev();  // below the lower bound
+  EXPECT_FALSE(it.valid());
+  it.seek_for_prev("bz");
+  ASSERT_TRUE(it.valid());
+  EXPECT_EQ(it.key(), "b");
+  it.seek_for_prev("a");  // nothing <= "a" within the bounds
+  EXPECT_FALSE(it.valid());
+  EXPECT_TRUE(it.status().ok()) << it.status();
+}
+
+TEST_P(DatabaseTest, BatchedNextMatchesSingleSteps) {
+  KV expected;
+  for (int i = 0; i < 1000; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "key%05d", i);
+    expected.emplace_back(key, std::to_string(i * i));
+    ASSERT_TRUE(db_->put({}, key, expected.back().second).ok());
+  }
+  auto it = *db_->new_iterator({});
+  it.seek_to_first();
+  KV got;
+  while (it.valid()) {
+    auto n = it.next_batch(64, [&](std::string_view k, std::string_view v) {
+      got.emplace_back(k, v);
+      return true;
+    });
+    ASSERT_TRUE(n.ok()) << n.status();
+    ASSERT_GT(*n, 0u);
+  }
+  EXPECT_EQ(got, expected);
+
+  // A visitor that stops leaves the refused entry current.
+  it.seek("key00010");
+  int seen = 0;
+  auto n = it.next_batch(
+      100, [&](std::string_view, std::string_view) { return ++seen < 3; });
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+  ASSERT_TRUE(it.valid());
+  EXPECT_EQ(it.key(), "key00012");
+}
+
+TEST_P(DatabaseTest, SnapshotsDoNotSeeLaterWrites) {
+  ASSERT_TRUE(db_->put({}, "k", "old").ok());
+  ASSERT_TRUE(db_->put({}, "gone", "here").ok());
+  auto snapshot = db_->snapshot();
+  if (!has(KALAM_CAP_SNAPSHOTS)) {
+    EXPECT_EQ(snapshot.status().code(), Code::kNotSupported);
+    GTEST_SKIP() << GetParam() << " does not declare snapshots";
+  }
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_TRUE(db_->put({}, "k", "new").ok());
+  ASSERT_TRUE(db_->del({}, "gone").ok());
+  ASSERT_TRUE(db_->put({}, "later", "x").ok());
+  ReadOptions at{.snapshot = &*snapshot};
+  EXPECT_EQ(*db_->get({}, "k", at), "old");
+  EXPECT_EQ(*db_->get({}, "gone", at), "here");
+  EXPECT_TRUE(db_->get({}, "later", at).status().is_not_found());
+  EXPECT_EQ(scan({}, {.snapshot = &*snapshot}),
+            (KV{{"gone", "here"}, {"k", "old"}}));
+  EXPECT_EQ(*db_->get({}, "k"), "new");
+}
+
+TEST_P(DatabaseTest, IteratorViewIsStableWhileOthersWrite) {
+  for (const char* k : {"a", "b", "c"}) ASSERT_TRUE(db_->put({}, k, k).ok());
+  auto it = *db_->new_iterator({});
+  it.seek_to_first();
+  ASSERT_TRUE(db_->put({}, "bb", "new").ok());
+  ASSERT_TRUE(db_->del({}, "c").ok());
+  std::vector<std::string> keys;
+  for (; it.valid(); it.next()) keys.emplace_back(it.key());
+  if (!has(KALAM_CAP_SNAPSHOTS)) {
+    GTEST_SKIP() << GetParam() << " does not declare snapshots";
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST_P(DatabaseTest, ClosedDatabaseGivesClosedErrors) {
+  auto cf = *db_->column_family("cf", true);
+  ASSERT_TRUE(db_->close().ok());
+  ASSERT_TRUE(db_->close().ok());  // twice is fine
+  EXPECT_EQ(db_->put({}, "k", "v").code(), Code::kClosed);
+  EXPECT_EQ(db_->get({}, "k").status().code(), Code::kClosed);
+  EXPECT_EQ(db_->put(cf, "k", "v").code(), Code::kClosed);
+  EXPECT_EQ(db_->new_iterator({}).status().code(), Code::kClosed);
+  EXPECT_EQ(db_->snapshot().status().code(), Code::kClosed);
+  EXPECT_EQ(db_->flush().code(), Code::kClosed);
+  EXPECT_EQ(db_->list_column_families().status().code(), Code::kClosed);
+}
+
+TEST_P(DatabaseTest, CloseWaitsForIteratorsAndIteratorsKeepTheDatabase) {
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  {
+    auto it = *db_->new_iterator({});
+    Status busy = db_->close();
+    EXPECT_EQ(busy.code(), Code::kBusy);
+    EXPECT_THAT(busy.message(), HasSubstr("1 iterator(s)"));
+    EXPECT_EQ(*db_->get({}, "k"), "v");  // still open
+  }
+  ASSERT_TRUE(db_->close().ok());
+
+  reopen();
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  auto it = *db_->new_iterator({});
+  db_.reset();  // the iterator keeps the database open
+  it.seek_to_first();
+  ASSERT_TRUE(it.valid()) << it.status();
+  EXPECT_EQ(it.key(), "k");
+}
+
+TEST_P(DatabaseTest, FamilyFromAnotherDatabaseIsRefused) {
+  test::TempDir other_dir;
+  auto other = Database::open(plugin_, other_dir / "db", {});
+  if (!other.ok()) GTEST_SKIP() << "second database: " << other.status();
+  auto cf = *(*other)->column_family("x", true);
+  EXPECT_EQ(db_->put(cf, "k", "v").code(), Code::kInvalidArgument);
+  EXPECT_THAT(db_->put(cf, "k", "v").message(),
+              HasSubstr("belongs to another database"));
+}
+
+TEST_P(DatabaseTest, ConcurrentWritersAndReadersLoseNothing) {
+  constexpr int kThreads = 4, kKeys = 300;
+  std::vector<std::thread> threads;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kKeys; ++i) {
+        const std::string key =
+            "t" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string value(100, static_cast<char>('a' + t));
+        if (!db_->put({}, key, value).ok()) ++errors;
+        auto read = db_->get({}, key);
+        if (!read.ok() || *read != value) ++errors;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(scan({}).size(), static_cast<size_t>(kThreads * kKeys));
+}
+
+TEST_P(DatabaseTest, FlushCoversEveryFamily) {
+  auto cf = *db_->column_family("cf", true);
+  ASSERT_TRUE(db_->put(cf, "k", "v").ok());
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  EXPECT_TRUE(db_->flush().ok());
+  if (!has(KALAM_CAP_PERSISTENT)) return;
+  reopen();
+  auto again = db_->column_family("cf");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*db_->get(*again, "k"), "v");
+  EXPECT_EQ(*db_->get({}, "k"), "v");
+}
+
+TEST_P(DatabaseTest, PropertiesWhereDeclared) {
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  auto keys = db_->property({}, KALAM_PROPERTY_ESTIMATE_NUM_KEYS);
+  if (!has(KALAM_CAP_PROPERTIES)) {
+    EXPECT_EQ(keys.status().code(), Code::kNotSupported);
+    GTEST_SKIP() << GetParam() << " does not declare properties";
+  }
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_FALSE(keys->empty());
+  EXPECT_EQ(db_->property({}, "no.such.property").status().code(),
+            Code::kNotFound);
+}
+
+TEST_P(DatabaseTest, ManifestRefusesAnotherBackendsDirectory) {
+  if (!has(KALAM_CAP_PERSISTENT)) {
+    GTEST_SKIP() << GetParam() << " is not persistent: it writes no manifest";
+  }
+  ASSERT_TRUE(db_->close().ok());
+  const fs::path manifest = dir_ / "db" / "KALAM_MANIFEST";
+  ASSERT_TRUE(fs::exists(manifest));
+  nlohmann::json m = nlohmann::json::parse(std::ifstream(manifest));
+  EXPECT_EQ(m["backend"], GetParam());
+
+  m["backend"] = "otherdb";
+  std::ofstream(manifest) << m.dump();
+  auto refused = Database::open(plugin_, dir_ / "db", {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("was written by backend 'otherdb'"));
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("the config asks for '" + GetParam() + "'"));
+
+  m["backend"] = GetParam();
+  m["format_version"] = plugin_->format_version() + 1;
+  std::ofstream(manifest) << m.dump();
+  auto newer = Database::open(plugin_, dir_ / "db", {});
+  ASSERT_FALSE(newer.ok());
+  EXPECT_THAT(newer.status().message(), HasSubstr("newer than this plugin"));
+
+  std::ofstream(manifest) << "{ not json";
+  EXPECT_EQ(Database::open(plugin_, dir_ / "db", {}).status().code(),
+            Code::kCorruption);
+}
+
+TEST_P(DatabaseTest, NonEmptyDirectoryWithoutManifestIsRefused) {
+  if (!has(KALAM_CAP_PERSISTENT)) {
+    GTEST_SKIP() << GetParam() << " is not persistent: it writes no manifest";
+  }
+  test::TempDir other;
+  std::ofstream(other / "precious.txt") << "someone's data";
+  auto refused = Database::open(plugin_, other.path(), {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("is not empty and has no"));
+  EXPECT_TRUE(fs::exists(other / "precious.txt"));
+
+  auto absent =
+      Database::open(plugin_, other / "new", {}, {.create_if_missing = false});
+  EXPECT_EQ(absent.status().code(), Code::kNotFound);
+}
+
+TEST_P(DatabaseTest, DataSurvivesReopenOnPersistentBackends) {
+  if (!has(KALAM_CAP_PERSISTENT)) {
+    GTEST_SKIP() << GetParam() << " does not declare persistent";
+  }
+  auto cf = *db_->column_family("kept", true);
+  ASSERT_TRUE(db_->put(cf, "k", "v", {.sync = true}).ok());
+  ASSERT_TRUE(db_->close().ok());
+  reopen();
+  auto again = db_->column_family("kept");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*db_->get(*again, "k"), "v");
+}
+
+TEST_P(DatabaseTest, CheckpointIsAnOpenableCopy) {
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  const fs::path copy = dir_ / "checkpoint";
+  Status s = db_->checkpoint(copy);
+  if (!has(KALAM_CAP_CHECKPOINT)) {
+    EXPECT_EQ(s.code(), Code::kNotSupported);
+    GTEST_SKIP() << GetParam() << " does not declare checkpoint";
+  }
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(db_->checkpoint(copy).code(), Code::kAlreadyExists);
+  auto opened = Database::open(plugin_, copy, {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*(*opened)->get({}, "k"), "v");
+}
+
+TEST_P(DatabaseTest, UnknownOptionIsRejectedNamingTheKey) {
+  test::TempDir other;
+  auto refused =
+      Database::open(plugin_, other / "db", {{"surely_not_an_option", "1", 0}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("surely_not_an_option"));
+}
+
+std::vector<std::string> all_plugins() { return {KALAM_TEST_PLUGIN_NAMES}; }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest,
+                         ::testing::ValuesIn(all_plugins()),
+                         [](const auto& info) { return info.param; });
+
+TEST(DatabaseOpen, FromConfigLoadsThePluginItNames) {
+  test::TempDir dir;
+  StorageConfig config;
+  config.backend = "memory";
+  config.path = dir / "db";
+  config.plugin_path = {KALAM_TEST_PLUGIN_DIR};
+  auto db = Database::open(config);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ((*db)->plugin().name(), "memory");
+
+  config.backend = "nosuch";
+  EXPECT_EQ(Database::open(config).status().code(), Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace kalam

@@ -1,0 +1,190 @@
+// The loader refuses every broken plugin with its own, readable reason that
+// names the file (plugins built from tests/broken_plugins/broken_plugin.c).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <kalam/plugin.h>
+#include <kalam/test_paths.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "temp_dir.h"
+
+namespace kalam {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const fs::path kBroken = KALAM_TEST_BROKEN_PLUGIN_DIR;
+const fs::path kPlugins = KALAM_TEST_PLUGIN_DIR;
+
+Status load_broken(const std::string& name) {
+  return load_plugin(name, {kBroken}).status();
+}
+
+TEST(PluginLoader, ValidPluginLoadsAndNegotiates) {
+  auto plugin = load_plugin("valid", {kBroken});
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  EXPECT_EQ((*plugin)->name(), "valid");
+  EXPECT_EQ((*plugin)->abi_major(), KALAM_ABI_VERSION_MAJOR);
+  EXPECT_EQ((*plugin)->file(), fs::canonical(kBroken / "kalam_valid.so"));
+  // Loading again returns the same, never-unloaded plugin.
+  auto again = load_plugin("valid", {kBroken});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(plugin->get(), again->get());
+}
+
+TEST(PluginLoader, MissingPluginListsWhereItLookedAndWhatExists) {
+  Status s = load_plugin("nosuch", {kBroken}).status();
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("no plugin for backend 'nosuch'"));
+  EXPECT_THAT(s.message(), HasSubstr((kBroken / "kalam_nosuch.so").string()));
+  EXPECT_THAT(s.message(), HasSubstr("available: "));
+  EXPECT_THAT(s.message(), HasSubstr("valid"));
+}
+
+TEST(PluginLoader, MissingFile) {
+  Status s = load_plugin_file(kBroken / "kalam_absent.so").status();
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("kalam_absent.so: file not found"));
+}
+
+TEST(PluginLoader, NotASharedObject) {
+  test::TempDir dir;
+  const fs::path file = dir / "kalam_text.so";
+  std::ofstream(file) << std::string(256, 'x');
+  Status s = load_plugin("text", {dir.path()}).status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr(fs::canonical(file).string()));
+  EXPECT_THAT(s.message(), HasSubstr("cannot be loaded as a shared library"));
+  // dlerror()'s own words reach the user.
+  EXPECT_THAT(s.message(), HasSubstr("invalid ELF header"));
+}
+
+TEST(PluginLoader, LibraryWithoutEntrySymbol) {
+  Status s = load_broken("noentry");
+  EXPECT_THAT(s.message(), HasSubstr("kalam_noentry.so"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("is not a Kalam plugin: it does not export "
+                        "kalam_plugin_entry"));
+}
+
+TEST(PluginLoader, WrongAbiMajor) {
+  Status s = load_broken("badmajor");
+  EXPECT_EQ(s.code(), Code::kAbiMismatch);
+  EXPECT_THAT(s.message(), HasSubstr("kalam_badmajor.so"));
+  EXPECT_THAT(s.message(), HasSubstr("built for ABI 2.0, but this engine "
+                                     "speaks ABI major 1"));
+}
+
+TEST(PluginLoader, PluginMinorAboveHost) {
+  Status s = load_broken("newminor");
+  EXPECT_EQ(s.code(), Code::kAbiMismatch);
+  EXPECT_THAT(s.message(), HasSubstr("kalam_newminor.so"));
+  EXPECT_THAT(s.message(), HasSubstr("newer than this engine understands"));
+}
+
+TEST(PluginLoader, FunctionTableTooSmall) {
+  Status s = load_broken("smalltable");
+  EXPECT_EQ(s.code(), Code::kAbiMismatch);
+  EXPECT_THAT(s.message(), HasSubstr("kalam_smalltable.so"));
+  EXPECT_THAT(s.message(), HasSubstr("function table is 16 bytes, smaller "
+                                     "than the 224 bytes of ABI 1.0"));
+}
+
+TEST(PluginLoader, PointerSizeMismatch) {
+  Status s = load_broken("ptrsize");
+  EXPECT_EQ(s.code(), Code::kAbiMismatch);
+  EXPECT_THAT(s.message(), HasSubstr("kalam_ptrsize.so"));
+  EXPECT_THAT(s.message(), HasSubstr("4-byte pointers"));
+}
+
+TEST(PluginLoader, NameDiffersFromConfig) {
+  Status s = load_broken("misnamed");
+  EXPECT_THAT(s.message(), HasSubstr("kalam_misnamed.so"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("reports backend name 'someone_else', but the config "
+                        "asks for 'misnamed'"));
+}
+
+TEST(PluginLoader, EntryRefusesWithItsOwnReason) {
+  Status s = load_broken("refuses");
+  EXPECT_EQ(s.code(), Code::kAbiMismatch);
+  EXPECT_THAT(s.message(), HasSubstr("kalam_refuses.so refused to load: this "
+                                     "plugin needs ABI major 7"));
+}
+
+TEST(PluginLoader, RequiredFunctionMissing) {
+  Status s = load_broken("nullfn");
+  EXPECT_THAT(s.message(), HasSubstr("kalam_nullfn.so"));
+  EXPECT_THAT(s.message(), HasSubstr("entry 'write' is NULL"));
+}
+
+TEST(PluginLoader, NameWithSlashOrDotDotIsRefused) {
+  Status slash = load_plugin("../broken_plugins/valid", {kBroken}).status();
+  EXPECT_EQ(slash.code(), Code::kInvalidArgument);
+  EXPECT_THAT(slash.message(), HasSubstr("contains '/'"));
+  Status dots = load_plugin("..valid", {kBroken}).status();
+  EXPECT_THAT(dots.message(), HasSubstr("contains '..'"));
+  Status upper = load_plugin("Valid", {kBroken}).status();
+  EXPECT_THAT(upper.message(), HasSubstr("only lowercase letters"));
+  EXPECT_THAT(load_plugin("", {kBroken}).status().message(),
+              HasSubstr("empty"));
+}
+
+TEST(PluginLoader, SymlinkOutOfThePluginDirectoryIsRefused) {
+  test::TempDir dir;
+  fs::create_symlink(fs::canonical(kBroken / "kalam_valid.so"),
+                     dir / "kalam_valid.so");
+  Status s = load_plugin("valid", {dir.path()}).status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("outside the plugin directory"));
+}
+
+TEST(PluginLoader, FileWritableByOthersIsRefused) {
+  test::TempDir dir;
+  const fs::path copy = dir / "kalam_valid.so";
+  fs::copy_file(kBroken / "kalam_valid.so", copy);
+  ASSERT_EQ(chmod(copy.c_str(), 0666), 0);
+  Status s = load_plugin("valid", {dir.path()}).status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("writable by other users"));
+  EXPECT_THAT(s.message(), HasSubstr("chmod go-w"));
+}
+
+TEST(PluginLoader, DiscoverListsGoodAndBrokenPlugins) {
+  auto found = discover_plugins({kBroken});
+  ASSERT_GE(found.size(), 9u);
+  int loaded = 0, refused = 0;
+  for (const auto& candidate : found) {
+    if (candidate.plugin) {
+      ++loaded;
+    } else {
+      ++refused;
+      EXPECT_FALSE(candidate.status.ok());
+      EXPECT_FALSE(candidate.status.message().empty());
+    }
+  }
+  EXPECT_EQ(loaded, 1);  // kalam_valid.so
+  EXPECT_EQ(refused, static_cast<int>(found.size()) - 1);
+}
+
+TEST(PluginLoader, EveryInTreePluginLoads) {
+  for (const std::string& name :
+       std::vector<std::string>{KALAM_TEST_PLUGIN_NAMES}) {
+    auto plugin = load_plugin(name, {kPlugins});
+    ASSERT_TRUE(plugin.ok()) << plugin.status();
+    EXPECT_EQ((*plugin)->name(), name);
+    EXPECT_FALSE((*plugin)->version().empty());
+  }
+}
+
+TEST(CapabilityNames, InBitOrder) {
+  EXPECT_EQ(capability_names(KALAM_CAP_SNAPSHOTS | KALAM_CAP_PERSISTENT),
+            (std::vector<std::string>{"persistent", "snapshots"}));
+  EXPECT_TRUE(capability_names(0).empty());
+}
+
+}  // namespace
+}  // namespace kalam

@@ -3,7 +3,9 @@
 # Warnings for our own targets (third-party headers are SYSTEM includes).
 function(kalam_set_warnings target)
   get_target_property(_type ${target} TYPE)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wshadow -Wno-unused-parameter
+    # Designated initialisers that omit members are intended (g++ 12 warns).
+    -Wno-missing-field-initializers)
   if(KALAM_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
@@ -38,7 +40,6 @@ function(kalam_add_plugin)
   kalam_set_warnings(${target})
   install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/kalam/plugins)
   set_property(GLOBAL APPEND PROPERTY KALAM_PLUGINS ${ARG_NAME})
-  set(KALAM_PLUGINS ${KALAM_PLUGINS} ${ARG_NAME} PARENT_SCOPE)
 endfunction()
 
 # kalam_add_test(NAME <name> SOURCES <files...> [LIBRARIES <libs...>]

@@ -76,16 +76,19 @@ int main(int argc, char** argv) {
   if (!french.ok()) return fail(french.status(), "reading lang:fr");
   std::printf("Read lang:fr = %s\n", french->c_str());
 
-  // A prefix scan, bounds pushed down to the backend.
-  auto it = db.new_iterator(*greetings, {.prefix = "lang:"});
-  if (!it.ok()) return fail(it.status(), "creating an iterator");
-  std::printf("Scanned prefix 'lang:':\n");
-  for (it->seek_to_first(); it->valid(); it->next()) {
-    std::printf("  %.*s = %.*s\n", static_cast<int>(it->key().size()),
-                it->key().data(), static_cast<int>(it->value().size()),
-                it->value().data());
+  // A prefix scan, bounds pushed down to the backend. The iterator keeps
+  // the database open until it goes, so it lives in its own scope.
+  {
+    auto it = db.new_iterator(*greetings, {.prefix = "lang:"});
+    if (!it.ok()) return fail(it.status(), "creating an iterator");
+    std::printf("Scanned prefix 'lang:':\n");
+    for (it->seek_to_first(); it->valid(); it->next()) {
+      std::printf("  %.*s = %.*s\n", static_cast<int>(it->key().size()),
+                  it->key().data(), static_cast<int>(it->value().size()),
+                  it->value().data());
+    }
+    if (!it->status().ok()) return fail(it->status(), "scanning");
   }
-  if (!it->status().ok()) return fail(it->status(), "scanning");
 
   // A counter in the default family shows whether data persisted.
   uint64_t runs = 0;

@@ -501,7 +501,7 @@ std::vector<std::string> all_plugins() { return {KALAM_TEST_PLUGIN_NAMES}; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest,
                          ::testing::ValuesIn(all_plugins()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param) { return param.param; });
 
 TEST(DatabaseOpen, FromConfigLoadsThePluginItNames) {
   test::TempDir dir;

@@ -15,6 +15,10 @@
  * 2. Byte strings are pointer + length. Keys and values are arbitrary bytes
  *    (0x00 and 0xFF included) ordered byte-wise, like memcmp with the shorter
  *    string first on a tie. A pointer with length 0 may be NULL.
+ *    A stored key is 1 to max_key_size bytes: every plugin refuses an empty
+ *    key in a write with KALAM_INVALID_ARGUMENT (some stores cannot hold
+ *    one), and a get of the empty key is KALAM_NOT_FOUND. Bounds and seek
+ *    targets may be empty.
  *    Names and paths are NUL-terminated UTF-8.
  * 3. Every fallible function returns an int code (KALAM_OK, ...). The
  *    numbers are stable forever. KALAM_NOT_FOUND is a result, not an error.
@@ -42,12 +46,20 @@
  *    that database. With KALAM_CAP_THREAD_SAFE, every other database-level
  *    call (reads, writes, iterator and snapshot creation, flush, ...) may run
  *    concurrently from many threads; without it, the host serialises all calls
- *    on one database. An iterator is used by one thread at a time. Callbacks
- *    into the host (log, visitors) may arrive on any thread.
+ *    on one database. An iterator is used by one thread at a time. A
+ *    snapshot may be read at from several threads at once (the plugin
+ *    serialises internally where its store needs it). Callbacks into the
+ *    host (log, visitors) may arrive on any thread.
  * 10. Visitors: reads hand data to a host callback (a "visitor") together with
  *    a host `ctx` pointer. The bytes a visitor sees are valid only inside
  *    that callback; the host copies what it keeps. This zero-copy path is the
  *    fast one; get_into() is the copy path.
+ *
+ * 11. Flag words: a plugin refuses bits it does not know with
+ *    KALAM_INVALID_ARGUMENT. A later minor that adds a flag says so, and a
+ *    host sets it only for plugins whose abi_minor is high enough.
+ * 12. Every pointer argument is required (non-NULL) unless its comment says
+ *    it may be NULL; a NULL required pointer is KALAM_INVALID_ARGUMENT.
  *
  * Versioning: the host speaks one ABI major and understands minors up to some
  * maximum. A plugin built for another major, or for a minor above the host's,
@@ -541,8 +553,9 @@ typedef struct kalam_backend_vtable {
    * Applies `op_count` operations in order (a later op on the same key wins),
    * across column families, with KALAM_CAP_ATOMIC_BATCH atomically. Every op
    * is validated before anything is applied: an invalid op (unknown type,
-   * key or value over the maximum size, dropped family, DELETE_RANGE without
-   * the capability) makes the whole write fail and applies nothing.
+   * empty key, key or value over the maximum size, dropped family,
+   * DELETE_RANGE without the capability) makes the whole write fail and
+   * applies nothing. The ends of a DELETE_RANGE may be empty.
    * op_count 0 is a successful no-op.
    * Returns KALAM_OK; KALAM_INVALID_ARGUMENT; KALAM_DROPPED;
    * KALAM_NOT_SUPPORTED; KALAM_NO_SPACE; KALAM_IO_ERROR.
@@ -584,10 +597,12 @@ typedef struct kalam_backend_vtable {
   /*
    * Moves. Each returns KALAM_OK when the iterator is positioned on an entry
    * inside its bounds, KALAM_NOT_FOUND when it ran out of entries (it is then
-   * unpositioned; iter_valid() returns 0), or an error (also sticky: see
-   * iter_status()). Moving an unpositioned iterator with next/prev returns
-   * KALAM_NOT_FOUND. Key/value views from iter_entry() are invalidated by
-   * any move. Backward moves need KALAM_CAP_REVERSE_ITERATION, else they
+   * unpositioned; iter_valid() returns 0), or an error. A storage error is
+   * sticky: the iterator stays unpositioned and every later move returns it
+   * until iter_destroy(); a malformed argument (e.g. a seek target over
+   * max_key_size) is not sticky. Moving an unpositioned iterator with next/prev
+   * returns KALAM_NOT_FOUND. Key/value views from iter_entry() are invalidated
+   * by any move. Backward moves need KALAM_CAP_REVERSE_ITERATION, else they
    * return KALAM_NOT_SUPPORTED.
    */
   /** To the first entry within the bounds. */
@@ -647,7 +662,8 @@ typedef struct kalam_backend_vtable {
 
   /** KALAM_CAP_PROPERTIES: calls `visit` once with the value of property
    *  `name` (KALAM_PROPERTY_* or a plugin-prefixed name) of `cf`, as text.
-   *  Returns KALAM_OK; KALAM_NOT_FOUND for an unknown property. */
+   *  Returns KALAM_OK; KALAM_NOT_FOUND for an unknown property;
+   *  KALAM_DROPPED. */
   int (*get_property)(kalam_db *db, kalam_cf *cf, const char *name,
                       kalam_value_visitor visit, void *ctx,
                       kalam_status *status);

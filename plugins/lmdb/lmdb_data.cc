@@ -1,0 +1,560 @@
+// Point reads, writes and snapshots, and the per-thread reusable read
+// transactions behind plain reads.
+#include <errno.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "lmdb_plugin.h"
+#include "lmdb_status.h"
+
+namespace kalam_lmdb {
+namespace {
+
+// Aborts a slot's transaction and marks it dead, once.
+void retire(ReaderSlot* slot) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(slot->mu);
+    if (slot->dead.load()) return;
+    if (slot->txn != nullptr) mdb_txn_abort(slot->txn);
+    slot->txn = nullptr;
+    slot->dead.store(true);
+  } catch (...) {
+  }
+}
+
+// This thread's reader slots, by database id. The database holds them too:
+// whichever goes first (thread exit or close()) retires the slot, so its
+// transaction never outlives the environment and a thread that exits gives
+// its reader-table entry back.
+struct ThreadSlots {
+  std::vector<std::pair<uint64_t, std::shared_ptr<ReaderSlot>>> entries;
+  ~ThreadSlots() {
+    for (auto& entry : entries) retire(entry.second.get());
+  }
+};
+
+ThreadSlots& thread_slots() {
+  thread_local ThreadSlots slots;
+  return slots;
+}
+
+bool is_dead(const std::shared_ptr<ReaderSlot>& slot) {
+  return slot->dead.load();
+}
+
+// The calling thread's reader slot for `db`, created on first use.
+ReaderSlot* slot_for(kalam_db* db) {
+  ThreadSlots& mine = thread_slots();
+  for (auto& entry : mine.entries) {
+    if (entry.first == db->id) return entry.second.get();
+  }
+  // Forget slots of databases closed since (their ids are never reused).
+  std::erase_if(mine.entries, [](const auto& e) { return is_dead(e.second); });
+  auto slot = std::make_shared<ReaderSlot>();
+  mine.entries.reserve(mine.entries.size() + 1);
+  {
+    std::lock_guard<std::mutex> lock(db->registry_mu);
+    std::erase_if(db->slots, is_dead);
+    db->slots.push_back(slot);
+  }
+  mine.entries.emplace_back(db->id, slot);
+  return slot.get();
+}
+
+// A read transaction for point reads: the thread's reusable one (renewed at
+// begin, reset at the end), a snapshot's, or, for a re-entrant call from a
+// visitor while the thread's one is in use, a temporary one.
+class ReadView {
+ public:
+  explicit ReadView(kalam_db* db) : db_(db) {}
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
+  ~ReadView() {
+    switch (kind_) {
+      case Kind::kSlot:
+        mdb_txn_reset(txn_);
+        slot_->in_use = false;
+        break;
+      case Kind::kTemporary:
+        mdb_txn_abort(txn_);
+        break;
+      case Kind::kNone:
+      case Kind::kSnapshot:
+        break;
+    }
+  }
+
+  // Begins the view at `snapshot` (NULL: the latest data).
+  int begin(const kalam_snapshot* snapshot, const char* what,
+            kalam_status* status) {
+    if (snapshot != nullptr) {
+      if (snapshot->owner != db_) {
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                    "lmdb %s: the snapshot belongs to another database", what);
+      }
+      snap_ = snapshot->state.get();
+      txn_ = snap_->txn;
+      cf_seq_ = snap_->cf_seq;
+      kind_ = Kind::kSnapshot;
+      return KALAM_OK;
+    }
+    ReaderSlot* slot = slot_for(db_);
+    // Families created after this load are not in the view; loaded before
+    // the transaction starts, so every family up to it is.
+    cf_seq_ = db_->published_cf_seq.load(std::memory_order_acquire);
+    if (slot->in_use) {
+      const int rc = mdb_txn_begin(db_->env, nullptr, MDB_RDONLY, &txn_);
+      if (rc != 0) {
+        return fail_mdb(status, rc,
+                        "lmdb %s: cannot begin a read "
+                        "transaction",
+                        what);
+      }
+      kind_ = Kind::kTemporary;
+      return KALAM_OK;
+    }
+    // slot->txn is only touched by this thread while the database is open
+    // (close() and thread exit are not concurrent with this call), and renew
+    // reads no family's name, so no lock is needed here.
+    int rc = MDB_SUCCESS;
+    if (slot->txn != nullptr) {
+      rc = mdb_txn_renew(slot->txn);
+      if (rc != 0) {
+        mdb_txn_abort(slot->txn);
+        slot->txn = nullptr;
+      }
+    }
+    if (slot->txn == nullptr) {
+      rc = mdb_txn_begin(db_->env, nullptr, MDB_RDONLY, &slot->txn);
+      if (rc != 0) slot->txn = nullptr;
+    }
+    if (rc != 0) {
+      return fail_mdb(status, rc, "lmdb %s: cannot begin a read transaction",
+                      what);
+    }
+    slot->in_use = true;
+    slot_ = slot;
+    txn_ = slot->txn;
+    kind_ = Kind::kSlot;
+    return KALAM_OK;
+  }
+
+  // Looks `key` up in `cf`. Returns KALAM_OK (*value valid until the view
+  // ends), KALAM_NOT_FOUND, KALAM_DROPPED or an error, with `status` filled.
+  int lookup(kalam_cf* cf, const void* key, size_t key_len, MDB_val* value,
+             const char* what, kalam_status* status) {
+    MDB_val k = to_val(key, key_len);
+    int rc = MDB_SUCCESS;
+    switch (kind_) {
+      case Kind::kSlot:
+      case Kind::kSnapshot: {
+        std::mutex& mu = kind_ == Kind::kSlot ? slot_->mu : snap_->mu;
+        for (;;) {
+          std::unique_lock<std::mutex> lock(mu);
+          const int state = cf->state.load(std::memory_order_acquire);
+          if (state == kDropping) {
+            lock.unlock();
+            wait_while_dropping(db_, cf);
+            continue;
+          }
+          if (state == kDropped) return fail_dropped(status, cf, what);
+          if (cf->seq > cf_seq_) return KALAM_NOT_FOUND;  // newer than view
+          rc = mdb_get(txn_, cf->dbi, &k, value);
+          break;
+        }
+        break;
+      }
+      case Kind::kTemporary: {
+        // A drop holds cf_mu exclusively from kDropping to the outcome.
+        std::shared_lock<std::shared_mutex> lock(db_->cf_mu);
+        if (cf->state.load() == kDropped) return fail_dropped(status, cf, what);
+        if (cf->seq > cf_seq_) return KALAM_NOT_FOUND;
+        rc = mdb_get(txn_, cf->dbi, &k, value);
+        break;
+      }
+      case Kind::kNone:
+        return fail(status, KALAM_INTERNAL, 0, "lmdb %s: read view not begun",
+                    what);
+    }
+    if (rc == 0) return KALAM_OK;
+    if (rc == MDB_NOTFOUND) return KALAM_NOT_FOUND;
+    return fail_mdb(status, rc, "lmdb %s in column family '%s'", what,
+                    cf->name.c_str());
+  }
+
+ private:
+  enum class Kind { kNone, kSlot, kSnapshot, kTemporary };
+  kalam_db* db_;
+  Kind kind_ = Kind::kNone;
+  ReaderSlot* slot_ = nullptr;
+  SnapState* snap_ = nullptr;
+  MDB_txn* txn_ = nullptr;
+  uint64_t cf_seq_ = 0;
+};
+
+const kalam_snapshot* snapshot_of(const kalam_read_options* options) {
+  if (options == nullptr ||
+      !KALAM_LMDB_COVERS(options, kalam_read_options, snapshot)) {
+    return nullptr;
+  }
+  return options->snapshot;
+}
+
+// A status the caller does not see (per-key errors of multi_get()).
+struct ScratchStatus : kalam_status {
+  ScratchStatus() : kalam_status{} { struct_size = sizeof(kalam_status); }
+};
+
+const char* op_name(uint32_t type) {
+  switch (type) {
+    case KALAM_OP_PUT:
+      return "PUT";
+    case KALAM_OP_DELETE:
+      return "DELETE";
+    case KALAM_OP_DELETE_RANGE:
+      return "DELETE_RANGE";
+    default:
+      return "?";
+  }
+}
+
+// Removes every key in [begin, end) with a cursor, inside `txn`.
+int delete_range(MDB_txn* txn, MDB_dbi dbi, const void* begin, size_t begin_len,
+                 const void* end, size_t end_len, std::string* scratch) {
+  if (compare_bytes(end, end_len, begin, begin_len) <= 0) return MDB_SUCCESS;
+  CursorGuard cursor;
+  int rc = mdb_cursor_open(txn, dbi, cursor.out());
+  if (rc != 0) return rc;
+  MDB_val key, value;
+  rc = cursor_seek_ge(cursor.get(), begin, begin_len, &key, &value);
+  while (rc == 0) {
+    if (compare_val(key, end, end_len) >= 0) return MDB_SUCCESS;
+    scratch->assign(static_cast<const char*>(key.mv_data), key.mv_size);
+    rc = mdb_cursor_del(cursor.get(), 0);
+    if (rc != 0) return rc;
+    // After a delete the cursor is on the next entry. When that is not
+    // clearly so (end of the tree, an emptied tree), seek past the deleted
+    // key instead.
+    rc = mdb_cursor_get(cursor.get(), &key, &value, MDB_GET_CURRENT);
+    if (rc != 0 || compare_val(key, scratch->data(), scratch->size()) <= 0) {
+      rc = cursor_seek_ge(cursor.get(), scratch->data(), scratch->size(), &key,
+                          &value);
+    }
+  }
+  return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+int write_impl(kalam_db* db, const kalam_write_options* options,
+               const kalam_write_op* ops, size_t op_count,
+               kalam_status* status) {
+  if (db == nullptr || options == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb write: db and options must not be NULL");
+  }
+  if (!KALAM_LMDB_COVERS(options, kalam_write_options, op_stride)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb write: options->struct_size %u does not cover "
+                "op_stride",
+                options->struct_size);
+  }
+  if ((options->flags & ~KALAM_WRITE_SYNC) != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb write: unknown write flags 0x%x",
+                options->flags & ~KALAM_WRITE_SYNC);
+  }
+  const uint32_t stride = options->op_stride;
+  if (op_count > 0 && (ops == nullptr || stride < sizeof(kalam_write_op))) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb write: ops must not be NULL and op_stride (%u) must be "
+                "at least %zu",
+                stride, sizeof(kalam_write_op));
+  }
+  if (db->read_only) {
+    return fail(status, KALAM_NOT_SUPPORTED, 0,
+                "lmdb write: the database '%s' is open read-only",
+                db->path.c_str());
+  }
+  // Validate every op before anything is applied.
+  std::vector<kalam_cf*> families(op_count);
+  for (size_t i = 0; i < op_count; ++i) {
+    const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
+    char what[64];
+    std::snprintf(what, sizeof what, "write op %zu (%s)", i, op_name(op->type));
+    int rc = resolve_cf(db, op->cf, &families[i], what, status);
+    if (rc != KALAM_OK) return rc;
+    if (op->reserved0 != 0) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb %s: reserved0 must be 0; nothing was applied", what);
+    }
+    switch (op->type) {
+      case KALAM_OP_PUT:
+        rc = check_key(op->key, op->key_len, what, status);
+        if (rc != KALAM_OK) return rc;
+        if (!bytes_ok(op->value, op->value_len)) {
+          return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                      "lmdb %s: value is NULL with length %zu", what,
+                      op->value_len);
+        }
+        if (op->value_len > kMaxValueSize) {
+          return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                      "lmdb %s: value of %zu bytes is over LMDB's maximum "
+                      "of %llu bytes",
+                      what, op->value_len,
+                      static_cast<unsigned long long>(kMaxValueSize));
+        }
+        break;
+      case KALAM_OP_DELETE:
+        rc = check_key(op->key, op->key_len, what, status);
+        if (rc != KALAM_OK) return rc;
+        break;
+      case KALAM_OP_DELETE_RANGE:
+        // Bounds are positions, not stored keys: any length is fine.
+        if (!bytes_ok(op->key, op->key_len) ||
+            !bytes_ok(op->value, op->value_len)) {
+          return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                      "lmdb %s: a bound is NULL with a non-zero length", what);
+        }
+        break;
+      default:
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                    "lmdb write op %zu: unknown op type %u; nothing was "
+                    "applied",
+                    i, op->type);
+    }
+    if (families[i]->state.load(std::memory_order_acquire) == kDropped) {
+      return fail_dropped(status, families[i], what);
+    }
+  }
+  if (op_count == 0) return KALAM_OK;
+
+  std::unique_lock<std::mutex> write_lock(db->write_mu);
+  TxnGuard txn;
+  int rc = mdb_txn_begin(db->env, nullptr, 0, txn.out());
+  if (rc != 0) {
+    return fail_mdb(status, rc,
+                    "lmdb write: cannot begin a write "
+                    "transaction in '%s'",
+                    db->path.c_str());
+  }
+  // Under write_mu no drop runs or half-finishes, so a family that is not
+  // kDropped now has an open dbi until the commit.
+  for (size_t i = 0; i < op_count; ++i) {
+    if (families[i]->state.load(std::memory_order_acquire) == kDropped) {
+      return fail_dropped(status, families[i], "write");
+    }
+  }
+  std::string scratch;
+  for (size_t i = 0; i < op_count; ++i) {
+    const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
+    const MDB_dbi dbi = families[i]->dbi;
+    MDB_val key = to_val(op->key, op->key_len);
+    switch (op->type) {
+      case KALAM_OP_PUT: {
+        MDB_val value = to_val(op->value, op->value_len);
+        rc = mdb_put(txn.get(), dbi, &key, &value, 0);
+        break;
+      }
+      case KALAM_OP_DELETE:
+        rc = mdb_del(txn.get(), dbi, &key, nullptr);
+        if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
+        break;
+      case KALAM_OP_DELETE_RANGE:
+        rc = delete_range(txn.get(), dbi, op->key, op->key_len, op->value,
+                          op->value_len, &scratch);
+        break;
+    }
+    if (rc != 0) {
+      return fail_mdb(status, rc,
+                      "lmdb write: op %zu (%s) of %zu in column "
+                      "family '%s' failed (map_size %s); the batch was "
+                      "rolled back",
+                      i, op_name(op->type), op_count, families[i]->name.c_str(),
+                      format_size(db->options.map_size).c_str());
+    }
+  }
+  rc = txn.commit();
+  write_lock.unlock();
+  if (rc != 0) {
+    return fail_mdb(status, rc,
+                    "lmdb write: commit of %zu ops to '%s' "
+                    "(map_size %s) failed; nothing was applied",
+                    op_count, db->path.c_str(),
+                    format_size(db->options.map_size).c_str());
+  }
+  if ((options->flags & KALAM_WRITE_SYNC) != 0 &&
+      db->options.sync_mode != SyncMode::kFull) {
+    rc = mdb_env_sync(db->env, 1);
+    if (rc != 0) {
+      return fail_mdb(status, rc,
+                      "lmdb write: the batch was committed but "
+                      "the KALAM_WRITE_SYNC fsync failed, so it may not "
+                      "survive power loss");
+    }
+  }
+  return KALAM_OK;
+}
+
+}  // namespace
+
+void kill_reader_slots(kalam_db* db) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(db->registry_mu);
+    for (const auto& slot : db->slots) retire(slot.get());
+    db->slots.clear();
+  } catch (...) {
+  }
+}
+
+int get(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
+        const void* key, size_t key_len, kalam_value_visitor visit, void* ctx,
+        kalam_status* status) noexcept {
+  return guarded(status, "get", [&]() -> int {
+    if (db == nullptr || visit == nullptr) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb get: db and visit must not be NULL");
+    }
+    kalam_cf* family = nullptr;
+    int rc = resolve_cf(db, cf, &family, "get", status);
+    if (rc == KALAM_OK) rc = check_read_key(key, key_len, "get", status);
+    if (rc != KALAM_OK) return rc;
+    ReadView view(db);
+    rc = view.begin(snapshot_of(options), "get", status);
+    if (rc != KALAM_OK) return rc;
+    MDB_val value;
+    rc = view.lookup(family, key, key_len, &value, "get", status);
+    if (rc != KALAM_OK) return rc;
+    // Zero-copy: the bytes are in the map, valid while the view lives.
+    visit(ctx, value.mv_data, value.mv_size);
+    return KALAM_OK;
+  });
+}
+
+int get_into(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
+             const void* key, size_t key_len, void* buf, size_t buf_size,
+             size_t* value_len, kalam_status* status) noexcept {
+  return guarded(status, "get_into", [&]() -> int {
+    if (db == nullptr || value_len == nullptr || !bytes_ok(buf, buf_size)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb get_into: db and value_len must not be NULL, nor buf "
+                  "when buf_size is not 0");
+    }
+    kalam_cf* family = nullptr;
+    int rc = resolve_cf(db, cf, &family, "get_into", status);
+    if (rc == KALAM_OK) rc = check_read_key(key, key_len, "get_into", status);
+    if (rc != KALAM_OK) return rc;
+    ReadView view(db);
+    rc = view.begin(snapshot_of(options), "get_into", status);
+    if (rc != KALAM_OK) return rc;
+    MDB_val value;
+    rc = view.lookup(family, key, key_len, &value, "get_into", status);
+    if (rc != KALAM_OK) return rc;
+    if (value.mv_size > buf_size) {
+      *value_len = value.mv_size;
+      return fail(status, KALAM_BUFFER_TOO_SMALL, 0,
+                  "lmdb get_into: the value is %zu bytes, the buffer %zu",
+                  value.mv_size, buf_size);
+    }
+    if (value.mv_size > 0) std::memcpy(buf, value.mv_data, value.mv_size);
+    *value_len = value.mv_size;
+    return KALAM_OK;
+  });
+}
+
+int multi_get(kalam_db* db, const kalam_read_options* options, size_t count,
+              kalam_cf* const* cfs, const void* const* keys,
+              const size_t* key_lens, kalam_multi_get_visitor visit, void* ctx,
+              kalam_status* status) noexcept {
+  return guarded(status, "multi_get", [&]() -> int {
+    if (db == nullptr || visit == nullptr ||
+        (count > 0 && (keys == nullptr || key_lens == nullptr))) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb multi_get: db, visit, keys and key_lens must not be "
+                  "NULL");
+    }
+    if (count == 0) return KALAM_OK;
+    // One read transaction for every key: one consistent view.
+    ReadView view(db);
+    int rc = view.begin(snapshot_of(options), "multi_get", status);
+    if (rc != KALAM_OK) return rc;
+    for (size_t i = 0; i < count; ++i) {
+      ScratchStatus scratch;
+      kalam_cf* family = nullptr;
+      rc = resolve_cf(db, cfs != nullptr ? cfs[i] : nullptr, &family,
+                      "multi_get", &scratch);
+      if (rc == KALAM_OK) {
+        rc = check_read_key(keys[i], key_lens[i], "multi_get", &scratch);
+      }
+      MDB_val value{0, nullptr};
+      if (rc == KALAM_OK) {
+        rc = view.lookup(family, keys[i], key_lens[i], &value, "multi_get",
+                         &scratch);
+      }
+      if (rc == KALAM_OK) {
+        visit(ctx, i, KALAM_OK, value.mv_data, value.mv_size);
+      } else {
+        visit(ctx, i, rc, nullptr, 0);
+      }
+    }
+    return KALAM_OK;
+  });
+}
+
+int write(kalam_db* db, const kalam_write_options* options,
+          const kalam_write_op* ops, size_t op_count,
+          kalam_status* status) noexcept {
+  return guarded(status, "write", [&] {
+    return write_impl(db, options, ops, op_count, status);
+  });
+}
+
+int snapshot_create(kalam_db* db, kalam_snapshot** out_snapshot,
+                    kalam_status* status) noexcept {
+  return guarded(status, "snapshot_create", [&]() -> int {
+    if (db == nullptr || out_snapshot == nullptr) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb snapshot_create: db and out_snapshot must not be "
+                  "NULL");
+    }
+    auto snapshot = std::make_unique<kalam_snapshot>();
+    snapshot->owner = db;
+    snapshot->state = std::make_shared<SnapState>();
+    {
+      // Shared: no family is created or dropped while the transaction
+      // begins, so cf_seq matches the dbis it knows.
+      std::shared_lock<std::shared_mutex> lock(db->cf_mu);
+      snapshot->state->cf_seq = db->last_cf_seq;
+      const int rc =
+          mdb_txn_begin(db->env, nullptr, MDB_RDONLY, &snapshot->state->txn);
+      if (rc != 0) {
+        snapshot->state->txn = nullptr;
+        return fail_mdb(status, rc,
+                        "lmdb snapshot_create: cannot begin a "
+                        "read transaction");
+      }
+      std::lock_guard<std::mutex> registry(db->registry_mu);
+      db->snapshots.insert(snapshot.get());
+    }
+    *out_snapshot = snapshot.release();
+    return KALAM_OK;
+  });
+}
+
+void snapshot_release(kalam_db* db, kalam_snapshot* snapshot) noexcept {
+  if (snapshot == nullptr) return;
+  try {
+    kalam_db* owner = snapshot->owner;
+    (void)db;
+    {
+      std::lock_guard<std::mutex> lock(owner->registry_mu);
+      owner->snapshots.erase(snapshot);
+    }
+    // The transaction ends with the last user (iterators at it keep it).
+    delete snapshot;
+  } catch (...) {
+  }
+}
+
+}  // namespace kalam_lmdb

@@ -1,0 +1,169 @@
+#include "sqlite_options.h"
+
+#include <cctype>
+#include <charconv>
+#include <limits>
+#include <set>
+#include <string>
+#include <system_error>
+
+namespace kalam::sqlite_plugin {
+namespace {
+
+// The largest page cache PRAGMA cache_size can express: INT_MAX KiB.
+constexpr uint64_t kMaxCacheSize =
+    static_cast<uint64_t>(std::numeric_limits<int>::max()) * 1024;
+constexpr uint64_t kMaxReadPoolSize = 1024;
+
+std::string lower_case(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() &&
+         std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
+  return text;
+}
+
+// Parses a whole decimal integer in [min, max].
+bool parse_int(std::string_view text, int64_t min, int64_t max, int64_t* out) {
+  text = trim(text);
+  int64_t value = 0;
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  if (value < min || value > max) return false;
+  *out = value;
+  return true;
+}
+
+int bad_value(Error& err, std::string_view key, std::string_view value,
+              std::string_view expected) {
+  return fail(err, KALAM_INVALID_ARGUMENT,
+              "sqlite plugin: option '" + std::string(key) + "' has value '" +
+                  std::string(value) + "', expected " + std::string(expected));
+}
+
+}  // namespace
+
+bool parse_byte_size(std::string_view text, uint64_t* out) {
+  text = trim(text);
+  size_t digits = 0;
+  while (digits < text.size() &&
+         std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    ++digits;
+  }
+  if (digits == 0) return false;
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number);
+  if (ec != std::errc() || end != text.data() + digits) return false;
+  const std::string unit = lower_case(trim(text.substr(digits)));
+  uint64_t multiplier = 0;
+  if (unit.empty() || unit == "b") {
+    multiplier = 1;
+  } else if (unit == "k" || unit == "kib") {
+    multiplier = 1ull << 10;
+  } else if (unit == "kb") {
+    multiplier = 1000ull;
+  } else if (unit == "m" || unit == "mib") {
+    multiplier = 1ull << 20;
+  } else if (unit == "mb") {
+    multiplier = 1000ull * 1000;
+  } else if (unit == "g" || unit == "gib") {
+    multiplier = 1ull << 30;
+  } else if (unit == "gb") {
+    multiplier = 1000ull * 1000 * 1000;
+  } else if (unit == "t" || unit == "tib") {
+    multiplier = 1ull << 40;
+  } else if (unit == "tb") {
+    multiplier = 1000ull * 1000 * 1000 * 1000;
+  } else {
+    return false;
+  }
+  if (number > std::numeric_limits<uint64_t>::max() / multiplier) return false;
+  *out = number * multiplier;
+  return true;
+}
+
+int parse_options(const kalam_open_params& params, Options* out, Error& err) {
+  Options options;
+  if (params.option_count > 0 &&
+      (params.option_keys == nullptr || params.option_values == nullptr)) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                "sqlite plugin: open: option_count is " +
+                    std::to_string(params.option_count) +
+                    " but option_keys or option_values is NULL");
+  }
+  std::set<std::string, std::less<>> seen;
+  for (size_t i = 0; i < params.option_count; ++i) {
+    const char* key_c = params.option_keys[i];
+    const char* value_c = params.option_values[i];
+    if (key_c == nullptr || value_c == nullptr) {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  "sqlite plugin: open: option " + std::to_string(i) +
+                      " has a NULL key or value");
+    }
+    const std::string_view key(key_c);
+    const std::string_view value(value_c);
+    if (!seen.insert(std::string(key)).second) {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  "sqlite plugin: option '" + std::string(key) +
+                      "' is given twice; give it once");
+    }
+    if (key == "cache_size") {
+      uint64_t bytes = 0;
+      if (!parse_byte_size(value, &bytes) || bytes > kMaxCacheSize) {
+        return bad_value(err, key, value,
+                         "a byte size such as 8MiB (at most 2147483647KiB)");
+      }
+      options.cache_size = bytes;
+    } else if (key == "busy_timeout_ms") {
+      int64_t ms = 0;
+      if (!parse_int(value, 0, std::numeric_limits<int>::max(), &ms)) {
+        return bad_value(err, key, value,
+                         "a whole number of milliseconds from 0 to 2147483647");
+      }
+      options.busy_timeout_ms = static_cast<int>(ms);
+    } else if (key == "page_size") {
+      uint64_t bytes = 0;
+      if (!parse_byte_size(value, &bytes) || bytes < 512 || bytes > 65536 ||
+          (bytes & (bytes - 1)) != 0) {
+        return bad_value(err, key, value,
+                         "a power of two from 512 to 65536 bytes");
+      }
+      options.page_size = static_cast<int>(bytes);
+      options.page_size_given = true;
+    } else if (key == "mmap_size") {
+      uint64_t bytes = 0;
+      if (!parse_byte_size(value, &bytes) ||
+          bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return bad_value(err, key, value, "a byte size such as 256MiB or 0");
+      }
+      options.mmap_size = bytes;
+    } else if (key == "read_pool_size") {
+      int64_t count = 0;
+      if (!parse_int(value, 0, static_cast<int64_t>(kMaxReadPoolSize),
+                     &count)) {
+        return bad_value(err, key, value, "a whole number from 0 to 1024");
+      }
+      options.read_pool_size = static_cast<size_t>(count);
+    } else {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  "sqlite plugin: unknown option '" + std::string(key) +
+                      "'; known options: cache_size, busy_timeout_ms, "
+                      "page_size, mmap_size, read_pool_size (journal_mode is "
+                      "always WAL and not an option)");
+    }
+  }
+  *out = options;
+  return KALAM_OK;
+}
+
+}  // namespace kalam::sqlite_plugin

@@ -1,0 +1,102 @@
+// A plugin with one subtle defect, to prove the conformance suite catches
+// it. It wraps the memory plugin (loaded with dlopen from the path compiled
+// in) and breaks exactly one behaviour, chosen at compile time:
+//   DEFECT_REVERSE_SKIPS_LAST   iter_seek_last lands one key early, so a
+//                               reverse scan misses the first key it should
+//                               visit
+//   DEFECT_BATCH_HALF_APPLIES   write() applies ops one by one and stops at
+//                               the first invalid one
+//   DEFECT_SNAPSHOT_SEES_LATER  reads and iterators ignore the snapshot
+//   DEFECT_BOUNDS_IGNORED       iterators ignore their lower/upper bounds
+#include <dlfcn.h>
+#include <kalam/backend_api.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+kalam_backend_vtable g_table;
+const kalam_backend_vtable* g_real = nullptr;
+
+[[maybe_unused]] int seek_last_one_early(kalam_iter* it, kalam_status* s) {
+  int rc = g_real->iter_seek_last(it, s);
+  if (rc == KALAM_OK) rc = g_real->iter_prev(it, s);
+  return rc;
+}
+
+[[maybe_unused]] int write_one_by_one(kalam_db* db,
+                                      const kalam_write_options* options,
+                                      const kalam_write_op* ops, size_t count,
+                                      kalam_status* s) {
+  if (ops == nullptr || options == nullptr) {
+    return g_real->write(db, options, ops, count, s);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const int rc = g_real->write(
+        db, options, kalam_write_op_at(ops, options->op_stride, i), 1, s);
+    if (rc != KALAM_OK) return rc;
+  }
+  return KALAM_OK;
+}
+
+[[maybe_unused]] int get_latest(kalam_db* db, const kalam_read_options*,
+                                kalam_cf* cf, const void* k, size_t kl,
+                                kalam_value_visitor visit, void* ctx,
+                                kalam_status* s) {
+  return g_real->get(db, nullptr, cf, k, kl, visit, ctx, s);
+}
+
+[[maybe_unused]] int iter_create_altered(kalam_db* db,
+                                         const kalam_iter_options* options,
+                                         kalam_cf* cf, kalam_iter** out,
+                                         kalam_status* s) {
+  if (options == nullptr) return g_real->iter_create(db, options, cf, out, s);
+  kalam_iter_options altered = *options;
+#ifdef DEFECT_SNAPSHOT_SEES_LATER
+  altered.snapshot = nullptr;
+#endif
+#ifdef DEFECT_BOUNDS_IGNORED
+  altered.flags &=
+      ~(KALAM_ITER_LOWER_BOUND | KALAM_ITER_UPPER_BOUND | KALAM_ITER_PREFIX);
+#endif
+  return g_real->iter_create(db, &altered, cf, out, s);
+}
+
+}  // namespace
+
+KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
+                                           kalam_plugin_info* info,
+                                           kalam_status* status) {
+  void* lib = dlopen(KALAM_DEFECT_WRAPS, RTLD_NOW | RTLD_LOCAL);
+  auto entry = lib == nullptr ? nullptr
+                              : reinterpret_cast<kalam_plugin_entry_fn>(
+                                    dlsym(lib, KALAM_PLUGIN_ENTRY_SYMBOL));
+  if (entry == nullptr) {
+    if (status != nullptr && status->struct_size >= sizeof *status) {
+      status->code = KALAM_INTERNAL;
+      std::snprintf(status->message, sizeof status->message,
+                    "cannot load the wrapped plugin %s", KALAM_DEFECT_WRAPS);
+    }
+    return KALAM_INTERNAL;
+  }
+  const int rc = entry(host, info, status);
+  if (rc != KALAM_OK) return rc;
+  g_real = info->vtable;
+  std::memcpy(&g_table, g_real, sizeof g_table);
+#ifdef DEFECT_REVERSE_SKIPS_LAST
+  g_table.iter_seek_last = seek_last_one_early;
+#endif
+#ifdef DEFECT_BATCH_HALF_APPLIES
+  g_table.write = write_one_by_one;
+#endif
+#ifdef DEFECT_SNAPSHOT_SEES_LATER
+  g_table.get = get_latest;
+#endif
+#if defined(DEFECT_SNAPSHOT_SEES_LATER) || defined(DEFECT_BOUNDS_IGNORED)
+  g_table.iter_create = iter_create_altered;
+#endif
+  info->name = KALAM_DEFECT_NAME;
+  info->vtable = &g_table;
+  return KALAM_OK;
+}

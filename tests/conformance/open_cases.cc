@@ -1,0 +1,165 @@
+// Negotiation, open/close/reopen, options, persistence.
+#include "conformance.h"
+
+namespace kalam::conformance {
+namespace {
+
+TEST_P(Conformance, Negotiation_InfoIsConsistent) {
+  EXPECT_EQ(plugin().abi_major(), KALAM_ABI_VERSION_MAJOR);
+  EXPECT_LE(plugin().abi_minor(), KALAM_ABI_VERSION_MINOR);
+  EXPECT_FALSE(plugin().name().empty());
+  EXPECT_FALSE(plugin().version().empty());
+  EXPECT_GE(vt().struct_size, KALAM_BACKEND_VTABLE_SIZE_1_0);
+  // The file is kalam_<name>.so.
+  EXPECT_EQ(plugin().file().filename().string(),
+            "kalam_" + plugin().name() + ".so");
+  if (has(KALAM_CAP_DURABLE_SYNC)) {
+    EXPECT_TRUE(has(KALAM_CAP_PERSISTENT))
+        << "durable_sync without persistent makes no sense";
+  }
+}
+
+TEST_P(Conformance, Open_UnknownOptionIsRejectedNamingTheKey) {
+  kalam_db* other = nullptr;
+  RawStatus status;
+  const int rc = open_at(dir_ / "other", &other, KALAM_OPEN_CREATE_IF_MISSING,
+                         {{"no_such_option_xyz", "1"}}, &status);
+  EXPECT_EQ(kalam_code_name(rc), kalam_code_name(KALAM_INVALID_ARGUMENT));
+  EXPECT_EQ(other, nullptr) << "out-parameter written on failure";
+  EXPECT_NE(std::string(status.message).find("no_such_option_xyz"),
+            std::string::npos)
+      << "the message must name the key: " << status.text();
+}
+
+TEST_P(Conformance, Open_CloseAndReopenWork) {
+  ASSERT_EQ(put(nullptr, "k", "v"), KALAM_OK);
+  reopen();
+  ASSERT_NE(db_, nullptr);
+  EXPECT_EQ(put(nullptr, "k2", "v2"), KALAM_OK);
+}
+
+TEST_P(Conformance, Open_DataPersistsAcrossReopen) {
+  KALAM_REQUIRE(KALAM_CAP_PERSISTENT);
+  kalam_cf* family = cf("kept");
+  ASSERT_EQ(put(nullptr, "a", "1"), KALAM_OK);
+  ASSERT_EQ(put(family, "b", std::string(10000, 'x')), KALAM_OK);
+  ASSERT_EQ(del(nullptr, "gone"), KALAM_OK);
+  ASSERT_EQ(put(nullptr, "gone", "soon"), KALAM_OK);
+  ASSERT_EQ(del(nullptr, "gone"), KALAM_OK);
+  reopen();
+  EXPECT_EQ(value_of(nullptr, "a"), "1");
+  EXPECT_EQ(value_of(cf("kept"), "b"), std::string(10000, 'x'));
+  EXPECT_EQ(value_of(nullptr, "gone"), std::nullopt);
+}
+
+TEST_P(Conformance, Open_WithoutCreateOnMissingDatabaseIsNotFound) {
+  KALAM_REQUIRE(KALAM_CAP_PERSISTENT);
+  kalam_db* other = nullptr;
+  RawStatus status;
+  EXPECT_EQ(kalam_code_name(open_at(dir_ / "absent", &other, 0, {}, &status)),
+            kalam_code_name(KALAM_NOT_FOUND))
+      << status.text();
+  EXPECT_EQ(other, nullptr);
+}
+
+TEST_P(Conformance, Open_ReadOnlySeesDataAndRefusesWrites) {
+  KALAM_REQUIRE(KALAM_CAP_READ_ONLY_OPEN);
+  KALAM_REQUIRE(KALAM_CAP_PERSISTENT);
+  ASSERT_EQ(put(nullptr, "k", "v", true), KALAM_OK);
+  close_db();
+  RawStatus status;
+  ASSERT_EQ(open_at(db_path(), &db_, KALAM_OPEN_READ_ONLY, {}, &status),
+            KALAM_OK)
+      << status.text();
+  EXPECT_EQ(value_of(nullptr, "k"), "v");
+  EXPECT_EQ(kalam_code_name(put(nullptr, "k", "new")),
+            kalam_code_name(KALAM_NOT_SUPPORTED));
+  EXPECT_EQ(value_of(nullptr, "k"), "v");
+}
+
+TEST_P(Conformance, Flush_CoversEveryFamily) {
+  kalam_cf* a = cf("a");
+  kalam_cf* b = cf("b");
+  ASSERT_EQ(write({Put(a, "k", "a"), Put(b, "k", "b"), Put(nullptr, "k", "d")}),
+            KALAM_OK);
+  RawStatus status;
+  ASSERT_EQ(vt().flush(db_, 0, &status), KALAM_OK) << status.text();
+  if (!has(KALAM_CAP_PERSISTENT)) return;
+  reopen();
+  EXPECT_EQ(value_of(cf("a"), "k"), "a");
+  EXPECT_EQ(value_of(cf("b"), "k"), "b");
+  EXPECT_EQ(value_of(nullptr, "k"), "d");
+}
+
+TEST_P(Conformance, Sync_WriteIsVisibleAfterReopen) {
+  KALAM_REQUIRE(KALAM_CAP_DURABLE_SYNC);
+  ASSERT_EQ(put(nullptr, "durable", "yes", /*sync=*/true), KALAM_OK);
+  reopen();
+  EXPECT_EQ(value_of(nullptr, "durable"), "yes");
+}
+
+TEST_P(Conformance, Properties_StandardNamesAnswer) {
+  KALAM_REQUIRE(KALAM_CAP_PROPERTIES);
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(put(nullptr, "k" + std::to_string(i), "v"), KALAM_OK);
+  }
+  for (const char* name :
+       {KALAM_PROPERTY_ESTIMATE_NUM_KEYS, KALAM_PROPERTY_APPROXIMATE_BYTES,
+        KALAM_PROPERTY_STATS}) {
+    std::string value;
+    RawStatus status;
+    const int rc = vt().get_property(
+        db_, nullptr, name,
+        [](void* ctx, const void* d, size_t n) {
+          static_cast<std::string*>(ctx)->assign(static_cast<const char*>(d),
+                                                 n);
+        },
+        &value, &status);
+    EXPECT_EQ(rc, KALAM_OK) << name << ": " << status.text();
+    if (std::string(name) != KALAM_PROPERTY_STATS) {
+      EXPECT_FALSE(value.empty()) << name;
+      EXPECT_EQ(value.find_first_not_of("0123456789"), std::string::npos)
+          << name << " must be a decimal number, got '" << value << "'";
+    }
+  }
+  RawStatus status;
+  EXPECT_EQ(vt().get_property(
+                db_, nullptr, "kalam.no-such-property",
+                [](void*, const void*, size_t) {}, nullptr, &status),
+            KALAM_NOT_FOUND);
+}
+
+TEST_P(Conformance, Checkpoint_IsAnOpenableCopy) {
+  KALAM_REQUIRE(KALAM_CAP_CHECKPOINT);
+  kalam_cf* family = cf("cp");
+  ASSERT_EQ(write({Put(nullptr, "k", "v"), Put(family, "f", "w")}), KALAM_OK);
+  RawStatus status;
+  const std::string target = (dir_ / "checkpoint").string();
+  ASSERT_EQ(vt().checkpoint(db_, target.c_str(), &status), KALAM_OK)
+      << status.text();
+  ASSERT_EQ(put(nullptr, "k", "after"), KALAM_OK);
+  kalam_db* copy = nullptr;
+  ASSERT_EQ(open_at(dir_ / "checkpoint", &copy, 0, {}, &status), KALAM_OK)
+      << status.text();
+  std::swap(copy, db_);
+  EXPECT_EQ(value_of(nullptr, "k"), "v");
+  EXPECT_EQ(value_of(cf("cp"), "f"), "w");
+  std::swap(copy, db_);
+  EXPECT_EQ(vt().close(copy, &status), KALAM_OK) << status.text();
+}
+
+TEST_P(Conformance, CompactRange_KeepsData) {
+  KALAM_REQUIRE(KALAM_CAP_COMPACT_RANGE);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(put(nullptr, "k" + std::to_string(i), "v"), KALAM_OK);
+  }
+  RawStatus status;
+  EXPECT_EQ(
+      vt().compact_range(db_, nullptr, 0, nullptr, 0, nullptr, 0, &status),
+      KALAM_OK)
+      << status.text();
+  EXPECT_EQ(scan(nullptr).size(), 100u);
+}
+
+}  // namespace
+}  // namespace kalam::conformance

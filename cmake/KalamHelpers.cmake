@@ -38,7 +38,7 @@ function(kalam_add_plugin)
     target_link_options(${target} PRIVATE -Wl,--no-undefined)
   endif()
   kalam_set_warnings(${target})
-  install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/kalam/plugins)
+  install(TARGETS ${target} LIBRARY DESTINATION ${KALAM_INSTALL_PLUGIN_DIR})
   set_property(GLOBAL APPEND PROPERTY KALAM_PLUGINS ${ARG_NAME})
 endfunction()
 

@@ -309,9 +309,3 @@ StatusOr<EngineConfig> load_config_file(const std::filesystem::path& file) {
 }
 
 }  // namespace kalam
-
-namespace kalam {
-
-std::filesystem::path default_plugin_dir() { return KALAM_INSTALL_PLUGIN_DIR; }
-
-}  // namespace kalam

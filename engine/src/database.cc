@@ -159,40 +159,40 @@ void WriteBatch::clear() {
 
 // --- Snapshot ----------------------------------------------------------------
 
-Snapshot::Snapshot(std::shared_ptr<DbCore> core, kalam_snapshot* handle)
-    : core_(std::move(core)), handle_(handle) {
-  ++core_->live_snapshots;
-}
+namespace detail {
 
-Snapshot::Snapshot(Snapshot&& other) noexcept
-    : core_(std::move(other.core_)),
-      handle_(std::exchange(other.handle_, nullptr)) {}
-
-Snapshot& Snapshot::operator=(Snapshot&& other) noexcept {
-  if (this != &other) {
-    this->~Snapshot();
-    core_ = std::move(other.core_);
-    handle_ = std::exchange(other.handle_, nullptr);
+// One plugin snapshot, released when the last Snapshot copy or Iterator
+// reading at it goes.
+struct SnapshotState {
+  SnapshotState(std::shared_ptr<DbCore> c, kalam_snapshot* h)
+      : core(std::move(c)), handle(h) {
+    ++core->live_snapshots;
   }
-  return *this;
-}
-
-Snapshot::~Snapshot() {
-  if (handle_ == nullptr) return;
-  {
-    auto lock = core_->lock();
-    core_->vt->snapshot_release(core_->db, handle_);
+  SnapshotState(const SnapshotState&) = delete;
+  SnapshotState& operator=(const SnapshotState&) = delete;
+  ~SnapshotState() {
+    {
+      auto lock = core->lock();
+      core->vt->snapshot_release(core->db, handle);
+    }
+    --core->live_snapshots;
   }
-  handle_ = nullptr;
-  --core_->live_snapshots;
-  core_.reset();
-}
+  std::shared_ptr<DbCore> core;
+  kalam_snapshot* handle;
+};
+
+}  // namespace detail
+
+using detail::SnapshotState;
 
 // --- Iterator ----------------------------------------------------------------
 
 Iterator::Iterator(std::shared_ptr<DbCore> core, kalam_iter* handle,
-                   std::string cf_name)
-    : core_(std::move(core)), handle_(handle), cf_name_(std::move(cf_name)) {
+                   std::string cf_name, std::shared_ptr<SnapshotState> at)
+    : core_(std::move(core)),
+      handle_(handle),
+      cf_name_(std::move(cf_name)),
+      snapshot_(std::move(at)) {
   ++core_->live_iterators;
 }
 
@@ -200,6 +200,7 @@ Iterator::Iterator(Iterator&& other) noexcept
     : core_(std::move(other.core_)),
       handle_(std::exchange(other.handle_, nullptr)),
       cf_name_(std::move(other.cf_name_)),
+      snapshot_(std::move(other.snapshot_)),
       valid_(std::exchange(other.valid_, false)),
       key_(other.key_),
       value_(other.value_),
@@ -221,6 +222,7 @@ Iterator::~Iterator() {
   }
   handle_ = nullptr;
   --core_->live_iterators;
+  snapshot_.reset();  // may release the snapshot: after the iterator
   core_.reset();
 }
 
@@ -622,15 +624,15 @@ Status Database::expand_delete_range(const WriteBatch& batch,
 StatusOr<const kalam_snapshot*> Database::snapshot_handle(
     const Snapshot* snapshot) const {
   if (snapshot == nullptr) return static_cast<const kalam_snapshot*>(nullptr);
-  if (snapshot->handle_ == nullptr) {
+  if (snapshot->state_ == nullptr) {
     return Status::InvalidArgument("the snapshot was moved from");
   }
-  if (snapshot->core_ != core_) {
+  if (snapshot->state_->core != core_) {
     return Status::InvalidArgument(
         "the snapshot belongs to another database than " +
         core_->path.string());
   }
-  return static_cast<const kalam_snapshot*>(snapshot->handle_);
+  return static_cast<const kalam_snapshot*>(snapshot->state_->handle);
 }
 
 Status Database::get_with(const ColumnFamily& cf, std::string_view key,
@@ -803,7 +805,8 @@ StatusOr<Iterator> Database::new_iterator(const ColumnFamily& cf,
   KALAM_RETURN_IF_ERROR(status_from_abi(
       rc, detail, "new iterator on " + family_label(cf.state_.get()),
       core_->backend()));
-  return Iterator(core_, handle, cf.name());
+  return Iterator(core_, handle, cf.name(),
+                  options.snapshot ? options.snapshot->state_ : nullptr);
 }
 
 StatusOr<Snapshot> Database::snapshot() {
@@ -821,7 +824,7 @@ StatusOr<Snapshot> Database::snapshot() {
   }
   KALAM_RETURN_IF_ERROR(
       status_from_abi(rc, detail, "snapshot", core_->backend()));
-  return Snapshot(core_, handle);
+  return Snapshot(std::make_shared<SnapshotState>(core_, handle));
 }
 
 Status Database::flush() {

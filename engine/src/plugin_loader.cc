@@ -1,9 +1,11 @@
 // The plugin loader: name → file → Boost.DLL → negotiation. Every refusal is
 // a distinct message that names the plugin file and the reason.
+#include <kalam/config.h>
 #include <kalam/plugin.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 #include <cstdio>
 #include <cstring>
@@ -277,6 +279,11 @@ Status negotiate(const fs::path& file, kalam_plugin_entry_fn entry,
 }
 
 }  // namespace
+
+std::filesystem::path default_plugin_dir() {
+  // Installed plugins sit in <libdir>/kalam/plugins, beside libkalam.so.
+  return boost::dll::this_line_location().parent_path() / KALAM_PLUGIN_SUBDIR;
+}
 
 void set_log_sink(LogSink sink) {
   std::lock_guard lock(log_mutex());

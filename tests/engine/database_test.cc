@@ -309,6 +309,25 @@ TEST_P(DatabaseTest, SnapshotsDoNotSeeLaterWrites) {
   EXPECT_EQ(*db_->get({}, "k"), "new");
 }
 
+TEST_P(DatabaseTest, IteratorKeepsItsSnapshotAlive) {
+  if (!has(KALAM_CAP_SNAPSHOTS)) {
+    GTEST_SKIP() << GetParam() << " does not declare snapshots";
+  }
+  ASSERT_TRUE(db_->put({}, "k", "old").ok());
+  std::optional<Iterator> it;
+  {
+    auto snapshot = *db_->snapshot();
+    it.emplace(*db_->new_iterator({}, {.snapshot = &snapshot}));
+  }  // the Snapshot object is gone; the iterator still reads at it
+  ASSERT_TRUE(db_->put({}, "k", "new").ok());
+  EXPECT_EQ(db_->close().code(), Code::kBusy);
+  it->seek_to_first();
+  ASSERT_TRUE(it->valid()) << it->status();
+  EXPECT_EQ(it->value(), "old");
+  it.reset();
+  EXPECT_TRUE(db_->close().ok());
+}
+
 TEST_P(DatabaseTest, IteratorViewIsStableWhileOthersWrite) {
   for (const char* k : {"a", "b", "c"}) ASSERT_TRUE(db_->put({}, k, k).ok());
   auto it = *db_->new_iterator({});

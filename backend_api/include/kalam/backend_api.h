@@ -52,7 +52,8 @@
  *    host (log, visitors) may arrive on any thread.
  * 10. Visitors: reads hand data to a host callback (a "visitor") together with
  *    a host `ctx` pointer. The bytes a visitor sees are valid only inside
- *    that callback; the host copies what it keeps. This zero-copy path is the
+ *    that callback; the host copies what it keeps. A visitor never calls
+ *    back into the plugin for the same database. This zero-copy path is the
  *    fast one; get_into() is the copy path.
  *
  * 11. Flag words: a plugin refuses bits it does not know with
@@ -576,7 +577,8 @@ typedef struct kalam_backend_vtable {
   int (*snapshot_create)(kalam_db *db, kalam_snapshot **out_snapshot,
                          kalam_status *status);
 
-  /** Releases a snapshot. Never fails; NULL is a no-op. */
+  /** Releases a snapshot. Never fails; NULL is a no-op.
+   *  REQUIRES: every iterator created at it was destroyed. */
   void (*snapshot_release)(kalam_db *db, kalam_snapshot *snapshot);
 
   /* -- Iterators -- */

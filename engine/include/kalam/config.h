@@ -34,8 +34,8 @@ struct StorageConfig {
   std::string backend;
   // The data directory. Default: "data" beside the config file.
   std::filesystem::path path;
-  // Directories searched for kalam_<backend>.so, in order. Default: the
-  // directory plugins are installed to.
+  // Directories searched for kalam_<backend>.so, in order. Default:
+  // default_plugin_dir().
   std::vector<std::filesystem::path> plugin_path;
   // Open without write access (where the backend allows it).
   bool read_only = false;
@@ -51,7 +51,8 @@ struct EngineConfig {
   std::string source;
 };
 
-// The directory plugins are installed to (compiled in).
+// The directory plugins are installed to: <libdir>/kalam/plugins, found
+// from where the engine library itself was loaded.
 std::filesystem::path default_plugin_dir();
 
 // Reads and validates a YAML config file. Errors name the file, the line and

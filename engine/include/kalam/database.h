@@ -32,6 +32,7 @@ namespace kalam {
 namespace detail {
 struct DbCore;
 struct CfState;
+struct SnapshotState;
 }  // namespace detail
 
 class Database;
@@ -54,19 +55,16 @@ class ColumnFamily {
   std::shared_ptr<detail::CfState> state_;
 };
 
-// A consistent read view of the whole database. Released when destroyed.
+// A consistent read view of the whole database. Cheap to copy; the view is
+// released when the last copy, and the last iterator created at it, goes.
 // Keeps its database open until then.
 class Snapshot {
- public:
-  Snapshot(Snapshot&&) noexcept;
-  Snapshot& operator=(Snapshot&&) noexcept;
-  ~Snapshot();
-
  private:
   friend class Database;
-  Snapshot(std::shared_ptr<detail::DbCore> core, kalam_snapshot* handle);
-  std::shared_ptr<detail::DbCore> core_;
-  kalam_snapshot* handle_ = nullptr;
+  friend class Iterator;
+  explicit Snapshot(std::shared_ptr<detail::SnapshotState> state)
+      : state_(std::move(state)) {}
+  std::shared_ptr<detail::SnapshotState> state_;
 };
 
 struct ReadOptions {
@@ -167,7 +165,8 @@ class Iterator {
   // The fast scan: hands up to `max_entries` entries, starting with the
   // current one, to `visit` in one ABI call and moves past them. `visit`
   // returns false to stop; that entry is then not consumed and stays
-  // current. The views are valid only inside `visit`. Returns the number of
+  // current. The views are valid only inside `visit`, which must not call
+  // back into the Database. Returns the number of
   // entries consumed; afterwards valid()/key()/value() describe the new
   // position.
   StatusOr<size_t> next_batch(
@@ -179,7 +178,7 @@ class Iterator {
  private:
   friend class Database;
   Iterator(std::shared_ptr<detail::DbCore> core, kalam_iter* handle,
-           std::string cf_name);
+           std::string cf_name, std::shared_ptr<detail::SnapshotState> at);
   // Runs one ABI move under the database's call lock, then after_move().
   template <typename Call>
   void move(const char* operation, Call call);
@@ -187,6 +186,8 @@ class Iterator {
   std::shared_ptr<detail::DbCore> core_;
   kalam_iter* handle_ = nullptr;
   std::string cf_name_;
+  // The snapshot the iterator reads at, kept alive as long as it is.
+  std::shared_ptr<detail::SnapshotState> snapshot_;
   bool valid_ = false;
   std::string_view key_;
   std::string_view value_;
@@ -257,7 +258,8 @@ class Database {
   StatusOr<std::string> get(const ColumnFamily& cf, std::string_view key,
                             const ReadOptions& options = {});
   // The zero-copy read: calls `visit` with the value (valid only during the
-  // call). NOT_FOUND when absent.
+  // call). NOT_FOUND when absent. REQUIRES: `visit` does not call back into
+  // this Database.
   Status get_with(const ColumnFamily& cf, std::string_view key,
                   const std::function<void(std::string_view)>& visit,
                   const ReadOptions& options = {});

@@ -6,6 +6,11 @@
 //
 // A case whose capability the plugin does not declare is skipped with the
 // capability's name; a declared capability is tested fully.
+//
+// The raw-ABI harness below (BackendUnderTest, RawStatus, Op, Iter, Snap,
+// RawDatabase; harness.cc) is its own library, kalam_raw_harness, which the
+// per-plugin tests in tests/plugins use too; the suite's parameterisation
+// (backends(), backend_label, the Conformance fixture) is not part of it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -26,6 +31,8 @@
 
 namespace kalam::conformance {
 
+// ---- The raw-ABI harness (harness.cc, kalam_raw_harness) --------------------
+
 // A plugin file to test, with the options its databases are opened with.
 struct BackendUnderTest {
   // Shown in every test name: letters, digits and '_' only.
@@ -33,14 +40,6 @@ struct BackendUnderTest {
   std::filesystem::path file;
   std::map<std::string, std::string> options;
 };
-
-// What instantiations read. Filled before ::testing::InitGoogleTest (the
-// runner) or from the in-tree plugin list (conformance_test).
-std::vector<BackendUnderTest>& backends();
-// How gtest prints a parameter: "<label> (<file>)".
-void PrintTo(const BackendUnderTest& backend, std::ostream* os);
-std::string backend_label(
-    const ::testing::TestParamInfo<BackendUnderTest>& info);
 
 using KV = std::vector<std::pair<std::string, std::string>>;
 
@@ -185,6 +184,16 @@ class RawDatabase {
   std::filesystem::path db_path_;
   kalam_db* db_ = nullptr;
 };
+
+// ---- The suite (registry.cc and the *_cases.cc files) ----------------------
+
+// What instantiations read. Filled before ::testing::InitGoogleTest (the
+// runner) or from the in-tree plugin list (conformance_test).
+std::vector<BackendUnderTest>& backends();
+// How gtest prints a parameter: "<label> (<file>)".
+void PrintTo(const BackendUnderTest& backend, std::ostream* os);
+std::string backend_label(
+    const ::testing::TestParamInfo<BackendUnderTest>& info);
 
 class Conformance : public ::testing::TestWithParam<BackendUnderTest>,
                     public RawDatabase {

@@ -1,24 +1,11 @@
-// The fixture's raw-ABI helpers.
+// The raw-ABI harness (kalam_raw_harness): RawDatabase and its helpers, used
+// by the conformance cases and by the per-plugin tests in tests/plugins.
 #include <algorithm>
 #include <cstring>
 
 #include "conformance.h"
 
 namespace kalam::conformance {
-
-std::vector<BackendUnderTest>& backends() {
-  static std::vector<BackendUnderTest> list;
-  return list;
-}
-
-void PrintTo(const BackendUnderTest& backend, std::ostream* os) {
-  *os << backend.label << " (" << backend.file.string() << ")";
-}
-
-std::string backend_label(
-    const ::testing::TestParamInfo<BackendUnderTest>& info) {
-  return info.param.label;
-}
 
 RawStatus::RawStatus() : kalam_status{} { struct_size = sizeof(kalam_status); }
 

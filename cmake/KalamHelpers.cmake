@@ -22,6 +22,9 @@ function(kalam_add_plugin)
   set(target kalam_plugin_${ARG_NAME})
   add_library(${target} MODULE ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE kalam::backend_api ${ARG_LIBRARIES})
+  # plugins/common: header-only helpers shared by the in-tree plugins
+  # (#include "plugin_support.h").
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/plugins/common)
   set_target_properties(${target} PROPERTIES
     PREFIX ""
     OUTPUT_NAME kalam_${ARG_NAME}

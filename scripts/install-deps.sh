@@ -5,10 +5,10 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config binutils
-  libboost-dev libyaml-cpp-dev nlohmann-json3-dev
+  libboost-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   librocksdb-dev liblmdb-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format
+  clang-format gnuplot-nox
 )
 
 missing=()

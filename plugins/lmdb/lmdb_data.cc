@@ -196,8 +196,7 @@ class ReadView {
 };
 
 const kalam_snapshot* snapshot_of(const kalam_read_options* options) {
-  if (options == nullptr ||
-      !KALAM_LMDB_COVERS(options, kalam_read_options, snapshot)) {
+  if (options == nullptr || !KALAM_PLUGIN_COVERS(options, snapshot)) {
     return nullptr;
   }
   return options->snapshot;
@@ -254,7 +253,7 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "lmdb write: db and options must not be NULL");
   }
-  if (!KALAM_LMDB_COVERS(options, kalam_write_options, op_stride)) {
+  if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "lmdb write: options->struct_size %u does not cover "
                 "op_stride",

@@ -260,8 +260,8 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "lmdb open: params and out_db must not be NULL");
   }
-  if (!KALAM_LMDB_COVERS(params, kalam_open_params, path) ||
-      params->path == nullptr || params->path[0] == '\0') {
+  if (!KALAM_PLUGIN_COVERS(params, path) || params->path == nullptr ||
+      params->path[0] == '\0') {
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "lmdb open: params->path must be a non-empty directory path");
   }
@@ -273,7 +273,7 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
                 flags & ~known);
   }
   auto db = std::make_unique<kalam_db>();
-  if (KALAM_LMDB_COVERS(params, kalam_open_params, option_count)) {
+  if (KALAM_PLUGIN_COVERS(params, option_count)) {
     const int rc = parse_options(params->option_keys, params->option_values,
                                  params->option_count, &db->options, status);
     if (rc != KALAM_OK) return rc;
@@ -416,14 +416,6 @@ bool known_property(std::string_view name) {
 
 SnapState::~SnapState() {
   if (txn != nullptr) mdb_txn_abort(txn);
-}
-
-int compare_bytes(const void* a, size_t a_len, const void* b,
-                  size_t b_len) noexcept {
-  const size_t n = a_len < b_len ? a_len : b_len;
-  const int c = n == 0 ? 0 : std::memcmp(a, b, n);
-  if (c != 0) return c;
-  return a_len < b_len ? -1 : (a_len > b_len ? 1 : 0);
 }
 
 int resolve_cf(kalam_db* db, kalam_cf* cf, kalam_cf** out, const char* what,

@@ -2,12 +2,20 @@
 // implicit snapshot, or an explicit snapshot's), with the bounds enforced
 // here.
 //
-// Moves take no lock. They are safe against a concurrent cf_drop() because
-// LMDB reads a database's name (the part a drop frees) only when a
-// transaction first touches that database, and iter_create() makes that
-// first touch under cf_mu (which a drop holds exclusively); later cursor
-// moves only read the transaction's own copy of the tree root and pages that
-// the transaction keeps alive. After a drop, moves return KALAM_DROPPED.
+// Moves on an iterator with its own transaction take no lock. They are safe
+// against a concurrent cf_drop() because LMDB reads a database's name (the
+// part a drop frees) only when a transaction first touches that database,
+// and iter_create() makes that first touch under cf_mu (which a drop holds
+// exclusively); later cursor moves only read the transaction's own copy of
+// the tree root and pages that the transaction keeps alive. After a drop,
+// moves return KALAM_DROPPED.
+//
+// An iterator at an explicit snapshot shares the snapshot's MDB_txn with
+// point reads and other iterators at it, possibly on other threads. LMDB
+// does not promise that one transaction may be used by several threads at
+// once, so every move (and the cursor's close) holds the snapshot's mutex,
+// the same one point reads at the snapshot take.
+#include <mutex>
 #include <string>
 
 #include "lmdb_plugin.h"
@@ -18,7 +26,13 @@ struct kalam_iter {
   kalam_iter(const kalam_iter&) = delete;
   kalam_iter& operator=(const kalam_iter&) = delete;
   ~kalam_iter() {
-    if (cursor != nullptr) mdb_cursor_close(cursor);
+    if (cursor != nullptr) {
+      std::unique_lock<std::mutex> lock;
+      if (snapshot != nullptr) {
+        lock = std::unique_lock<std::mutex>(snapshot->mu);
+      }
+      mdb_cursor_close(cursor);
+    }
     if (own_txn != nullptr) mdb_txn_abort(own_txn);
     // `snapshot` (if any) is released after the cursor is closed.
   }
@@ -53,6 +67,13 @@ bool above_upper(const kalam_iter* it, const MDB_val& key) {
 bool below_lower(const kalam_iter* it, const MDB_val& key) {
   return it->has_lower &&
          compare_val(key, it->lower.data(), it->lower.size()) < 0;
+}
+
+// The lock every move of `it` holds: its snapshot's mutex when it reads at an
+// explicit snapshot (the transaction is shared), else none.
+std::unique_lock<std::mutex> move_lock(const kalam_iter* it) {
+  if (it->snapshot == nullptr) return {};
+  return std::unique_lock<std::mutex>(it->snapshot->mu);
 }
 
 // Records a sticky error (already in it->error) and reports it.
@@ -146,9 +167,8 @@ int create_impl(kalam_db* db, const kalam_iter_options* options, kalam_cf* cf,
   if (rc != KALAM_OK) return rc;
   const kalam_snapshot* snapshot = nullptr;
   if (options != nullptr) {
-    const uint32_t flags = KALAM_LMDB_COVERS(options, kalam_iter_options, flags)
-                               ? options->flags
-                               : 0;
+    const uint32_t flags =
+        KALAM_PLUGIN_COVERS(options, flags) ? options->flags : 0;
     const uint32_t known = KALAM_ITER_LOWER_BOUND | KALAM_ITER_UPPER_BOUND |
                            KALAM_ITER_PREFIX | KALAM_ITER_REVERSE;
     if ((flags & ~known) != 0) {
@@ -156,11 +176,11 @@ int create_impl(kalam_db* db, const kalam_iter_options* options, kalam_cf* cf,
                   "lmdb iter_create: unknown iterator flags 0x%x",
                   flags & ~known);
     }
-    if (KALAM_LMDB_COVERS(options, kalam_iter_options, snapshot)) {
+    if (KALAM_PLUGIN_COVERS(options, snapshot)) {
       snapshot = options->snapshot;
     }
     if ((flags & KALAM_ITER_LOWER_BOUND) != 0) {
-      if (!KALAM_LMDB_COVERS(options, kalam_iter_options, lower_len) ||
+      if (!KALAM_PLUGIN_COVERS(options, lower_len) ||
           !bytes_ok(options->lower, options->lower_len)) {
         return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "lmdb iter_create: the lower bound is missing or NULL "
@@ -171,7 +191,7 @@ int create_impl(kalam_db* db, const kalam_iter_options* options, kalam_cf* cf,
                        options->lower_len);
     }
     if ((flags & KALAM_ITER_UPPER_BOUND) != 0) {
-      if (!KALAM_LMDB_COVERS(options, kalam_iter_options, upper_len) ||
+      if (!KALAM_PLUGIN_COVERS(options, upper_len) ||
           !bytes_ok(options->upper, options->upper_len)) {
         return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "lmdb iter_create: the upper bound is missing or NULL "
@@ -259,6 +279,7 @@ void iter_destroy(kalam_iter* iter) noexcept {
 int iter_seek_first(kalam_iter* it, kalam_status* status) noexcept {
   return guarded(status, "iter_seek_first", [&]() -> int {
     if (it == nullptr) return bad_iter(status, "iter_seek_first");
+    const auto lock = move_lock(it);
     int rc = prologue(it, status);
     if (rc != KALAM_OK) return rc;
     rc = cursor_seek_ge(it->cursor, it->lower.data(), it->lower.size(),
@@ -271,6 +292,7 @@ int iter_seek_first(kalam_iter* it, kalam_status* status) noexcept {
 int iter_seek_last(kalam_iter* it, kalam_status* status) noexcept {
   return guarded(status, "iter_seek_last", [&]() -> int {
     if (it == nullptr) return bad_iter(status, "iter_seek_last");
+    const auto lock = move_lock(it);
     const int rc = prologue(it, status);
     if (rc != KALAM_OK) return rc;
     return do_seek_last(it, status);
@@ -281,6 +303,7 @@ int iter_seek(kalam_iter* it, const void* target, size_t target_len,
               kalam_status* status) noexcept {
   return guarded(status, "iter_seek", [&]() -> int {
     if (it == nullptr) return bad_iter(status, "iter_seek");
+    const auto lock = move_lock(it);
     if (!bytes_ok(target, target_len)) {
       return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "lmdb iter_seek: target is NULL with length %zu", target_len);
@@ -302,6 +325,7 @@ int iter_seek_for_prev(kalam_iter* it, const void* target, size_t target_len,
                        kalam_status* status) noexcept {
   return guarded(status, "iter_seek_for_prev", [&]() -> int {
     if (it == nullptr) return bad_iter(status, "iter_seek_for_prev");
+    const auto lock = move_lock(it);
     if (!bytes_ok(target, target_len)) {
       return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "lmdb iter_seek_for_prev: target is NULL with length %zu",
@@ -334,6 +358,7 @@ int iter_seek_for_prev(kalam_iter* it, const void* target, size_t target_len,
 int iter_next(kalam_iter* it, kalam_status* status) noexcept {
   return guarded(status, "iter_next", [&]() -> int {
     if (it == nullptr) return bad_iter(status, "iter_next");
+    const auto lock = move_lock(it);
     return do_next(it, status);
   });
 }
@@ -341,6 +366,7 @@ int iter_next(kalam_iter* it, kalam_status* status) noexcept {
 int iter_prev(kalam_iter* it, kalam_status* status) noexcept {
   return guarded(status, "iter_prev", [&]() -> int {
     if (it == nullptr) return bad_iter(status, "iter_prev");
+    const auto lock = move_lock(it);
     return do_prev(it, status);
   });
 }
@@ -371,6 +397,7 @@ int iter_next_batch(kalam_iter* it, uint32_t flags, size_t max_entries,
   size_t n = 0;
   const int rc = guarded(status, "iter_next_batch", [&]() -> int {
     if (it == nullptr) return bad_iter(status, "iter_next_batch");
+    const auto lock = move_lock(it);
     if ((flags & ~KALAM_BATCH_REVERSE) != 0) {
       return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "lmdb iter_next_batch: unknown flags 0x%x",

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "lmdb_status.h"
+#include "plugin_support.h"
 
 namespace kalam_lmdb {
 namespace {
@@ -17,26 +18,8 @@ constexpr uint64_t kMinMapPages = 16;
 constexpr uint32_t kMaxDbs = 32767;
 constexpr uint32_t kMaxReaders = 65536;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
+using kalam_plugin::iequals;
+using kalam_plugin::trim;
 
 bool parse_uint(std::string_view text, uint64_t max, uint64_t* out) {
   text = trim(text);
@@ -88,46 +71,6 @@ const char* sync_mode_name(SyncMode mode) noexcept {
   return "?";
 }
 
-bool parse_size(std::string_view text, uint64_t* bytes) noexcept {
-  text = trim(text);
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-    ++digits;
-  }
-  if (digits == 0) return false;
-  uint64_t number = 0;
-  if (!parse_uint(text.substr(0, digits), UINT64_MAX, &number)) return false;
-  const std::string_view unit = trim(text.substr(digits));
-  struct Unit {
-    const char* name;
-    uint64_t factor;
-  };
-  static constexpr Unit kUnits[] = {
-      {"", 1},
-      {"b", 1},
-      {"k", uint64_t{1} << 10},
-      {"kib", uint64_t{1} << 10},
-      {"m", uint64_t{1} << 20},
-      {"mib", uint64_t{1} << 20},
-      {"g", uint64_t{1} << 30},
-      {"gib", uint64_t{1} << 30},
-      {"t", uint64_t{1} << 40},
-      {"tib", uint64_t{1} << 40},
-      {"kb", 1000},
-      {"mb", 1000 * 1000},
-      {"gb", 1000 * 1000 * 1000},
-      {"tb", uint64_t{1000} * 1000 * 1000 * 1000},
-  };
-  for (const Unit& u : kUnits) {
-    if (iequals(unit, u.name)) {
-      if (number > UINT64_MAX / u.factor) return false;
-      *bytes = number * u.factor;
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string format_size(uint64_t bytes) {
   static constexpr const char* kNames[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int unit = 0;
@@ -162,12 +105,13 @@ int parse_options(const char* const* keys, const char* const* values,
       uint64_t bytes = 0;
       const uint64_t page = os_page_size();
       const uint64_t min = kMinMapPages * page;
-      if (!parse_size(value, &bytes) || bytes < min ||
+      if (!kalam_plugin::parse_byte_size(value, &bytes) || bytes < min ||
           bytes > SIZE_MAX - page) {
         return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "lmdb open: option map_size = '%s' is not a size of at "
-                    "least %s (digits with an optional unit: B, KiB, MiB, "
-                    "GiB, TiB, or KB, MB, GB, TB; e.g. 4GiB)",
+                    "least %s (digits with an optional unit: B, K/KB/KiB, "
+                    "M/MB/MiB, G/GB/GiB, T/TB/TiB, all powers of 1024; e.g. "
+                    "4GiB)",
                     value, format_size(min).c_str());
       }
       out->map_size = (bytes + page - 1) / page * page;  // round up to pages

@@ -38,12 +38,6 @@ const char* sync_mode_name(SyncMode mode) noexcept;
 int parse_options(const char* const* keys, const char* const* values,
                   size_t count, Options* out, kalam_status* status);
 
-// Parses a byte size: digits with an optional unit, case-insensitive, spaces
-// allowed before the unit: B; K, KiB, M, MiB, G, GiB, T, TiB (powers of
-// 1024); KB, MB, GB, TB (powers of 1000). False when malformed or above
-// UINT64_MAX.
-bool parse_size(std::string_view text, uint64_t* bytes) noexcept;
-
 // "1 GiB", "64 KiB", "12345 B": the largest binary unit that divides it.
 std::string format_size(uint64_t bytes);
 

@@ -70,51 +70,19 @@ const char* version_text() {
 
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
                                            kalam_plugin_info* info,
-                                           kalam_status* status) {
-  using kalam_lmdb::fail;
-  if (host == nullptr || info == nullptr) {
-    return fail(status, KALAM_ABI_MISMATCH, 0,
-                "lmdb plugin: kalam_plugin_entry needs a host and an info "
-                "struct");
-  }
-  if (!KALAM_LMDB_COVERS(host, kalam_host, abi_major)) {
-    return fail(status, KALAM_ABI_MISMATCH, 0,
-                "lmdb plugin: the host struct (struct_size %u) is too small "
-                "to hold abi_major",
-                host->struct_size);
-  }
-  if (host->abi_major != KALAM_ABI_VERSION_MAJOR) {
-    return fail(status, KALAM_ABI_MISMATCH, 0,
-                "lmdb plugin: built for backend ABI %d.x, the host speaks "
-                "%u.x",
-                KALAM_ABI_VERSION_MAJOR, host->abi_major);
-  }
-  uint32_t minor = KALAM_ABI_VERSION_MINOR;
-  if (KALAM_LMDB_COVERS(host, kalam_host, abi_max_minor) &&
-      host->abi_max_minor < minor) {
-    minor = host->abi_max_minor;
-  }
-  if (KALAM_LMDB_COVERS(host, kalam_host, log_ctx)) {
-    kalam_lmdb::set_log_sink(host->log, host->log_ctx);
-  }
-
-#define KALAM_LMDB_SET(field, value)                         \
-  do {                                                       \
-    if (KALAM_LMDB_COVERS(info, kalam_plugin_info, field)) { \
-      info->field = (value);                                 \
-    }                                                        \
-  } while (0)
-  KALAM_LMDB_SET(abi_major, KALAM_ABI_VERSION_MAJOR);
-  KALAM_LMDB_SET(abi_minor, minor);
-  KALAM_LMDB_SET(pointer_size, static_cast<uint32_t>(sizeof(void*)));
-  KALAM_LMDB_SET(size_t_size, static_cast<uint32_t>(sizeof(size_t)));
-  KALAM_LMDB_SET(format_version, kalam_lmdb::kFormatVersion);
-  KALAM_LMDB_SET(name, "lmdb");
-  KALAM_LMDB_SET(version, kalam_lmdb::version_text());
-  KALAM_LMDB_SET(capabilities, kalam_lmdb::kCapabilities);
-  KALAM_LMDB_SET(max_key_size, uint64_t{kalam_lmdb::kMaxKeySize});
-  KALAM_LMDB_SET(max_value_size, kalam_lmdb::kMaxValueSize);
-  KALAM_LMDB_SET(vtable, &kalam_lmdb::kVtable);
-#undef KALAM_LMDB_SET
-  return KALAM_OK;
+                                           kalam_status* status) noexcept {
+  return kalam_lmdb::guarded(status, "kalam_plugin_entry", [&] {
+    const kalam_plugin::PluginValues values = {
+        .name = "lmdb",
+        .version = kalam_lmdb::version_text(),
+        .format_version = kalam_lmdb::kFormatVersion,
+        .abi_minor = KALAM_ABI_VERSION_MINOR,
+        .capabilities = kalam_lmdb::kCapabilities,
+        .max_key_size = uint64_t{kalam_lmdb::kMaxKeySize},
+        .max_value_size = kalam_lmdb::kMaxValueSize,
+        .vtable = &kalam_lmdb::kVtable,
+    };
+    return kalam_plugin::plugin_entry(host, info, status, values,
+                                      &kalam_lmdb::set_log_sink);
+  });
 }

@@ -19,6 +19,8 @@
 #include <kalam/backend_api.h>
 #include <lmdb.h>
 
+#include "plugin_support.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -146,15 +148,14 @@ struct kalam_snapshot {
 namespace kalam_lmdb {
 
 // Byte-wise order of the ABI, which is also LMDB's default key order.
-int compare_bytes(const void* a, size_t a_len, const void* b,
-                  size_t b_len) noexcept;
+using kalam_plugin::compare_bytes;
 inline int compare_val(const MDB_val& a, const void* b, size_t b_len) noexcept {
   return compare_bytes(a.mv_data, a.mv_size, b, b_len);
 }
 
 // A pointer + length byte string is not (NULL, non-zero).
 inline bool bytes_ok(const void* data, size_t len) {
-  return data != nullptr || len == 0;
+  return !kalam_plugin::null_with_length(data, len);
 }
 inline MDB_val to_val(const void* data, size_t len) {
   MDB_val v;

@@ -11,24 +11,6 @@
 namespace kalam_lmdb {
 namespace {
 
-// Writes `message` into `status` as far as its struct_size allows.
-void store(kalam_status* status, int code, int64_t native_code,
-           const char* message) noexcept {
-  if (status == nullptr) return;
-  if (KALAM_LMDB_COVERS(status, kalam_status, code)) status->code = code;
-  if (KALAM_LMDB_COVERS(status, kalam_status, native_code)) {
-    status->native_code = native_code;
-  }
-  const size_t begin = offsetof(kalam_status, message);
-  if (status->struct_size <= begin) return;
-  size_t room = status->struct_size - begin;
-  if (room > sizeof status->message) room = sizeof status->message;
-  const size_t len = std::strlen(message);
-  const size_t n = len < room - 1 ? len : room - 1;
-  std::memcpy(status->message, message, n);
-  status->message[n] = '\0';
-}
-
 const char* hint_of(int rc) noexcept {
   switch (rc) {
     case MDB_MAP_FULL:
@@ -64,20 +46,6 @@ std::atomic<void*> g_log_ctx{nullptr};
 
 }  // namespace
 
-int fail(kalam_status* status, int code, int64_t native_code, const char* fmt,
-         ...) noexcept {
-  if (code == KALAM_OK || code == KALAM_NOT_FOUND || status == nullptr) {
-    return code;
-  }
-  char buf[KALAM_STATUS_MESSAGE_SIZE];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  store(status, code, native_code, buf);
-  return code;
-}
-
 int code_of(int rc) noexcept {
   switch (rc) {
     case MDB_SUCCESS:
@@ -103,6 +71,11 @@ int code_of(int rc) noexcept {
       return KALAM_NO_MEMORY;
     case MDB_BAD_VALSIZE:
       return KALAM_INVALID_ARGUMENT;
+    case EINVAL:
+    case MDB_BAD_DBI:
+    case MDB_BAD_TXN:
+      // LMDB refused how the plugin called it: a plugin bug.
+      return KALAM_INTERNAL;
     default:
       return KALAM_IO_ERROR;
   }
@@ -120,17 +93,13 @@ int fail_mdb(kalam_status* status, int rc, const char* fmt, ...) noexcept {
   va_end(args);
   const char* text = mdb_strerror(rc);
   char buf[KALAM_STATUS_MESSAGE_SIZE];
-  // Truncation is fine: store() keeps what fits.
+  // Truncation is fine: set_status() keeps what fits.
   const int n =
       std::snprintf(buf, sizeof buf, "%s: %s (%d)%s", what,
                     text != nullptr ? text : "unknown error", rc, hint_of(rc));
   if (n < 0) std::snprintf(buf, sizeof buf, "%s", what);
-  store(status, code, rc, buf);
+  kalam_plugin::set_status(status, code, rc, buf);
   return code;
-}
-
-void copy_status(const kalam_status& from, kalam_status* to) noexcept {
-  store(to, from.code, from.native_code, from.message);
 }
 
 void set_log_sink(kalam_log_fn fn, void* ctx) noexcept {

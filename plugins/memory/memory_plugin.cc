@@ -35,6 +35,8 @@
 
 #include <kalam/backend_api.h>
 
+#include "plugin_support.h"
+
 #include <algorithm>
 #include <cstdarg>
 #include <cstddef>
@@ -55,13 +57,6 @@
 #include <utility>
 #include <vector>
 
-// True when the size-prefixed struct *ptr, allocated by the other side, is
-// large enough to hold `field` (convention 7 of the header).
-#define MEMORY_COVERS(ptr, field)                           \
-  ((ptr)->struct_size >=                                    \
-   offsetof(std::remove_cvref_t<decltype(*(ptr))>, field) + \
-       sizeof((ptr)->field))
-
 namespace {
 
 constexpr char kPluginName[] = "memory";
@@ -80,40 +75,12 @@ constexpr size_t kBatchChunk = 64;
 
 // ---- Status -----------------------------------------------------------------
 
-// Fills `status` (when non-NULL, only the fields its struct_size covers,
-// message always NUL-terminated) and returns `code`.
-[[gnu::format(printf, 3, 4)]] int fail(kalam_status* status, int code,
-                                       const char* format, ...) noexcept {
-  if (status == nullptr) return code;
-  if (MEMORY_COVERS(status, code)) status->code = code;
-  if (MEMORY_COVERS(status, native_code)) status->native_code = 0;
-  constexpr size_t kMessageOffset = offsetof(kalam_status, message);
-  if (status->struct_size > kMessageOffset) {
-    const size_t room = std::min<size_t>(status->struct_size - kMessageOffset,
-                                         KALAM_STATUS_MESSAGE_SIZE);
-    va_list args;
-    va_start(args, format);
-    std::vsnprintf(status->message, room, format, args);
-    va_end(args);
-  }
-  return code;
-}
+using kalam_plugin::fail;  // the memory plugin has no native codes: always 0
 
 // The exception firewall of every entry point (convention 8).
 template <typename Fn>
 int guarded(kalam_status* status, const char* what, Fn&& fn) noexcept {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return fail(status, KALAM_NO_MEMORY,
-                "memory: %s: out of memory; nothing was changed", what);
-  } catch (const std::exception& e) {
-    return fail(status, KALAM_INTERNAL, "memory: %s: unexpected error: %s",
-                what, e.what());
-  } catch (...) {
-    return fail(status, KALAM_INTERNAL,
-                "memory: %s: unexpected non-standard exception", what);
-  }
+  return kalam_plugin::guarded(status, "memory", what, static_cast<Fn&&>(fn));
 }
 
 std::string_view as_view(const void* data, size_t len) {
@@ -349,13 +316,13 @@ int check_family(const kalam_db* db, const kalam_cf* cf, const char* what,
                  kalam_status* status) {
   if (cf == nullptr) return KALAM_OK;
   if (cf->db != db) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: %s: the column family handle belongs to another "
                 "database",
                 what);
   }
   if (cf->dropped) {
-    return fail(status, KALAM_DROPPED,
+    return fail(status, KALAM_DROPPED, 0,
                 "memory: %s: column family '%.200s' was dropped; open it "
                 "again with KALAM_CF_CREATE_IF_MISSING to get a new, empty one",
                 what, cf->name.c_str());
@@ -373,13 +340,13 @@ const std::shared_ptr<Family>& family_of(const kalam_db* db,
 int read_seq(const kalam_db* db, const kalam_read_options* options,
              const char* what, kalam_status* status, uint64_t* seq) {
   const kalam_snapshot* snapshot = nullptr;
-  if (options != nullptr && MEMORY_COVERS(options, snapshot)) {
+  if (options != nullptr && KALAM_PLUGIN_COVERS(options, snapshot)) {
     snapshot = options->snapshot;
   }
   if (snapshot == nullptr) {
     *seq = kLatest;
   } else if (snapshot->db != db) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: %s: the snapshot belongs to another database", what);
   } else {
     *seq = snapshot->seq;
@@ -393,39 +360,42 @@ int mem_open(const kalam_open_params* params, kalam_db** out_db,
              kalam_status* status) noexcept {
   return guarded(status, "open", [&]() -> int {
     if (params == nullptr || out_db == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: open: params and out_db must not be NULL");
     }
-    const uint32_t flags = MEMORY_COVERS(params, flags) ? params->flags : 0;
-    const char* path = MEMORY_COVERS(params, path) ? params->path : nullptr;
-    const char* const* keys =
-        MEMORY_COVERS(params, option_keys) ? params->option_keys : nullptr;
+    const uint32_t flags =
+        KALAM_PLUGIN_COVERS(params, flags) ? params->flags : 0;
+    const char* path =
+        KALAM_PLUGIN_COVERS(params, path) ? params->path : nullptr;
+    const char* const* keys = KALAM_PLUGIN_COVERS(params, option_keys)
+                                  ? params->option_keys
+                                  : nullptr;
     const size_t option_count =
-        MEMORY_COVERS(params, option_count) ? params->option_count : 0;
+        KALAM_PLUGIN_COVERS(params, option_count) ? params->option_count : 0;
     if (path == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: open: params->path must not be NULL (the memory "
                   "plugin ignores it, but every host passes one)");
     }
     if ((flags & ~(KALAM_OPEN_CREATE_IF_MISSING | KALAM_OPEN_READ_ONLY)) != 0) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: open: unknown flag bits 0x%x in params->flags",
                   static_cast<unsigned>(flags));
     }
     if ((flags & KALAM_OPEN_READ_ONLY) != 0) {
-      return fail(status, KALAM_NOT_SUPPORTED,
+      return fail(status, KALAM_NOT_SUPPORTED, 0,
                   "memory: open: KALAM_OPEN_READ_ONLY is not supported: a "
                   "memory database starts empty, so a read-only one would be "
                   "useless; open it writable");
     }
     if (option_count > 0) {
       if (keys == nullptr || keys[0] == nullptr) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: open: option_count is %zu but the option keys "
                     "are NULL",
                     option_count);
       }
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: open: unknown option '%.200s': the memory plugin "
                   "takes no options; remove it from the backend's options",
                   keys[0]);
@@ -442,13 +412,13 @@ int mem_open(const kalam_open_params* params, kalam_db** out_db,
 int mem_close(kalam_db* db, kalam_status* status) noexcept {
   return guarded(status, "close", [&]() -> int {
     if (db == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: close: db must not be NULL");
     }
     {
       std::lock_guard lock(db->readers_mu);
       if (db->live_iterators > 0 || db->live_snapshots > 0) {
-        return fail(status, KALAM_BUSY,
+        return fail(status, KALAM_BUSY, 0,
                     "memory: close: %zu iterator(s) and %zu snapshot(s) are "
                     "still alive; destroy and release them first (the "
                     "database stays open)",
@@ -462,11 +432,11 @@ int mem_close(kalam_db* db, kalam_status* status) noexcept {
 
 int mem_flush(kalam_db* db, uint32_t flags, kalam_status* status) noexcept {
   if (db == nullptr) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: flush: db must not be NULL");
   }
   if (flags != 0) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: flush: flags must be 0, got 0x%x",
                 static_cast<unsigned>(flags));
   }
@@ -479,16 +449,16 @@ int mem_cf_open(kalam_db* db, const char* name, uint32_t flags,
                 kalam_cf** out_cf, kalam_status* status) noexcept {
   return guarded(status, "cf_open", [&]() -> int {
     if (db == nullptr || name == nullptr || out_cf == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: cf_open: db, name and out_cf must not be NULL");
     }
     if (name[0] == '\0') {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: cf_open: the column family name must not be "
                   "empty");
     }
     if ((flags & ~KALAM_CF_CREATE_IF_MISSING) != 0) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: cf_open: unknown flag bits 0x%x",
                   static_cast<unsigned>(flags));
     }
@@ -528,11 +498,11 @@ int mem_cf_open(kalam_db* db, const char* name, uint32_t flags,
 int mem_cf_drop(kalam_db* db, kalam_cf* cf, kalam_status* status) noexcept {
   return guarded(status, "cf_drop", [&]() -> int {
     if (db == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: cf_drop: db must not be NULL");
     }
     if (cf == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: cf_drop: the default column family (NULL) cannot "
                   "be dropped");
     }
@@ -555,7 +525,7 @@ int mem_cf_list(kalam_db* db, kalam_name_visitor visit, void* ctx,
                 kalam_status* status) noexcept {
   return guarded(status, "cf_list", [&]() -> int {
     if (db == nullptr || visit == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: cf_list: db and visit must not be NULL");
     }
     std::vector<std::string> names;
@@ -576,8 +546,9 @@ int mem_get(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
             const void* key, size_t key_len, kalam_value_visitor visit,
             void* ctx, kalam_status* status) noexcept {
   return guarded(status, "get", [&]() -> int {
-    if (db == nullptr || visit == nullptr || (key == nullptr && key_len > 0)) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+    if (db == nullptr || visit == nullptr ||
+        kalam_plugin::null_with_length(key, key_len)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: get: db and visit must not be NULL, nor key when "
                   "key_len > 0");
     }
@@ -608,8 +579,9 @@ int mem_get_into(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
                  size_t* value_len, kalam_status* status) noexcept {
   return guarded(status, "get_into", [&]() -> int {
     if (db == nullptr || value_len == nullptr ||
-        (key == nullptr && key_len > 0) || (buf == nullptr && buf_size > 0)) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+        kalam_plugin::null_with_length(key, key_len) ||
+        kalam_plugin::null_with_length(buf, buf_size)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: get_into: db and value_len must not be NULL, nor "
                   "key when key_len > 0, nor buf when buf_size > 0");
     }
@@ -626,7 +598,7 @@ int mem_get_into(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
     if (version == nullptr) return KALAM_NOT_FOUND;
     if (version->len > buf_size) {
       *value_len = version->len;  // The documented exception to rule 6.
-      return fail(status, KALAM_BUFFER_TOO_SMALL,
+      return fail(status, KALAM_BUFFER_TOO_SMALL, 0,
                   "memory: get_into: the value is %zu bytes but the buffer "
                   "holds %zu; retry with a buffer of at least *value_len",
                   version->len, buf_size);
@@ -644,7 +616,7 @@ int mem_multi_get(kalam_db* db, const kalam_read_options* options, size_t count,
   return guarded(status, "multi_get", [&]() -> int {
     if (db == nullptr || visit == nullptr ||
         (count > 0 && (keys == nullptr || key_lens == nullptr))) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: multi_get: db, visit, keys and key_lens must not "
                   "be NULL");
     }
@@ -663,7 +635,7 @@ int mem_multi_get(kalam_db* db, const kalam_read_options* options, size_t count,
       for (size_t i = 0; i < count; ++i) {
         const kalam_cf* cf = cfs == nullptr ? nullptr : cfs[i];
         Result& result = results[i];
-        if (keys[i] == nullptr && key_lens[i] > 0) {
+        if (kalam_plugin::null_with_length(keys[i], key_lens[i])) {
           result.code = KALAM_INVALID_ARGUMENT;
         } else if (cf != nullptr && cf->db != db) {
           result.code = KALAM_INVALID_ARGUMENT;
@@ -789,24 +761,24 @@ int mem_write(kalam_db* db, const kalam_write_options* options,
               kalam_status* status) noexcept {
   return guarded(status, "write", [&]() -> int {
     if (db == nullptr || options == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: write: db and options must not be NULL");
     }
-    if (!MEMORY_COVERS(options, op_stride)) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+    if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: write: options->struct_size %u is too small to "
                   "hold op_stride",
                   static_cast<unsigned>(options->struct_size));
     }
     if ((options->flags & ~KALAM_WRITE_SYNC) != 0) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: write: unknown flag bits 0x%x in options->flags",
                   static_cast<unsigned>(options->flags));
     }
     const uint32_t stride = options->op_stride;
     if (stride < sizeof(kalam_write_op) ||
         stride % alignof(kalam_write_op) != 0) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: write: options->op_stride is %u; it must be "
                   "sizeof(kalam_write_op) (at least %zu, a multiple of %zu)",
                   static_cast<unsigned>(stride), sizeof(kalam_write_op),
@@ -814,7 +786,7 @@ int mem_write(kalam_db* db, const kalam_write_options* options,
     }
     if (op_count == 0) return KALAM_OK;
     if (ops == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: write: ops is NULL but op_count is %zu", op_count);
     }
 
@@ -824,39 +796,39 @@ int mem_write(kalam_db* db, const kalam_write_options* options,
       const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
       if (op->type != KALAM_OP_PUT && op->type != KALAM_OP_DELETE &&
           op->type != KALAM_OP_DELETE_RANGE) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: write: op #%zu has unknown type %u; nothing was "
                     "applied",
                     i, static_cast<unsigned>(op->type));
       }
       if (op->reserved0 != 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: write: op #%zu has reserved0 = %u, must be 0; "
                     "nothing was applied",
                     i, static_cast<unsigned>(op->reserved0));
       }
       if (op->type != KALAM_OP_DELETE_RANGE && op->key_len == 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: write: op #%zu has an empty key; keys are 1 or "
                     "more bytes; nothing was applied",
                     i);
       }
-      if (op->key == nullptr && op->key_len > 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+      if (kalam_plugin::null_with_length(op->key, op->key_len)) {
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: write: op #%zu has a NULL key of length %zu; "
                     "nothing was applied",
                     i, op->key_len);
       }
       if (op->type != KALAM_OP_DELETE && op->value == nullptr &&
           op->value_len > 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: write: op #%zu has a NULL %s of length %zu; "
                     "nothing was applied",
                     i, op->type == KALAM_OP_PUT ? "value" : "end key",
                     op->value_len);
       }
       if (op->cf != nullptr && op->cf->db != db) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: write: op #%zu names a column family of another "
                     "database; nothing was applied",
                     i);
@@ -872,7 +844,7 @@ int mem_write(kalam_db* db, const kalam_write_options* options,
     for (size_t i = 0; i < op_count; ++i) {
       const kalam_cf* cf = kalam_write_op_at(ops, stride, i)->cf;
       if (cf != nullptr && cf->dropped) {
-        return fail(status, KALAM_DROPPED,
+        return fail(status, KALAM_DROPPED, 0,
                     "memory: write: op #%zu writes to column family '%.200s', "
                     "which was dropped; nothing was applied",
                     i, cf->name.c_str());
@@ -969,7 +941,7 @@ int mem_snapshot_create(kalam_db* db, kalam_snapshot** out_snapshot,
                         kalam_status* status) noexcept {
   return guarded(status, "snapshot_create", [&]() -> int {
     if (db == nullptr || out_snapshot == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: snapshot_create: db and out_snapshot must not be "
                   "NULL");
     }
@@ -1042,11 +1014,11 @@ bool backward(const kalam_iter& iter, Table::const_iterator node,
   va_start(args, format);
   std::vsnprintf(iter->error_message, sizeof iter->error_message, format, args);
   va_end(args);
-  return fail(status, code, "%s", iter->error_message);
+  return fail(status, code, 0, "%s", iter->error_message);
 }
 
 int report_sticky(const kalam_iter* iter, kalam_status* status) {
-  return fail(status, iter->error, "%s", iter->error_message);
+  return fail(status, iter->error, 0, "%s", iter->error_message);
 }
 
 // One move: `find` runs under the shared lock and fills a Position.
@@ -1054,7 +1026,7 @@ template <typename Find>
 int move(kalam_iter* iter, kalam_status* status, const char* what,
          Find&& find) noexcept {
   if (iter == nullptr) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: %s: iter must not be NULL", what);
   }
   if (iter->error != KALAM_OK) return report_sticky(iter, status);
@@ -1080,42 +1052,30 @@ int move(kalam_iter* iter, kalam_status* status, const char* what,
   }
 }
 
-// For the narrowing of the bounds to a prefix: the smallest string greater
-// than every string starting with `prefix`, or false if there is none.
-bool prefix_successor(std::string_view prefix, std::string* out) {
-  std::string s(prefix);
-  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xFF) {
-    s.pop_back();
-  }
-  if (s.empty()) return false;
-  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
-  *out = std::move(s);
-  return true;
-}
-
 int mem_iter_create(kalam_db* db, const kalam_iter_options* options,
                     kalam_cf* cf, kalam_iter** out_iter,
                     kalam_status* status) noexcept {
   return guarded(status, "iter_create", [&]() -> int {
     if (db == nullptr || out_iter == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: iter_create: db and out_iter must not be NULL");
     }
     auto iter = std::make_unique<kalam_iter>();
     const kalam_snapshot* snapshot = nullptr;
     if (options != nullptr) {
-      const uint32_t flags = MEMORY_COVERS(options, flags) ? options->flags : 0;
+      const uint32_t flags =
+          KALAM_PLUGIN_COVERS(options, flags) ? options->flags : 0;
       constexpr uint32_t kKnown = KALAM_ITER_LOWER_BOUND |
                                   KALAM_ITER_UPPER_BOUND | KALAM_ITER_PREFIX |
                                   KALAM_ITER_REVERSE;
       if ((flags & ~kKnown) != 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: iter_create: unknown flag bits 0x%x",
                     static_cast<unsigned>(flags));
       }
-      if (MEMORY_COVERS(options, snapshot)) snapshot = options->snapshot;
+      if (KALAM_PLUGIN_COVERS(options, snapshot)) snapshot = options->snapshot;
       if (snapshot != nullptr && snapshot->db != db) {
-        return fail(status, KALAM_INVALID_ARGUMENT,
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
                     "memory: iter_create: the snapshot belongs to another "
                     "database");
       }
@@ -1127,12 +1087,12 @@ int mem_iter_create(kalam_db* db, const kalam_iter_options* options,
         const char* name;
       };
       Bound bounds[] = {
-          {KALAM_ITER_LOWER_BOUND, MEMORY_COVERS(options, lower_len), nullptr,
-           0, "lower"},
-          {KALAM_ITER_UPPER_BOUND, MEMORY_COVERS(options, upper_len), nullptr,
-           0, "upper"},
-          {KALAM_ITER_PREFIX, MEMORY_COVERS(options, prefix_len), nullptr, 0,
-           "prefix"},
+          {KALAM_ITER_LOWER_BOUND, KALAM_PLUGIN_COVERS(options, lower_len),
+           nullptr, 0, "lower"},
+          {KALAM_ITER_UPPER_BOUND, KALAM_PLUGIN_COVERS(options, upper_len),
+           nullptr, 0, "upper"},
+          {KALAM_ITER_PREFIX, KALAM_PLUGIN_COVERS(options, prefix_len), nullptr,
+           0, "prefix"},
       };
       // Fields the struct does not cover are never read (convention 7).
       if (bounds[0].covered) {
@@ -1150,13 +1110,13 @@ int mem_iter_create(kalam_db* db, const kalam_iter_options* options,
       for (const Bound& bound : bounds) {
         if ((flags & bound.flag) == 0) continue;
         if (!bound.covered) {
-          return fail(status, KALAM_INVALID_ARGUMENT,
+          return fail(status, KALAM_INVALID_ARGUMENT, 0,
                       "memory: iter_create: options->struct_size %u is too "
                       "small to hold the %s bound its flag announces",
                       static_cast<unsigned>(options->struct_size), bound.name);
         }
-        if (bound.data == nullptr && bound.len > 0) {
-          return fail(status, KALAM_INVALID_ARGUMENT,
+        if (kalam_plugin::null_with_length(bound.data, bound.len)) {
+          return fail(status, KALAM_INVALID_ARGUMENT, 0,
                       "memory: iter_create: the %s bound is NULL with length "
                       "%zu",
                       bound.name, bound.len);
@@ -1178,11 +1138,10 @@ int mem_iter_create(kalam_db* db, const kalam_iter_options* options,
           iter->has_lower = true;
           iter->lower.assign(prefix);
         }
-        std::string end;
-        if (prefix_successor(prefix, &end) &&
-            (!iter->has_upper || end < iter->upper)) {
+        auto end = kalam_plugin::prefix_successor(prefix);
+        if (end && (!iter->has_upper || *end < iter->upper)) {
           iter->has_upper = true;
-          iter->upper = std::move(end);
+          iter->upper = std::move(*end);
         }
       }
     }
@@ -1236,8 +1195,8 @@ int mem_iter_seek_last(kalam_iter* iter, kalam_status* status) noexcept {
 
 int mem_iter_seek(kalam_iter* iter, const void* target, size_t target_len,
                   kalam_status* status) noexcept {
-  if (target == nullptr && target_len > 0) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+  if (kalam_plugin::null_with_length(target, target_len)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: iter_seek: the target is NULL with length %zu",
                 target_len);
   }
@@ -1253,8 +1212,8 @@ int mem_iter_seek(kalam_iter* iter, const void* target, size_t target_len,
 
 int mem_iter_seek_for_prev(kalam_iter* iter, const void* target,
                            size_t target_len, kalam_status* status) noexcept {
-  if (target == nullptr && target_len > 0) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+  if (kalam_plugin::null_with_length(target, target_len)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: iter_seek_for_prev: the target is NULL with length "
                 "%zu",
                 target_len);
@@ -1308,7 +1267,7 @@ int mem_iter_entry(const kalam_iter* iter, const void** key, size_t* key_len,
 
 int mem_iter_status(const kalam_iter* iter, kalam_status* status) noexcept {
   if (iter == nullptr) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "memory: iter_status: iter must not be NULL");
   }
   if (iter->error != KALAM_OK) return report_sticky(iter, status);
@@ -1324,12 +1283,12 @@ int mem_iter_next_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
     return rc;
   };
   if (iter == nullptr || visit == nullptr) {
-    return finish(fail(status, KALAM_INVALID_ARGUMENT,
+    return finish(fail(status, KALAM_INVALID_ARGUMENT, 0,
                        "memory: iter_next_batch: iter and visit must not be "
                        "NULL"));
   }
   if ((flags & ~KALAM_BATCH_REVERSE) != 0) {
-    return finish(fail(status, KALAM_INVALID_ARGUMENT,
+    return finish(fail(status, KALAM_INVALID_ARGUMENT, 0,
                        "memory: iter_next_batch: unknown flag bits 0x%x",
                        static_cast<unsigned>(flags)));
   }
@@ -1398,7 +1357,7 @@ int mem_get_property(kalam_db* db, kalam_cf* cf, const char* name,
                      kalam_status* status) noexcept {
   return guarded(status, "get_property", [&]() -> int {
     if (db == nullptr || name == nullptr || visit == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT,
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "memory: get_property: db, name and visit must not be "
                   "NULL");
     }
@@ -1485,38 +1444,17 @@ constexpr kalam_backend_vtable kVtable = {
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
                                            kalam_plugin_info* info,
                                            kalam_status* status) noexcept {
-  if (host == nullptr || info == nullptr) {
-    return fail(status, KALAM_INVALID_ARGUMENT,
-                "memory plugin (kalam_memory.so): kalam_plugin_entry: host "
-                "and info must not be NULL");
-  }
-  if (!MEMORY_COVERS(host, abi_major)) {
-    return fail(status, KALAM_ABI_MISMATCH,
-                "memory plugin (kalam_memory.so): the host's kalam_host is "
-                "%u bytes, too small to carry abi_major",
-                static_cast<unsigned>(host->struct_size));
-  }
-  if (host->abi_major != KALAM_ABI_VERSION_MAJOR) {
-    return fail(status, KALAM_ABI_MISMATCH,
-                "memory plugin (kalam_memory.so) speaks backend ABI %d.%d but "
-                "the host speaks ABI major %u; rebuild the plugin against the "
-                "host's kalam/backend_api.h",
-                KALAM_ABI_VERSION_MAJOR, KALAM_ABI_VERSION_MINOR,
-                static_cast<unsigned>(host->abi_major));
-  }
-  // The plugin implements ABI 1.0 only, which every 1.x host understands.
-  if (MEMORY_COVERS(info, abi_major)) info->abi_major = KALAM_ABI_VERSION_MAJOR;
-  if (MEMORY_COVERS(info, abi_minor)) info->abi_minor = 0;
-  if (MEMORY_COVERS(info, pointer_size)) info->pointer_size = sizeof(void*);
-  if (MEMORY_COVERS(info, size_t_size)) info->size_t_size = sizeof(size_t);
-  if (MEMORY_COVERS(info, format_version)) {
-    info->format_version = kFormatVersion;
-  }
-  if (MEMORY_COVERS(info, name)) info->name = kPluginName;
-  if (MEMORY_COVERS(info, version)) info->version = kPluginVersion;
-  if (MEMORY_COVERS(info, capabilities)) info->capabilities = kCapabilities;
-  if (MEMORY_COVERS(info, max_key_size)) info->max_key_size = 0;
-  if (MEMORY_COVERS(info, max_value_size)) info->max_value_size = 0;
-  if (MEMORY_COVERS(info, vtable)) info->vtable = &kVtable;
-  return KALAM_OK;
+  return guarded(status, "kalam_plugin_entry", [&] {
+    const kalam_plugin::PluginValues values = {
+        .name = kPluginName,
+        .version = kPluginVersion,
+        .format_version = kFormatVersion,
+        .abi_minor = KALAM_ABI_VERSION_MINOR,
+        .capabilities = kCapabilities,
+        .max_key_size = 0,  // no limit beyond memory
+        .max_value_size = 0,
+        .vtable = &kVtable,
+    };
+    return kalam_plugin::plugin_entry(host, info, status, values, nullptr);
+  });
 }

@@ -23,8 +23,7 @@ constexpr size_t kMultiGetChunk = 256;
 int read_options(kalam_db* db, const kalam_read_options* options,
                  const char* what, rocksdb::ReadOptions* out,
                  kalam_status* status) {
-  if (options == nullptr ||
-      !KALAM_RDB_COVERS(options, kalam_read_options, snapshot)) {
+  if (options == nullptr || !KALAM_PLUGIN_COVERS(options, snapshot)) {
     return KALAM_OK;
   }
   int rc = check_snapshot(db, options->snapshot, what, status);
@@ -205,7 +204,7 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "rocksdb write: db and options must not be NULL");
   }
-  if (!KALAM_RDB_COVERS(options, kalam_write_options, op_stride)) {
+  if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "rocksdb write: kalam_write_options.struct_size %u is too "
                 "small to hold op_stride",

@@ -73,7 +73,7 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "rocksdb open: params and out_db must not be NULL");
   }
-  if (!KALAM_RDB_COVERS(params, kalam_open_params, option_count)) {
+  if (!KALAM_PLUGIN_COVERS(params, option_count)) {
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "rocksdb open: kalam_open_params.struct_size %u is too small",
                 params->struct_size);
@@ -231,16 +231,37 @@ int flush_impl(kalam_db* db, uint32_t flags, kalam_status* status) {
                 "rocksdb flush: flags must be 0 (got 0x%x)", flags);
   }
   if (db->read_only) return KALAM_OK;  // nothing was written
-  // Holding cf_mutex keeps cf_drop() from racing the memtable flush.
-  std::lock_guard<std::mutex> lock(db->cf_mutex);
-  std::vector<rocksdb::ColumnFamilyHandle*> handles{db->default_handle};
-  for (const auto& [name, family] : db->live_by_name) {
-    handles.push_back(family->handle);
+  // The live families, copied under cf_mutex; the (possibly long) flush runs
+  // without it, so cf_open/cf_drop/cf_list do not wait for the disk. The
+  // handles stay valid: cf_drop() only marks them, and they are destroyed by
+  // close(), which never runs concurrently with flush().
+  std::vector<kalam_cf*> families;
+  {
+    std::lock_guard<std::mutex> lock(db->cf_mutex);
+    families.reserve(db->live_by_name.size());
+    for (const auto& [name, family] : db->live_by_name) {
+      families.push_back(family);
+    }
   }
   rocksdb::FlushOptions flush_options;
   flush_options.wait = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles{db->default_handle};
+  for (kalam_cf* family : families) handles.push_back(family->handle);
+  // One call, so that a native atomic_flush stays atomic across families.
   rocksdb::Status s = db->db->Flush(flush_options, handles);
-  if (!s.ok()) return fail_rocksdb(status, s, "flush: memtables");
+  if (!s.ok()) {
+    // A family dropped meanwhile has nothing left to flush: flush the others
+    // one by one.
+    s = db->db->Flush(flush_options, db->default_handle);
+    for (size_t i = 0; s.ok() && i < families.size(); ++i) {
+      if (families[i]->dropped.load()) continue;
+      s = db->db->Flush(flush_options, families[i]->handle);
+      if (s.IsColumnFamilyDropped() || families[i]->dropped.load()) {
+        s = rocksdb::Status::OK();
+      }
+    }
+    if (!s.ok()) return fail_rocksdb(status, s, "flush: memtables");
+  }
   s = db->db->FlushWAL(/*sync=*/true);
   if (!s.ok()) return fail_rocksdb(status, s, "flush: WAL sync");
   return KALAM_OK;

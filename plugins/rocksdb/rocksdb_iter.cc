@@ -33,16 +33,7 @@ constexpr uint32_t kKnownIterFlags = KALAM_ITER_LOWER_BOUND |
                                      KALAM_ITER_UPPER_BOUND |
                                      KALAM_ITER_PREFIX | KALAM_ITER_REVERSE;
 
-// The smallest key greater than every key starting with `prefix`, or
-// nullopt when there is none (empty prefix or all 0xFF bytes).
-std::optional<std::string> prefix_successor(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF)
-    prefix.pop_back();
-  if (prefix.empty()) return std::nullopt;
-  prefix.back() =
-      static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
-  return prefix;
-}
+using kalam_plugin::prefix_successor;
 
 int sticky(const kalam_iter* iter, kalam_status* status) {
   return fail(status, iter->error, iter->error_native, "%s",
@@ -102,15 +93,13 @@ int iter_create_impl(kalam_db* db, const kalam_iter_options* options,
   // Bounds alone decide what is visible, whatever prefix_extractor says.
   ro.total_order_seek = true;
   if (options != nullptr) {
-    uint32_t flags = KALAM_RDB_COVERS(options, kalam_iter_options, flags)
-                         ? options->flags
-                         : 0;
+    uint32_t flags = KALAM_PLUGIN_COVERS(options, flags) ? options->flags : 0;
     if ((flags & ~kKnownIterFlags) != 0) {
       return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "rocksdb iter_create: unknown iterator flags 0x%x",
                   flags & ~kKnownIterFlags);
     }
-    if (KALAM_RDB_COVERS(options, kalam_iter_options, snapshot) &&
+    if (KALAM_PLUGIN_COVERS(options, snapshot) &&
         options->snapshot != nullptr) {
       rc = check_snapshot(db, options->snapshot, "iter_create", status);
       if (rc != KALAM_OK) return rc;
@@ -133,17 +122,14 @@ int iter_create_impl(kalam_db* db, const kalam_iter_options* options,
       out->emplace(static_cast<const char*>(data), len);
       return KALAM_OK;
     };
-    rc = field(KALAM_ITER_LOWER_BOUND,
-               KALAM_RDB_COVERS(options, kalam_iter_options, lower_len),
+    rc = field(KALAM_ITER_LOWER_BOUND, KALAM_PLUGIN_COVERS(options, lower_len),
                options->lower, options->lower_len, "lower bound", &iter->lower);
     if (rc != KALAM_OK) return rc;
-    rc = field(KALAM_ITER_UPPER_BOUND,
-               KALAM_RDB_COVERS(options, kalam_iter_options, upper_len),
+    rc = field(KALAM_ITER_UPPER_BOUND, KALAM_PLUGIN_COVERS(options, upper_len),
                options->upper, options->upper_len, "upper bound", &iter->upper);
     if (rc != KALAM_OK) return rc;
     std::optional<std::string> prefix;
-    rc = field(KALAM_ITER_PREFIX,
-               KALAM_RDB_COVERS(options, kalam_iter_options, prefix_len),
+    rc = field(KALAM_ITER_PREFIX, KALAM_PLUGIN_COVERS(options, prefix_len),
                options->prefix, options->prefix_len, "prefix", &prefix);
     if (rc != KALAM_OK) return rc;
     if (prefix) {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "plugin_support.h"
 #include "rocksdb_status.h"
 
 namespace kalam_rocksdb {
@@ -33,15 +34,12 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text[0]))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() &&
-         std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
+using kalam_plugin::trim;
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  uint64_t bytes = 0;
+  if (!kalam_plugin::parse_byte_size(text, &bytes)) return std::nullopt;
+  return bytes;
 }
 
 struct CompressionName {
@@ -402,38 +400,6 @@ class OptionParser {
 };
 
 }  // namespace
-
-std::optional<uint64_t> parse_size(std::string_view text) {
-  text = trim(text);
-  size_t digits = 0;
-  while (digits < text.size() &&
-         std::isdigit(static_cast<unsigned char>(text[digits]))) {
-    ++digits;
-  }
-  if (digits == 0) return std::nullopt;
-  uint64_t number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number);
-  if (ec != std::errc() || end != text.data() + digits) return std::nullopt;
-  std::string unit = lower(trim(text.substr(digits)));
-  int shift = 0;
-  if (unit.empty() || unit == "b") {
-    shift = 0;
-  } else if (unit == "k" || unit == "kb" || unit == "kib") {
-    shift = 10;
-  } else if (unit == "m" || unit == "mb" || unit == "mib") {
-    shift = 20;
-  } else if (unit == "g" || unit == "gb" || unit == "gib") {
-    shift = 30;
-  } else if (unit == "t" || unit == "tb" || unit == "tib") {
-    shift = 40;
-  } else {
-    return std::nullopt;
-  }
-  if (shift != 0 && number > (std::numeric_limits<uint64_t>::max() >> shift)) {
-    return std::nullopt;
-  }
-  return number << shift;
-}
 
 int parse_options(const char* const* keys, const char* const* values,
                   size_t count, ParsedOptions* out, kalam_status* status) {

@@ -33,10 +33,4 @@ struct ParsedOptions {
 int parse_options(const char* const* keys, const char* const* values,
                   size_t count, ParsedOptions* out, kalam_status* status);
 
-// A byte size: decimal digits with an optional unit suffix, case-insensitive:
-// B; K, KB, KiB; M, MB, MiB; G, GB, GiB; T, TB, TiB. Every unit is a power of
-// 1024 (so "1KB" == "1KiB" == 1024). Spaces between number and unit are
-// allowed. std::nullopt when malformed or over 2^64-1.
-std::optional<uint64_t> parse_size(std::string_view text);
-
 }  // namespace kalam_rocksdb

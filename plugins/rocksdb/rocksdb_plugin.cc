@@ -62,50 +62,6 @@ constexpr kalam_backend_vtable kVtable = {
     checkpoint,
 };
 
-int entry(const kalam_host* host, kalam_plugin_info* info,
-          kalam_status* status) {
-  if (host == nullptr || info == nullptr) {
-    return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                "kalam_rocksdb: kalam_plugin_entry needs a host and an info "
-                "struct (got NULL)");
-  }
-  if (!KALAM_RDB_COVERS(host, kalam_host, abi_major)) {
-    return fail(status, KALAM_ABI_MISMATCH, 0,
-                "kalam_rocksdb: kalam_host.struct_size %u is too small to "
-                "hold abi_major; the host is not a Kalam ABI host",
-                host->struct_size);
-  }
-  if (host->abi_major != KALAM_ABI_VERSION_MAJOR) {
-    return fail(status, KALAM_ABI_MISMATCH, 0,
-                "kalam_rocksdb: built for Kalam ABI %d.%d, but the host speaks "
-                "ABI major %u; rebuild the plugin against the host's "
-                "backend_api.h",
-                KALAM_ABI_VERSION_MAJOR, KALAM_ABI_VERSION_MINOR,
-                host->abi_major);
-  }
-  if (KALAM_RDB_COVERS(host, kalam_host, log_ctx)) {
-    set_host_log(host->log, host->log_ctx);
-  }
-
-  // Fill only what info->struct_size covers.
-#define KALAM_RDB_SET(field, value) \
-  if (KALAM_RDB_COVERS(info, kalam_plugin_info, field)) info->field = (value)
-  KALAM_RDB_SET(abi_major, KALAM_ABI_VERSION_MAJOR);
-  // The only minor implemented is 1.0, which every 1.x host understands.
-  KALAM_RDB_SET(abi_minor, 0);
-  KALAM_RDB_SET(pointer_size, static_cast<uint32_t>(sizeof(void*)));
-  KALAM_RDB_SET(size_t_size, static_cast<uint32_t>(sizeof(size_t)));
-  KALAM_RDB_SET(format_version, kFormatVersion);
-  KALAM_RDB_SET(name, kName);
-  KALAM_RDB_SET(version, kVersion);
-  KALAM_RDB_SET(capabilities, kCapabilities);
-  KALAM_RDB_SET(max_key_size, kMaxEntrySize);
-  KALAM_RDB_SET(max_value_size, kMaxEntrySize);
-  KALAM_RDB_SET(vtable, &kVtable);
-#undef KALAM_RDB_SET
-  return KALAM_OK;
-}
-
 }  // namespace
 }  // namespace kalam_rocksdb
 
@@ -113,6 +69,17 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
                                            kalam_plugin_info* info,
                                            kalam_status* status) noexcept {
   return kalam_rocksdb::guarded(status, "kalam_plugin_entry", [&] {
-    return kalam_rocksdb::entry(host, info, status);
+    const kalam_plugin::PluginValues values = {
+        .name = kalam_rocksdb::kName,
+        .version = kalam_rocksdb::kVersion,
+        .format_version = kalam_rocksdb::kFormatVersion,
+        .abi_minor = KALAM_ABI_VERSION_MINOR,
+        .capabilities = kalam_rocksdb::kCapabilities,
+        .max_key_size = kalam_rocksdb::kMaxEntrySize,
+        .max_value_size = kalam_rocksdb::kMaxEntrySize,
+        .vtable = &kalam_rocksdb::kVtable,
+    };
+    return kalam_plugin::plugin_entry(host, info, status, values,
+                                      &kalam_rocksdb::set_host_log);
   });
 }

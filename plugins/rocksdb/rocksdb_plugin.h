@@ -7,6 +7,8 @@
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
 
+#include "plugin_support.h"
+
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -68,7 +70,7 @@ int check_snapshot(kalam_db* db, const kalam_snapshot* snapshot,
 
 // Checks that a pointer + length byte string is not (NULL, non-zero).
 inline bool bytes_ok(const void* data, size_t len) {
-  return data != nullptr || len == 0;
+  return !kalam_plugin::null_with_length(data, len);
 }
 
 // rocksdb::Slice over pointer + length (NULL allowed when the length is 0).

@@ -1,30 +1,8 @@
 #include "rocksdb_status.h"
 
-#include <cstdarg>
-#include <cstdio>
 #include <string>
 
 namespace kalam_rocksdb {
-
-int fail(kalam_status* status, int code, int64_t native_code, const char* fmt,
-         ...) noexcept {
-  if (status == nullptr || code == KALAM_OK || code == KALAM_NOT_FOUND) {
-    return code;
-  }
-  if (KALAM_RDB_COVERS(status, kalam_status, code)) status->code = code;
-  if (KALAM_RDB_COVERS(status, kalam_status, native_code)) {
-    status->native_code = native_code;
-  }
-  if (KALAM_RDB_COVERS(status, kalam_status, message)) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = std::vsnprintf(status->message, sizeof status->message, fmt, ap);
-    va_end(ap);
-    if (n < 0) status->message[0] = '\0';
-    status->message[sizeof status->message - 1] = '\0';
-  }
-  return code;
-}
 
 int code_of(const rocksdb::Status& s) noexcept {
   if (s.ok()) return KALAM_OK;

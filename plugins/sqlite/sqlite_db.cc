@@ -1,11 +1,13 @@
 #include "sqlite_db.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -24,6 +26,14 @@ kalam_cf* to_cf_handle(Family* family) {
 }
 Snapshot* to_snapshot(const kalam_snapshot* snapshot) {
   return reinterpret_cast<Snapshot*>(const_cast<kalam_snapshot*>(snapshot));
+}
+
+// KALAM_DROPPED for `family`.
+int fail_dropped(const Family& family, Error& err) {
+  return fail(err, KALAM_DROPPED,
+              kPrefix + "column family '" + family.name +
+                  "' was dropped; open it with KALAM_CF_CREATE_IF_MISSING "
+                  "to get a new, empty one");
 }
 
 // `name` as an SQL identifier: in double quotes, inner quotes doubled.
@@ -70,14 +80,24 @@ int sync_path(const std::string& path, const std::string& what, Error& err) {
 
 // Steps the cached, parameterless statement `sql` of kind `kind` on `conn`
 // once and expects `expect` (SQLITE_DONE or SQLITE_ROW).
+// The error context "<what>[ on <file>]" is built only on failure, so a
+// successful call allocates nothing.
 int step_cached(Connection& conn, unsigned kind, const char* sql, int expect,
-                const std::string& what, Error& err) {
+                std::string_view what, std::string_view file, Error& err) {
   Statement stmt;
   int rc = conn.lease(
       statement_key(kNoFamily, kind), [sql] { return std::string(sql); },
       &stmt);
   if (rc == SQLITE_OK) rc = stmt.step();
-  if (rc != expect) return fail_sqlite(err, conn.handle(), rc, kPrefix + what);
+  if (rc != expect) {
+    std::string context = kPrefix;
+    context += what;
+    if (!file.empty()) {
+      context += " on ";
+      context += file;
+    }
+    return fail_sqlite(err, conn.handle(), rc, context);
+  }
   return KALAM_OK;
 }
 
@@ -112,14 +132,6 @@ int query_text(Connection& conn, const std::string& sql, std::string* out,
 
 }  // namespace
 
-int compare_bytes(const void* a, size_t a_len, const void* b, size_t b_len) {
-  const size_t n = a_len < b_len ? a_len : b_len;
-  const int c = n == 0 ? 0 : std::memcmp(a, b, n);
-  if (c != 0) return c < 0 ? -1 : 1;
-  if (a_len == b_len) return 0;
-  return a_len < b_len ? -1 : 1;
-}
-
 // ---------------------------------------------------------------------------
 // Read views and the pool of read connections
 
@@ -127,7 +139,7 @@ ReadView::~ReadView() {
   try {
     Error err;
     if (step_cached(*conn_, kCommit, "COMMIT", SQLITE_DONE,
-                    "ending a read transaction", err) != KALAM_OK) {
+                    "ending a read transaction", {}, err) != KALAM_OK) {
       log(KALAM_LOG_WARN, err.message);
     }
   } catch (...) {
@@ -174,11 +186,10 @@ int Database::begin_view(std::shared_ptr<ReadView>* out, Error& err) {
   // BEGIN alone starts nothing: the first read starts the read transaction
   // and fixes what the view sees.
   rc = step_cached(*conn, kBegin, "BEGIN", SQLITE_DONE,
-                   "starting a read transaction on " + file_, err);
+                   "starting a read transaction", file_, err);
   if (rc == KALAM_OK) {
-    rc =
-        step_cached(*conn, kStartRead, "SELECT count(*) FROM kalam_meta",
-                    SQLITE_ROW, "starting a read transaction on " + file_, err);
+    rc = step_cached(*conn, kStartRead, "SELECT count(*) FROM kalam_meta",
+                     SQLITE_ROW, "starting a read transaction", file_, err);
   }
   if (rc != KALAM_OK) {
     return_reader(std::move(conn));
@@ -214,6 +225,10 @@ int Database::lookup(Connection& conn, const Family& family, const void* key,
       },
       &stmt);
   if (rc != SQLITE_OK) {
+    // A cf_drop() racing this read removed the table: that is DROPPED.
+    if (family.gone()) {
+      return fail_dropped(family, err);
+    }
     // A family created after the view started is empty in that view.
     if ((rc & 0xff) == SQLITE_ERROR && !table_in_view(conn, family.table)) {
       return KALAM_NOT_FOUND;
@@ -231,6 +246,9 @@ int Database::lookup(Connection& conn, const Family& family, const void* key,
     return KALAM_OK;
   }
   if (rc == SQLITE_DONE) return KALAM_NOT_FOUND;
+  if (family.gone()) {
+    return fail_dropped(family, err);
+  }
   return fail_sqlite(
       err, conn.handle(), rc,
       kPrefix + "reading column family '" + family.name + "' of " + file_);
@@ -257,6 +275,78 @@ Database::~Database() {
   // Readers first: the last connection to close checkpoints the WAL.
   idle_readers_.clear();
   main_.reset();
+  unlock_path();
+}
+
+namespace {
+std::mutex& open_paths_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::set<std::string>& open_paths() {
+  static std::set<std::string> paths;
+  return paths;
+}
+}  // namespace
+
+int Database::lock_path(Error& err) {
+  std::error_code ec;
+  const fs::path canonical = fs::canonical(fs::path(dir_), ec);
+  if (ec) {
+    return fail(err, KALAM_IO_ERROR,
+                kPrefix + "open: cannot resolve " + dir_ + ": " + ec.message(),
+                ec.value());
+  }
+  {
+    std::lock_guard<std::mutex> lock(open_paths_mutex());
+    if (!open_paths().insert(canonical.string()).second) {
+      return fail(err, KALAM_BUSY,
+                  kPrefix + "open: " + dir_ +
+                      " is already open in this process; use the open "
+                      "handle, or close it first");
+    }
+  }
+  claimed_path_ = canonical.string();
+  const std::string file = claimed_path_ + "/" + kLockFileName;
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && read_only_) fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    // A read-only directory: nobody can write there, nothing to exclude.
+    if (read_only_ && (e == EROFS || e == EACCES || e == ENOENT)) {
+      return KALAM_OK;
+    }
+    return fail(err, KALAM_IO_ERROR,
+                kPrefix + "open: cannot open the lock file " + file + ": " +
+                    std::strerror(e),
+                e);
+  }
+  if (::flock(fd, (read_only_ ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+    const int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) {
+      return fail(err, KALAM_BUSY,
+                  kPrefix + "open: " + dir_ + " is open in another process" +
+                      (read_only_ ? " for writing" : "") +
+                      "; close it there first (this plugin does not declare "
+                      "KALAM_CAP_MULTI_PROCESS)",
+                  e);
+    }
+    return fail(err, KALAM_IO_ERROR,
+                kPrefix + "open: cannot lock " + file + ": " + std::strerror(e),
+                e);
+  }
+  lock_fd_ = fd;
+  return KALAM_OK;
+}
+
+void Database::unlock_path() noexcept {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  lock_fd_ = -1;
+  if (claimed_path_.empty()) return;
+  std::lock_guard<std::mutex> lock(open_paths_mutex());
+  open_paths().erase(claimed_path_);
+  claimed_path_.clear();
 }
 
 int Database::open(const kalam_open_params& params,
@@ -345,6 +435,9 @@ int Database::open_files(const kalam_open_params& params, Error& err) {
                     kDatabaseFileName +
                     "); open with KALAM_OPEN_CREATE_IF_MISSING to create one");
   }
+
+  rc = lock_path(err);
+  if (rc != KALAM_OK) return rc;
 
   const int main_flags =
       read_only_ ? SQLITE_OPEN_READONLY
@@ -609,8 +702,7 @@ int Database::set_synchronous(bool full, Error& err) {
 
 int Database::run_cached(unsigned kind, const char* sql, const char* what,
                          Error& err) {
-  return step_cached(*main_, kind, sql, SQLITE_DONE,
-                     std::string(what) + " on " + file_, err);
+  return step_cached(*main_, kind, sql, SQLITE_DONE, what, file_, err);
 }
 
 void Database::rollback() noexcept {
@@ -636,10 +728,7 @@ int Database::resolve(kalam_cf* handle, Family** out, Error& err) {
                     file_);
   }
   if (family->dropped.load(std::memory_order_acquire)) {
-    return fail(err, KALAM_DROPPED,
-                kPrefix + "column family '" + family->name +
-                    "' was dropped; open it with KALAM_CF_CREATE_IF_MISSING "
-                    "to get a new, empty one");
+    return fail_dropped(*family, err);
   }
   *out = family;
   return KALAM_OK;
@@ -648,8 +737,7 @@ int Database::resolve(kalam_cf* handle, Family** out, Error& err) {
 int Database::snapshot_of(const kalam_read_options* options, Snapshot** out,
                           Error& err) {
   *out = nullptr;
-  if (options == nullptr ||
-      !KALAM_SQLITE_COVERS(options, kalam_read_options, snapshot) ||
+  if (options == nullptr || !KALAM_PLUGIN_COVERS(options, snapshot) ||
       options->snapshot == nullptr) {
     return KALAM_OK;
   }
@@ -665,7 +753,7 @@ int Database::snapshot_of(const kalam_read_options* options, Snapshot** out,
 
 int Database::check_key(const void* key, size_t len, const char* what,
                         Error& err) const {
-  if (key == nullptr && len > 0) {
+  if (kalam_plugin::null_with_length(key, len)) {
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix + what + " is NULL with length " + std::to_string(len));
   }
@@ -684,7 +772,7 @@ int Database::write(const kalam_write_options* options,
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix + "write: options is NULL");
   }
-  if (!KALAM_SQLITE_COVERS(options, kalam_write_options, op_stride)) {
+  if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix + "write: options->struct_size (" +
                     std::to_string(options->struct_size) +
@@ -714,38 +802,39 @@ int Database::write(const kalam_write_options* options,
   if (op_count == 0) return KALAM_OK;
   const bool sync = (options->flags & KALAM_WRITE_SYNC) != 0;
 
-  std::lock_guard<std::mutex> lock(write_mutex_);
-  // Validate everything before anything is applied.
+  // Validate everything before anything is applied, and before taking the
+  // write mutex. Messages are built only on failure: a successful write
+  // allocates no error-context strings.
   for (size_t i = 0; i < op_count; ++i) {
     const kalam_write_op& op = *kalam_write_op_at(ops, options->op_stride, i);
-    const std::string where = "write: op " + std::to_string(i);
+    auto where = [i] { return "write: op " + std::to_string(i); };
     if (op.type != KALAM_OP_PUT && op.type != KALAM_OP_DELETE &&
         op.type != KALAM_OP_DELETE_RANGE) {
       return fail(err, KALAM_INVALID_ARGUMENT,
-                  kPrefix + where + " has unknown type " +
+                  kPrefix + where() + " has unknown type " +
                       std::to_string(op.type) + "; nothing was applied");
     }
     if (op.reserved0 != 0) {
       return fail(err, KALAM_INVALID_ARGUMENT,
-                  kPrefix + where +
+                  kPrefix + where() +
                       ": reserved0 must be 0; nothing was "
                       "applied");
     }
     Family* family = nullptr;
     int rc = resolve(op.cf, &family, err);
     if (rc != KALAM_OK) {
-      err.message = kPrefix + where + ": " +
+      err.message = kPrefix + where() + ": " +
                     err.message.substr(kPrefix.size()) +
                     "; nothing was applied";
       return rc;
     }
     if (op.type == KALAM_OP_DELETE_RANGE) {
       // Range ends are bounds, not stored keys: any length SQLite can bind.
-      if ((op.key == nullptr && op.key_len > 0) ||
-          (op.value == nullptr && op.value_len > 0) ||
+      if (kalam_plugin::null_with_length(op.key, op.key_len) ||
+          kalam_plugin::null_with_length(op.value, op.value_len) ||
           op.key_len > length_limit_ || op.value_len > length_limit_) {
         return fail(err, KALAM_INVALID_ARGUMENT,
-                    kPrefix + where +
+                    kPrefix + where() +
                         ": a range end is NULL with a length, or longer "
                         "than " +
                         std::to_string(length_limit_) +
@@ -755,28 +844,44 @@ int Database::write(const kalam_write_options* options,
     }
     if (op.key_len == 0) {
       return fail(err, KALAM_INVALID_ARGUMENT,
-                  kPrefix + where +
+                  kPrefix + where() +
                       ": the key is empty; a stored key has 1 to "
                       "max_key_size bytes; nothing was applied");
     }
-    rc = check_key(op.key, op.key_len, (where + ": key").c_str(), err);
-    if (rc != KALAM_OK) {
+    if (kalam_plugin::null_with_length(op.key, op.key_len) ||
+        op.key_len > kMaxKeySize) {
+      rc = check_key(op.key, op.key_len, (where() + ": key").c_str(), err);
       err.message += "; nothing was applied";
       return rc;
     }
     if (op.type == KALAM_OP_PUT) {
-      if (op.value == nullptr && op.value_len > 0) {
+      if (kalam_plugin::null_with_length(op.value, op.value_len)) {
         return fail(err, KALAM_INVALID_ARGUMENT,
-                    kPrefix + where + ": value is NULL with length " +
+                    kPrefix + where() + ": value is NULL with length " +
                         std::to_string(op.value_len) + "; nothing was applied");
       }
       if (op.value_len > kMaxValueSize) {
         return fail(
             err, KALAM_INVALID_ARGUMENT,
-            kPrefix + where + ": value has " + std::to_string(op.value_len) +
+            kPrefix + where() + ": value has " + std::to_string(op.value_len) +
                 " bytes, over max_value_size (" +
                 std::to_string(kMaxValueSize) + "); nothing was applied");
       }
+    }
+  }
+
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  // A family may have been dropped (under write_mutex_) since validation.
+  for (size_t i = 0; i < op_count; ++i) {
+    const kalam_write_op& op = *kalam_write_op_at(ops, options->op_stride, i);
+    if (op.cf != nullptr &&
+        to_family(op.cf)->dropped.load(std::memory_order_acquire)) {
+      Family* family = nullptr;
+      const int rc = resolve(op.cf, &family, err);
+      err.message = kPrefix + "write: op " + std::to_string(i) + ": " +
+                    err.message.substr(kPrefix.size()) +
+                    "; nothing was applied";
+      return rc;
     }
   }
 
@@ -1031,12 +1136,14 @@ int Database::cf_drop(kalam_cf* cf, Error& err) {
       rc = fail_sqlite(err, main_->handle(), src, kPrefix + what);
     }
   };
+  family->dropping.store(true, std::memory_order_release);
   run("DELETE FROM kalam_families WHERE id = " + std::to_string(family->id));
   run("DROP TABLE " + family->sql_name);
   if (rc == KALAM_OK)
     rc = run_cached(kCommit, "COMMIT", "cf_drop: commit", err);
   if (rc != KALAM_OK) {
     rollback();
+    family->dropping.store(false, std::memory_order_release);
     return rc;
   }
   family->dropped.store(true, std::memory_order_release);
@@ -1098,7 +1205,7 @@ int Database::get(const kalam_read_options* options, kalam_cf* cf,
 int Database::get_into(const kalam_read_options* options, kalam_cf* cf,
                        const void* key, size_t key_len, void* buf,
                        size_t buf_size, size_t* value_len, Error& err) {
-  if (value_len == nullptr || (buf == nullptr && buf_size > 0)) {
+  if (value_len == nullptr || kalam_plugin::null_with_length(buf, buf_size)) {
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix +
                     "get_into: value_len is NULL, or buf is NULL with "
@@ -1175,8 +1282,9 @@ int Database::multi_get(const kalam_read_options* options, size_t count,
           visit(ctx, i, KALAM_OK, data, len);
         },
         err);
-    if (code == KALAM_NOT_FOUND) {
-      visit(ctx, i, KALAM_NOT_FOUND, nullptr, 0);
+    if (code == KALAM_NOT_FOUND || code == KALAM_DROPPED) {
+      // DROPPED: a cf_drop() raced this read; like a family dropped before.
+      visit(ctx, i, code, nullptr, 0);
     } else if (code != KALAM_OK) {
       return code;  // a storage failure fails the whole call
     }
@@ -1219,7 +1327,7 @@ int Database::iter_create(const kalam_iter_options* options, kalam_cf* cf,
   IterBounds bounds;
   Snapshot* snapshot = nullptr;
   if (options != nullptr) {
-    if (!KALAM_SQLITE_COVERS(options, kalam_iter_options, upper_len)) {
+    if (!KALAM_PLUGIN_COVERS(options, upper_len)) {
       return fail(err, KALAM_INVALID_ARGUMENT,
                   kPrefix + "iter_create: options->struct_size (" +
                       std::to_string(options->struct_size) +
@@ -1244,7 +1352,7 @@ int Database::iter_create(const kalam_iter_options* options, kalam_cf* cf,
     }
     auto take = [&](const void* data, size_t len, const char* what,
                     std::string* into) {
-      if ((data == nullptr && len > 0) || len > length_limit_) {
+      if (kalam_plugin::null_with_length(data, len) || len > length_limit_) {
         return fail(err, KALAM_INVALID_ARGUMENT,
                     kPrefix + "iter_create: " + what +
                         " is NULL with a length, or longer than " +
@@ -1268,7 +1376,7 @@ int Database::iter_create(const kalam_iter_options* options, kalam_cf* cf,
     // The host narrows the bounds to the prefix already; doing it here too
     // keeps a direct ABI user correct.
     if ((options->flags & KALAM_ITER_PREFIX) != 0 &&
-        KALAM_SQLITE_COVERS(options, kalam_iter_options, prefix_len)) {
+        KALAM_PLUGIN_COVERS(options, prefix_len)) {
       std::string prefix;
       rc = take(options->prefix, options->prefix_len, "prefix", &prefix);
       if (rc != KALAM_OK) return rc;
@@ -1278,17 +1386,12 @@ int Database::iter_create(const kalam_iter_options* options, kalam_cf* cf,
         bounds.lower = prefix;
         bounds.has_lower = true;
       }
-      std::string end = prefix;  // the first key after every prefixed one
-      while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) {
-        end.pop_back();
-      }
-      if (!end.empty()) {
-        end.back() =
-            static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+      // The first key after every prefixed one, if there is one.
+      if (auto end = kalam_plugin::prefix_successor(prefix)) {
         if (!bounds.has_upper ||
-            compare_bytes(end.data(), end.size(), bounds.upper.data(),
+            compare_bytes(end->data(), end->size(), bounds.upper.data(),
                           bounds.upper.size()) < 0) {
-          bounds.upper = end;
+          bounds.upper = std::move(*end);
           bounds.has_upper = true;
         }
       }

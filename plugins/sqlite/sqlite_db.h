@@ -32,6 +32,8 @@ inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr int32_t kApplicationId = 0x4B414C4D;
 // The database file inside the data directory.
 inline constexpr const char* kDatabaseFileName = "kalam.sqlite3";
+// The lock file inside the data directory (flock; see Database::open).
+inline constexpr const char* kLockFileName = "kalam_sqlite.lock";
 
 class Database;
 
@@ -44,6 +46,13 @@ struct Family {
   std::string table;     // the table's name, "cf_<id>"
   std::string sql_name;  // `table` quoted for SQL text
   std::atomic<bool> dropped{false};
+  // Set while cf_drop() runs: a read that fails because the table vanished
+  // in the window between the drop's commit and `dropped` is DROPPED too.
+  std::atomic<bool> dropping{false};
+  bool gone() const {
+    return dropped.load(std::memory_order_acquire) ||
+           dropping.load(std::memory_order_acquire);
+  }
 };
 
 // A read connection holding one read transaction open: every read through it
@@ -84,7 +93,7 @@ struct IterBounds {
 };
 
 // Byte-wise order: memcmp, then the shorter string first.
-int compare_bytes(const void* a, size_t a_len, const void* b, size_t b_len);
+using kalam_plugin::compare_bytes;
 
 class Database {
  public:
@@ -173,8 +182,16 @@ class Database {
   int load_family(const std::string& name, Family** out, Error& err);
   int create_family(const std::string& name, Family** out, Error& err);
 
-  std::string dir_;   // the data directory, absolute
-  std::string file_;  // dir_ + "/" + kDatabaseFileName
+  // One open per data directory: the process-wide registry of canonical
+  // paths, and a flock on kLockFileName (shared when read-only, exclusive
+  // otherwise) against other processes. Both are released by ~Database().
+  int lock_path(Error& err);
+  void unlock_path() noexcept;
+
+  std::string dir_;           // the data directory, absolute
+  std::string claimed_path_;  // canonical dir_ in the registry, or empty
+  int lock_fd_ = -1;          // the flocked lock file, or -1
+  std::string file_;          // dir_ + "/" + kDatabaseFileName
   Options options_;
   bool read_only_ = false;
   int reader_flags_ = 0;

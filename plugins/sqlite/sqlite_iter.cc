@@ -116,7 +116,7 @@ int Iterator::step(Error& err) {
 
 int Iterator::check_target(const void* target, size_t target_len,
                            Error& err) const {
-  if ((target == nullptr && target_len > 0) ||
+  if (kalam_plugin::null_with_length(target, target_len) ||
       target_len > db_->length_limit()) {
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix + "iterator: the seek target is NULL with length " +

@@ -15,22 +15,7 @@ constexpr uint64_t kMaxCacheSize =
     static_cast<uint64_t>(std::numeric_limits<int>::max()) * 1024;
 constexpr uint64_t kMaxReadPoolSize = 1024;
 
-std::string lower_case(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() &&
-         std::isspace(static_cast<unsigned char>(text.front())))
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-    text.remove_suffix(1);
-  return text;
-}
+using kalam_plugin::trim;
 
 // Parses a whole decimal integer in [min, max].
 bool parse_int(std::string_view text, int64_t min, int64_t max, int64_t* out) {
@@ -52,45 +37,6 @@ int bad_value(Error& err, std::string_view key, std::string_view value,
 }
 
 }  // namespace
-
-bool parse_byte_size(std::string_view text, uint64_t* out) {
-  text = trim(text);
-  size_t digits = 0;
-  while (digits < text.size() &&
-         std::isdigit(static_cast<unsigned char>(text[digits]))) {
-    ++digits;
-  }
-  if (digits == 0) return false;
-  uint64_t number = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, number);
-  if (ec != std::errc() || end != text.data() + digits) return false;
-  const std::string unit = lower_case(trim(text.substr(digits)));
-  uint64_t multiplier = 0;
-  if (unit.empty() || unit == "b") {
-    multiplier = 1;
-  } else if (unit == "k" || unit == "kib") {
-    multiplier = 1ull << 10;
-  } else if (unit == "kb") {
-    multiplier = 1000ull;
-  } else if (unit == "m" || unit == "mib") {
-    multiplier = 1ull << 20;
-  } else if (unit == "mb") {
-    multiplier = 1000ull * 1000;
-  } else if (unit == "g" || unit == "gib") {
-    multiplier = 1ull << 30;
-  } else if (unit == "gb") {
-    multiplier = 1000ull * 1000 * 1000;
-  } else if (unit == "t" || unit == "tib") {
-    multiplier = 1ull << 40;
-  } else if (unit == "tb") {
-    multiplier = 1000ull * 1000 * 1000 * 1000;
-  } else {
-    return false;
-  }
-  if (number > std::numeric_limits<uint64_t>::max() / multiplier) return false;
-  *out = number * multiplier;
-  return true;
-}
 
 int parse_options(const kalam_open_params& params, Options* out, Error& err) {
   Options options;
@@ -119,7 +65,8 @@ int parse_options(const kalam_open_params& params, Options* out, Error& err) {
     }
     if (key == "cache_size") {
       uint64_t bytes = 0;
-      if (!parse_byte_size(value, &bytes) || bytes > kMaxCacheSize) {
+      if (!kalam_plugin::parse_byte_size(value, &bytes) ||
+          bytes > kMaxCacheSize) {
         return bad_value(err, key, value,
                          "a byte size such as 8MiB (at most 2147483647KiB)");
       }
@@ -133,8 +80,8 @@ int parse_options(const kalam_open_params& params, Options* out, Error& err) {
       options.busy_timeout_ms = static_cast<int>(ms);
     } else if (key == "page_size") {
       uint64_t bytes = 0;
-      if (!parse_byte_size(value, &bytes) || bytes < 512 || bytes > 65536 ||
-          (bytes & (bytes - 1)) != 0) {
+      if (!kalam_plugin::parse_byte_size(value, &bytes) || bytes < 512 ||
+          bytes > 65536 || (bytes & (bytes - 1)) != 0) {
         return bad_value(err, key, value,
                          "a power of two from 512 to 65536 bytes");
       }
@@ -142,7 +89,7 @@ int parse_options(const kalam_open_params& params, Options* out, Error& err) {
       options.page_size_given = true;
     } else if (key == "mmap_size") {
       uint64_t bytes = 0;
-      if (!parse_byte_size(value, &bytes) ||
+      if (!kalam_plugin::parse_byte_size(value, &bytes) ||
           bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
         return bad_value(err, key, value, "a byte size such as 256MiB or 0");
       }

@@ -32,9 +32,4 @@ struct Options {
 // key and the value).
 int parse_options(const kalam_open_params& params, Options* out, Error& err);
 
-// Parses a byte count: digits, optional spaces, then an optional
-// case-insensitive unit: B; K, KiB (1024); KB (1000); M, MiB; MB; G, GiB; GB;
-// T, TiB; TB. Returns false when the text does not parse or overflows.
-bool parse_byte_size(std::string_view text, uint64_t* out);
-
 }  // namespace kalam::sqlite_plugin

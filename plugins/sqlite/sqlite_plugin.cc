@@ -32,7 +32,7 @@ constexpr uint64_t kCapabilities =
 // exception KALAM_INTERNAL.
 template <class Body>
 int guard(kalam_status* status, Body&& body) noexcept {
-  try {
+  return kalam_plugin::guarded(status, "sqlite plugin", nullptr, [&] {
     Error err;
     const int rc = body(err);
     if (rc != KALAM_OK && rc != KALAM_NOT_FOUND) {
@@ -40,22 +40,7 @@ int guard(kalam_status* status, Body&& body) noexcept {
               err.message.empty() ? "sqlite plugin: failed" : err.message);
     }
     return rc;
-  } catch (const std::bad_alloc&) {
-    publish(status, KALAM_NO_MEMORY, 0,
-            "sqlite plugin: out of memory; nothing was applied");
-    return KALAM_NO_MEMORY;
-  } catch (const std::exception& e) {
-    char message[KALAM_STATUS_MESSAGE_SIZE];
-    std::snprintf(message, sizeof message,
-                  "sqlite plugin: internal error (unexpected exception: %s)",
-                  e.what());
-    publish(status, KALAM_INTERNAL, 0, message);
-    return KALAM_INTERNAL;
-  } catch (...) {
-    publish(status, KALAM_INTERNAL, 0,
-            "sqlite plugin: internal error (unexpected exception)");
-    return KALAM_INTERNAL;
-  }
+  });
 }
 
 int null_argument(Error& err, const char* what) {
@@ -341,66 +326,21 @@ const kalam_backend_vtable kVtable = {
 
 int entry(const kalam_host* host, kalam_plugin_info* info,
           kalam_status* status) {
-  if (host == nullptr || info == nullptr) {
-    publish(status, KALAM_INVALID_ARGUMENT, 0,
-            "sqlite plugin: kalam_plugin_entry: host or info is NULL");
-    return KALAM_INVALID_ARGUMENT;
-  }
-  if (!KALAM_SQLITE_COVERS(host, kalam_host, abi_major) ||
-      host->abi_major != KALAM_ABI_VERSION_MAJOR) {
-    char message[KALAM_STATUS_MESSAGE_SIZE];
-    std::snprintf(message, sizeof message,
-                  "sqlite plugin: built for Kalam backend ABI %u.x, the host "
-                  "speaks ABI %u.x; use a plugin built for the host's ABI",
-                  static_cast<unsigned>(KALAM_ABI_VERSION_MAJOR),
-                  KALAM_SQLITE_COVERS(host, kalam_host, abi_major)
-                      ? static_cast<unsigned>(host->abi_major)
-                      : 0u);
-    publish(status, KALAM_ABI_MISMATCH, 0, message);
-    return KALAM_ABI_MISMATCH;
-  }
-  if (KALAM_SQLITE_COVERS(host, kalam_host, log_ctx)) {
-    set_log_sink(host->log, host->log_ctx);
-  }
-  const uint32_t host_minor =
-      KALAM_SQLITE_COVERS(host, kalam_host, abi_max_minor) ? host->abi_max_minor
-                                                           : 0;
   // Built on first use (not in a static initialiser); lives as long as the
   // library.
   static const std::string version =
       std::string(kPluginVersion) + " (SQLite " + sqlite3_libversion() + ")";
-
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, abi_major)) {
-    info->abi_major = KALAM_ABI_VERSION_MAJOR;
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, abi_minor)) {
-    info->abi_minor = std::min<uint32_t>(KALAM_ABI_VERSION_MINOR, host_minor);
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, pointer_size)) {
-    info->pointer_size = sizeof(void*);
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, size_t_size)) {
-    info->size_t_size = sizeof(size_t);
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, format_version)) {
-    info->format_version = kFormatVersion;
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, name)) info->name = "sqlite";
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, version)) {
-    info->version = version.c_str();
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, capabilities)) {
-    info->capabilities = kCapabilities;
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, max_key_size)) {
-    info->max_key_size = kMaxKeySize;
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, max_value_size)) {
-    info->max_value_size = kMaxValueSize;
-  }
-  if (KALAM_SQLITE_COVERS(info, kalam_plugin_info, vtable))
-    info->vtable = &kVtable;
-  return KALAM_OK;
+  const kalam_plugin::PluginValues values = {
+      .name = "sqlite",
+      .version = version.c_str(),
+      .format_version = kFormatVersion,
+      .abi_minor = KALAM_ABI_VERSION_MINOR,
+      .capabilities = kCapabilities,
+      .max_key_size = kMaxKeySize,
+      .max_value_size = kMaxValueSize,
+      .vtable = &kVtable,
+  };
+  return kalam_plugin::plugin_entry(host, info, status, values, &set_log_sink);
 }
 
 }  // namespace
@@ -408,13 +348,8 @@ int entry(const kalam_host* host, kalam_plugin_info* info,
 
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
                                            kalam_plugin_info* info,
-                                           kalam_status* status) {
-  try {
-    return kalam::sqlite_plugin::entry(host, info, status);
-  } catch (...) {
-    kalam::sqlite_plugin::publish(
-        status, KALAM_NO_MEMORY, 0,
-        "sqlite plugin: kalam_plugin_entry: out of memory");
-    return KALAM_NO_MEMORY;
-  }
+                                           kalam_status* status) noexcept {
+  return kalam_plugin::guarded(
+      status, "sqlite plugin", "kalam_plugin_entry",
+      [&] { return kalam::sqlite_plugin::entry(host, info, status); });
 }

@@ -1,9 +1,7 @@
 #include "sqlite_status.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cstddef>
-#include <cstring>
 #include <utility>
 
 namespace kalam::sqlite_plugin {
@@ -95,23 +93,7 @@ int fail_sqlite(Error& err, sqlite3* db, int sqlite_rc,
 
 void publish(kalam_status* status, int code, int64_t native_code,
              std::string_view message) noexcept {
-  if (status == nullptr) return;
-  const size_t size = status->struct_size;
-  if (size >= offsetof(kalam_status, code) + sizeof status->code) {
-    status->code = code;
-  }
-  if (size >=
-      offsetof(kalam_status, native_code) + sizeof status->native_code) {
-    status->native_code = native_code;
-  }
-  const size_t message_offset = offsetof(kalam_status, message);
-  if (size > message_offset) {
-    const size_t room =
-        std::min<size_t>(size - message_offset, KALAM_STATUS_MESSAGE_SIZE);
-    const size_t n = std::min(message.size(), room - 1);
-    if (n > 0) std::memcpy(status->message, message.data(), n);
-    status->message[n] = '\0';
-  }
+  kalam_plugin::set_status(status, code, native_code, message);
 }
 
 void set_log_sink(kalam_log_fn log, void* log_ctx) noexcept {

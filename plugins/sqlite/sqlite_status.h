@@ -5,15 +5,12 @@
 #include <kalam/backend_api.h>
 #include <sqlite3.h>
 
+#include "plugin_support.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-// Whether the caller-allocated struct `s` (which starts with struct_size)
-// covers `field` of `type`: a field is read or written only then.
-#define KALAM_SQLITE_COVERS(s, type, field) \
-  ((s)->struct_size >= offsetof(type, field) + sizeof(((type*)nullptr)->field))
 
 namespace kalam::sqlite_plugin {
 

@@ -5,8 +5,13 @@
 // queries that turn around, a snapshot shared by threads, and WAL and sync.
 // Behaviour every plugin shares is tested by tests/conformance.
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <kalam/test_paths.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +36,7 @@ namespace kalam::conformance {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::HasSubstr;
 using Options = std::map<std::string, std::string>;
 
 const BackendUnderTest kSqlite{"sqlite", KALAM_TEST_PLUGIN_SQLITE_PATH, {}};
@@ -247,6 +253,124 @@ TEST_F(SqliteTest, OpenNeedsADatabaseDirectoryAndMakesParents) {
             KALAM_OK)
       << status.text();
   EXPECT_EQ(vt().close(other, &status), KALAM_OK);
+}
+
+TEST_F(SqliteTest, SecondOpenOfTheSamePathInThisProcessIsBusy) {
+  kalam_db* other = nullptr;
+  RawStatus status;
+  EXPECT_EQ(
+      open_at(db_path(), &other, KALAM_OPEN_CREATE_IF_MISSING, {}, &status),
+      KALAM_BUSY);
+  EXPECT_EQ(other, nullptr);
+  EXPECT_EQ(status.code, KALAM_BUSY);
+  EXPECT_THAT(status.message, HasSubstr("already open in this process"));
+  // Read-only, and the same directory under another spelling, too.
+  EXPECT_EQ(open_at(db_path(), &other, KALAM_OPEN_READ_ONLY, {}, &status),
+            KALAM_BUSY);
+  fs::create_directory_symlink(db_path(), dir_ / "alias");
+  EXPECT_EQ(open_at(dir_ / "alias" / ".", &other, 0, {}, &status), KALAM_BUSY);
+  EXPECT_EQ(other, nullptr);
+  // Closing gives the path back.
+  open_with({}, 0, dir_ / "alias");
+  ASSERT_EQ(put(nullptr, "k", "v"), KALAM_OK);
+}
+
+// Forks a child that holds `lock_file` with flock(`operation`) until it is
+// told to exit; returns its pid and the pipe that releases it.
+std::pair<pid_t, int> hold_flock_in_child(const fs::path& lock_file,
+                                          int operation) {
+  int ready[2];
+  int release[2];
+  if (::pipe(ready) != 0 || ::pipe(release) != 0) return {-1, -1};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Child: only async-signal-safe calls.
+    const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT, 0644);
+    const char ok = (fd >= 0 && ::flock(fd, operation | LOCK_NB) == 0) ? 1 : 0;
+    (void)!::write(ready[1], &ok, 1);
+    char byte;
+    (void)!::read(release[0], &byte, 1);
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(release[0]);
+  char ok = 0;
+  if (pid < 0 || ::read(ready[0], &ok, 1) != 1 || ok != 1) {
+    ::close(ready[0]);
+    ::close(release[1]);
+    return {-1, -1};
+  }
+  ::close(ready[0]);
+  return {pid, release[1]};
+}
+
+void release_child(std::pair<pid_t, int> child) {
+  (void)!::write(child.second, "x", 1);
+  ::close(child.second);
+  int wstatus = 0;
+  ::waitpid(child.first, &wstatus, 0);
+}
+
+TEST_F(SqliteTest, PathHeldByAnotherProcessIsBusy) {
+  ASSERT_EQ(put(nullptr, "k", "v"), KALAM_OK);
+  close_db();
+  const fs::path lock_file = db_path() / "kalam_sqlite.lock";
+  ASSERT_TRUE(fs::exists(lock_file));
+  kalam_db* other = nullptr;
+  RawStatus status;
+  {
+    // A writer elsewhere: neither a writer nor a reader may open here.
+    auto child = hold_flock_in_child(lock_file, LOCK_EX);
+    ASSERT_GT(child.first, 0);
+    EXPECT_EQ(open_at(db_path(), &other, 0, {}, &status), KALAM_BUSY);
+    EXPECT_THAT(status.message, HasSubstr("another process"));
+    EXPECT_EQ(open_at(db_path(), &other, KALAM_OPEN_READ_ONLY, {}, &status),
+              KALAM_BUSY);
+    EXPECT_EQ(other, nullptr);
+    release_child(child);
+  }
+  {
+    // A reader elsewhere: another reader may open, a writer may not.
+    auto child = hold_flock_in_child(lock_file, LOCK_SH);
+    ASSERT_GT(child.first, 0);
+    EXPECT_EQ(open_at(db_path(), &other, 0, {}, &status), KALAM_BUSY);
+    ASSERT_EQ(open_at(db_path(), &other, KALAM_OPEN_READ_ONLY, {}, &status),
+              KALAM_OK)
+        << status.text();
+    EXPECT_EQ(vt().close(other, &status), KALAM_OK);
+    release_child(child);
+  }
+  open_with({}, 0);
+  EXPECT_EQ(value_of(nullptr, "k"), "v");
+}
+
+TEST_F(SqliteTest, ReadsRacingADropSeeDroppedNotInternal) {
+  for (int round = 0; round < 20; ++round) {
+    const std::string name = "racy" + std::to_string(round);
+    kalam_cf* family = cf(name);
+    ASSERT_EQ(put(family, "k", "v"), KALAM_OK);
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad{-1};
+    std::thread reader([&] {
+      while (!stop.load()) {
+        std::string value;
+        const int rc = get(family, "k", &value);
+        char buf[8];
+        size_t len = 0;
+        const int rc2 = vt().get_into(db_, nullptr, family, "k", 1, buf,
+                                      sizeof buf, &len, nullptr);
+        for (int code : {rc, rc2}) {
+          if (code != KALAM_OK && code != KALAM_DROPPED) bad.store(code);
+        }
+        if (rc == KALAM_DROPPED && rc2 == KALAM_DROPPED) break;
+      }
+    });
+    RawStatus status;
+    EXPECT_EQ(vt().cf_drop(db_, family, &status), KALAM_OK) << status.text();
+    stop.store(true);
+    reader.join();
+    EXPECT_EQ(bad.load(), -1) << kalam_code_name(bad.load());
+  }
 }
 
 TEST_F(SqliteTest, GarbageDatabaseFileIsCorruption) {

@@ -1,0 +1,302 @@
+// plugin_support.h - helpers shared by the in-tree storage plugins (memory,
+// rocksdb, lmdb, sqlite): the pieces of the backend ABI contract that every
+// plugin implements the same way. Header-only, C++20, standard library only.
+//
+// Rules fixed here, once for every plugin:
+//  - A kalam_status is written only for codes other than KALAM_OK and
+//    KALAM_NOT_FOUND, and only the fields its struct_size covers. A message
+//    field that struct_size covers only partly gets a message truncated to
+//    the covered bytes and NUL-terminated inside them; one not covered at all
+//    is left alone.
+//  - Byte sizes: digits, optional spaces, then an optional case-insensitive
+//    unit: B; K, KB, KiB = 1024; M, MB, MiB = 1024^2; G, GB, GiB = 1024^3;
+//    T, TB, TiB = 1024^4 (binary, as database configs conventionally mean).
+//    No fractions, no signs; surrounding whitespace is ignored.
+#pragma once
+
+#include <kalam/backend_api.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace kalam_plugin {
+
+// ---- struct_size -----------------------------------------------------------
+
+// True when a struct whose struct_size is `struct_size` covers a field that
+// ends at byte `field_end` (offsetof + sizeof).
+constexpr bool covers(uint32_t struct_size, size_t field_end) noexcept {
+  return field_end <= struct_size;
+}
+
+}  // namespace kalam_plugin
+
+// True when the size-prefixed struct *ptr covers `field` (convention 7).
+#define KALAM_PLUGIN_COVERS(ptr, field)                        \
+  ::kalam_plugin::covers(                                      \
+      (ptr)->struct_size,                                      \
+      offsetof(std::remove_cvref_t<decltype(*(ptr))>, field) + \
+          sizeof((ptr)->field))
+
+namespace kalam_plugin {
+
+// ---- kalam_status ----------------------------------------------------------
+
+// Writes code, native code and `message` into `status` (may be NULL), each
+// only as far as status->struct_size covers it (see the rule at the top).
+// Does nothing for KALAM_OK and KALAM_NOT_FOUND. Returns `code`.
+inline int set_status(kalam_status* status, int code, int64_t native_code,
+                      std::string_view message) noexcept {
+  if (status == nullptr || code == KALAM_OK || code == KALAM_NOT_FOUND) {
+    return code;
+  }
+  if (KALAM_PLUGIN_COVERS(status, code)) status->code = code;
+  if (KALAM_PLUGIN_COVERS(status, native_code)) {
+    status->native_code = native_code;
+  }
+  constexpr size_t kBegin = offsetof(kalam_status, message);
+  if (status->struct_size > kBegin) {
+    const size_t room =
+        std::min<size_t>(status->struct_size - kBegin, sizeof status->message);
+    const size_t n = std::min(message.size(), room - 1);
+    if (n > 0) std::memcpy(status->message, message.data(), n);
+    status->message[n] = '\0';
+  }
+  return code;
+}
+
+// set_status() with a vprintf-formatted message. Never allocates.
+inline int vfail(kalam_status* status, int code, int64_t native_code,
+                 const char* format, va_list args) noexcept {
+  if (status == nullptr || code == KALAM_OK || code == KALAM_NOT_FOUND) {
+    return code;
+  }
+  char buf[KALAM_STATUS_MESSAGE_SIZE];
+  const int n = std::vsnprintf(buf, sizeof buf, format, args);
+  if (n < 0) buf[0] = '\0';
+  return set_status(status, code, native_code, buf);
+}
+
+// set_status() with a printf-formatted message. Never allocates.
+[[gnu::format(printf, 4, 5)]] inline int fail(kalam_status* status, int code,
+                                              int64_t native_code,
+                                              const char* format,
+                                              ...) noexcept {
+  va_list args;
+  va_start(args, format);
+  const int rc = vfail(status, code, native_code, format, args);
+  va_end(args);
+  return rc;
+}
+
+// Copies a filled status into `to`, as far as `to` covers.
+inline void copy_status(const kalam_status& from, kalam_status* to) noexcept {
+  set_status(to, from.code, from.native_code, from.message);
+}
+
+// ---- The exception firewall (convention 8) ---------------------------------
+
+// Runs `body` (returning an int code) and turns any exception into
+// KALAM_NO_MEMORY (std::bad_alloc) or KALAM_INTERNAL, with a message
+// "<plugin> <where>: ..." (`where` may be NULL).
+template <typename Body>
+int guarded(kalam_status* status, const char* plugin, const char* where,
+            Body&& body) noexcept {
+  const char* sep = where != nullptr ? " " : "";
+  if (where == nullptr) where = "";
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return fail(status, KALAM_NO_MEMORY, 0,
+                "%s%s%s: out of memory; nothing was applied", plugin, sep,
+                where);
+  } catch (const std::exception& e) {
+    return fail(status, KALAM_INTERNAL, 0, "%s%s%s: unexpected exception: %s",
+                plugin, sep, where, e.what());
+  } catch (...) {
+    return fail(status, KALAM_INTERNAL, 0,
+                "%s%s%s: unexpected non-standard exception", plugin, sep,
+                where);
+  }
+}
+
+// ---- Bytes -----------------------------------------------------------------
+
+// Byte-wise order: memcmp, the shorter string first on a tie. <0, 0, >0.
+inline int compare_bytes(const void* a, size_t a_len, const void* b,
+                         size_t b_len) noexcept {
+  const size_t n = std::min(a_len, b_len);
+  const int c = n == 0 ? 0 : std::memcmp(a, b, n);
+  if (c != 0) return c;
+  return a_len < b_len ? -1 : (a_len > b_len ? 1 : 0);
+}
+
+// True for the malformed "NULL pointer with a non-zero length".
+constexpr bool null_with_length(const void* data, size_t len) noexcept {
+  return data == nullptr && len > 0;
+}
+
+// The smallest string greater than every string starting with `prefix`, or
+// nullopt when there is none (empty prefix, or only 0xFF bytes).
+inline std::optional<std::string> prefix_successor(std::string_view prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) {
+    prefix.remove_suffix(1);
+  }
+  if (prefix.empty()) return std::nullopt;
+  std::string out(prefix);
+  out.back() = static_cast<char>(static_cast<unsigned char>(out.back()) + 1);
+  return out;
+}
+
+// ---- Option text -----------------------------------------------------------
+
+// `text` without leading and trailing whitespace.
+inline std::string_view trim(std::string_view text) noexcept {
+  while (!text.empty() &&
+         std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() &&
+         std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// ASCII case-insensitive equality.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Parses a byte size (the rule at the top of this file). False when the text
+// is malformed or the size does not fit in 64 bits.
+inline bool parse_byte_size(std::string_view text, uint64_t* out) noexcept {
+  text = trim(text);
+  size_t digits = 0;
+  uint64_t number = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    const uint64_t digit = static_cast<uint64_t>(text[digits] - '0');
+    if (number > (UINT64_MAX - digit) / 10) return false;
+    number = number * 10 + digit;
+    ++digits;
+  }
+  if (digits == 0) return false;
+  const std::string_view unit = trim(text.substr(digits));
+  struct Unit {
+    const char* name;
+    int shift;
+  };
+  static constexpr Unit kUnits[] = {
+      {"", 0},     {"b", 0},   {"k", 10},   {"kb", 10},  {"kib", 10},
+      {"m", 20},   {"mb", 20}, {"mib", 20}, {"g", 30},   {"gb", 30},
+      {"gib", 30}, {"t", 40},  {"tb", 40},  {"tib", 40},
+  };
+  for (const Unit& u : kUnits) {
+    if (iequals(unit, u.name)) {
+      if (u.shift != 0 && number > (UINT64_MAX >> u.shift)) return false;
+      *out = number << u.shift;
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---- kalam_plugin_entry ----------------------------------------------------
+
+// What a plugin reports in kalam_plugin_info.
+struct PluginValues {
+  const char* name = nullptr;     // static storage, [a-z0-9_]+
+  const char* version = nullptr;  // static storage
+  uint32_t format_version = 1;
+  uint32_t abi_minor = KALAM_ABI_VERSION_MINOR;  // the highest implemented
+  uint64_t capabilities = 0;
+  uint64_t max_key_size = 0;
+  uint64_t max_value_size = 0;
+  const kalam_backend_vtable* vtable = nullptr;
+};
+
+// The whole of kalam_plugin_entry() for an in-tree plugin: checks the host
+// (non-NULL, abi_major covered and equal to ours: else KALAM_ABI_MISMATCH
+// with a message naming `values.name`), hands the host's log sink to
+// `set_log` (may be NULL) when the host struct covers it, and fills every
+// field of `info` that info->struct_size covers. abi_minor is
+// min(values.abi_minor, host->abi_max_minor) when the host covers
+// abi_max_minor, else values.abi_minor.
+inline int plugin_entry(const kalam_host* host, kalam_plugin_info* info,
+                        kalam_status* status, const PluginValues& values,
+                        void (*set_log)(kalam_log_fn,
+                                        void*) noexcept) noexcept {
+  if (host == nullptr || info == nullptr) {
+    return fail(status, KALAM_ABI_MISMATCH, 0,
+                "%s plugin: kalam_plugin_entry needs a host and an info "
+                "struct (got NULL)",
+                values.name);
+  }
+  if (!KALAM_PLUGIN_COVERS(host, abi_major)) {
+    return fail(status, KALAM_ABI_MISMATCH, 0,
+                "%s plugin: the host's kalam_host (struct_size %u) is too "
+                "small to hold abi_major; the host is not a Kalam ABI host",
+                values.name, static_cast<unsigned>(host->struct_size));
+  }
+  if (host->abi_major != KALAM_ABI_VERSION_MAJOR) {
+    return fail(status, KALAM_ABI_MISMATCH, 0,
+                "%s plugin: built for Kalam backend ABI %d.%d, but the host "
+                "speaks ABI major %u; use a plugin built against the host's "
+                "kalam/backend_api.h",
+                values.name, KALAM_ABI_VERSION_MAJOR, KALAM_ABI_VERSION_MINOR,
+                static_cast<unsigned>(host->abi_major));
+  }
+  uint32_t minor = values.abi_minor;
+  if (KALAM_PLUGIN_COVERS(host, abi_max_minor)) {
+    minor = std::min(minor, host->abi_max_minor);
+  }
+  if (set_log != nullptr && KALAM_PLUGIN_COVERS(host, log_ctx)) {
+    set_log(host->log, host->log_ctx);
+  }
+  if (KALAM_PLUGIN_COVERS(info, abi_major)) {
+    info->abi_major = KALAM_ABI_VERSION_MAJOR;
+  }
+  if (KALAM_PLUGIN_COVERS(info, abi_minor)) info->abi_minor = minor;
+  if (KALAM_PLUGIN_COVERS(info, pointer_size)) {
+    info->pointer_size = static_cast<uint32_t>(sizeof(void*));
+  }
+  if (KALAM_PLUGIN_COVERS(info, size_t_size)) {
+    info->size_t_size = static_cast<uint32_t>(sizeof(size_t));
+  }
+  if (KALAM_PLUGIN_COVERS(info, format_version)) {
+    info->format_version = values.format_version;
+  }
+  if (KALAM_PLUGIN_COVERS(info, name)) info->name = values.name;
+  if (KALAM_PLUGIN_COVERS(info, version)) info->version = values.version;
+  if (KALAM_PLUGIN_COVERS(info, capabilities)) {
+    info->capabilities = values.capabilities;
+  }
+  if (KALAM_PLUGIN_COVERS(info, max_key_size)) {
+    info->max_key_size = values.max_key_size;
+  }
+  if (KALAM_PLUGIN_COVERS(info, max_value_size)) {
+    info->max_value_size = values.max_value_size;
+  }
+  if (KALAM_PLUGIN_COVERS(info, vtable)) info->vtable = values.vtable;
+  return KALAM_OK;
+}
+
+}  // namespace kalam_plugin

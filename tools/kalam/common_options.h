@@ -1,0 +1,38 @@
+// Options every subcommand takes (--config, --verbose) and the small helpers
+// that give each subcommand the same shape: a description, an example in
+// --help, and verbose notes on stderr.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace kalam::cli {
+
+struct CommonOptions {
+  // The YAML config (see README.md, "Configuration").
+  std::string config_file = "kalam.yaml";
+  // More detail on stderr: what was opened, and the detail of errors.
+  bool verbose = false;
+};
+
+// Adds --config/-c and --verbose/-v to `app`, bound to `options`.
+void add_common_options(CLI::App* app, CommonOptions* options);
+
+// Adds `--cf NAME`: the column family a key/value subcommand works on.
+void add_family_option(CLI::App* app, std::string* family);
+
+// Sets the footer of `app`'s --help: `notes` (a paragraph, wrapped here;
+// may be empty), then "Example:" and `lines`, full command lines separated
+// by newlines.
+void set_example(CLI::App* app, std::string_view lines,
+                 std::string_view notes = {});
+
+// Prints "kalam: <message>" on stderr when --verbose was given.
+void verbose_note(const CommonOptions& options, std::string_view message);
+
+// Prints "kalam: warning: <message>" on stderr.
+void warn(std::string_view message);
+
+}  // namespace kalam::cli

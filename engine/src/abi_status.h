@@ -7,14 +7,19 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace kalam {
 
 // A caller-owned kalam_status, ready to hand to a plugin call.
 class StatusBuffer {
  public:
+  // Only the header fields and the message's first byte are set: a zeroed
+  // 528-byte buffer on every ABI call would cost more than the call.
   StatusBuffer() {
     status_.struct_size = sizeof status_;
+    status_.code = 0;
+    status_.native_code = 0;
     status_.message[0] = '\0';
   }
   kalam_status* get() { return &status_; }
@@ -26,18 +31,25 @@ class StatusBuffer {
   }
 
  private:
-  kalam_status status_{};
+  kalam_status status_;
 };
 
-// The Status for ABI result `rc` of `operation` (e.g. "put"), served by
-// backend `backend`: "<operation> (<backend>): <plugin message>".
-inline Status status_from_abi(int rc, const StatusBuffer& detail,
-                              std::string_view operation,
-                              std::string_view backend) {
+// The Status for ABI result `rc`: "<operation> (<backend>): <plugin
+// message>". `operation` is a string, or a callable returning one; the
+// callable runs only on failure, so the success path of every ABI call
+// builds no text.
+template <typename Operation>
+Status status_from_abi(int rc, const StatusBuffer& detail,
+                       const Operation& operation, std::string_view backend) {
   if (rc == KALAM_OK) return Status::OK();
   Code code = (rc >= KALAM_OK && rc <= KALAM_DROPPED) ? static_cast<Code>(rc)
                                                       : Code::kInternal;
-  std::string message(operation);
+  std::string message;
+  if constexpr (std::is_invocable_v<const Operation&>) {
+    message = operation();
+  } else {
+    message = std::string(operation);
+  }
   message += " (";
   message += backend;
   message += "): ";

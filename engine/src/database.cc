@@ -53,7 +53,8 @@ struct DbCore {
     StatusBuffer detail;
     const int rc = vt->close(db, detail.get());
     if (rc == KALAM_BUSY) {
-      return status_from_abi(rc, detail, "close " + path.string(), backend());
+      return status_from_abi(
+          rc, detail, [&] { return "close " + path.string(); }, backend());
     }
     db = nullptr;
     std::lock_guard lock(families_mu);
@@ -61,7 +62,8 @@ struct DbCore {
       state->closed = true;
       state->handle = nullptr;
     }
-    return status_from_abi(rc, detail, "close " + path.string(), backend());
+    return status_from_abi(
+        rc, detail, [&] { return "close " + path.string(); }, backend());
   }
 
   ~DbCore() {
@@ -386,7 +388,8 @@ StatusOr<std::unique_ptr<Database>> Database::open(
   kalam_db* db = nullptr;
   const int rc = core->vt->open(&params, &db, detail.get());
   if (rc != KALAM_OK) {
-    return status_from_abi(rc, detail, "open " + path.string(), plugin->name());
+    return status_from_abi(
+        rc, detail, [&] { return "open " + path.string(); }, plugin->name());
   }
   if (db == nullptr) {
     return Status::Internal("open " + path.string() + " (" + plugin->name() +
@@ -459,7 +462,8 @@ StatusOr<ColumnFamily> Database::column_family(std::string_view name,
                             "' does not exist in " + core_->path.string());
   }
   KALAM_RETURN_IF_ERROR(status_from_abi(
-      rc, detail, "open column family '" + name_str + "'", core_->backend()));
+      rc, detail, [&] { return "open column family '" + name_str + "'"; },
+      core_->backend()));
   auto state = std::make_shared<CfState>();
   state->owner = core_.get();
   state->handle = handle;
@@ -481,8 +485,9 @@ Status Database::drop_column_family(const ColumnFamily& cf) {
     rc = core_->vt->cf_drop(core_->db, cf.state_->handle, detail.get());
   }
   if (rc == KALAM_OK || rc == KALAM_DROPPED) cf.state_->dropped = true;
-  return status_from_abi(rc, detail, "drop " + family_label(cf.state_.get()),
-                         core_->backend());
+  return status_from_abi(
+      rc, detail, [&] { return "drop " + family_label(cf.state_.get()); },
+      core_->backend());
 }
 
 StatusOr<std::vector<std::string>> Database::list_column_families() {
@@ -530,9 +535,9 @@ Status Database::put(const ColumnFamily& cf, std::string_view key,
     rc = core_->vt->write(core_->db, &wo, &op, 1, detail.get());
   }
   if (rc == KALAM_OK) return Status::OK();
-  return status_from_abi(rc, detail,
-                         "put into " + family_label(cf.state_.get()),
-                         core_->backend());
+  return status_from_abi(
+      rc, detail, [&] { return "put into " + family_label(cf.state_.get()); },
+      core_->backend());
 }
 
 Status Database::del(const ColumnFamily& cf, std::string_view key,
@@ -580,7 +585,8 @@ Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
     rc = core_->vt->write(core_->db, &wo, ops.data(), ops.size(), detail.get());
   }
   return status_from_abi(
-      rc, detail, "write batch of " + std::to_string(ops.size()) + " op(s)",
+      rc, detail,
+      [&] { return "write batch of " + std::to_string(ops.size()) + " op(s)"; },
       core_->backend());
 }
 
@@ -662,12 +668,11 @@ Status Database::get_with(const ColumnFamily& cf, std::string_view key,
   }
   trampoline.rethrow();
   if (rc == KALAM_NOT_FOUND) {
-    return Status::NotFound("key not found in " +
-                            family_label(cf.state_.get()));
+    return Status::NotFound("not found");
   }
-  return status_from_abi(rc, detail,
-                         "get from " + family_label(cf.state_.get()),
-                         core_->backend());
+  return status_from_abi(
+      rc, detail, [&] { return "get from " + family_label(cf.state_.get()); },
+      core_->backend());
 }
 
 StatusOr<size_t> Database::get_into(const ColumnFamily& cf,
@@ -689,17 +694,16 @@ StatusOr<size_t> Database::get_into(const ColumnFamily& cf,
   }
   if (rc == KALAM_OK) return length;
   if (rc == KALAM_NOT_FOUND) {
-    return Status::NotFound("key not found in " +
-                            family_label(cf.state_.get()));
+    return Status::NotFound("not found");
   }
   if (rc == KALAM_BUFFER_TOO_SMALL) {
     return Status(Code::kBufferTooSmall, "value is " + std::to_string(length) +
                                              " bytes; the buffer holds " +
                                              std::to_string(buffer.size()));
   }
-  return status_from_abi(rc, detail,
-                         "get from " + family_label(cf.state_.get()),
-                         core_->backend());
+  return status_from_abi(
+      rc, detail, [&] { return "get from " + family_label(cf.state_.get()); },
+      core_->backend());
 }
 
 StatusOr<std::vector<std::optional<std::string>>> Database::multi_get(
@@ -749,16 +753,16 @@ StatusOr<std::vector<std::optional<std::string>>> Database::multi_get(
         },
         &results, detail.get());
   }
-  const std::string what = "multi_get from " + family_label(cf.state_.get());
+  auto what = [&] { return "multi_get from " + family_label(cf.state_.get()); };
   KALAM_RETURN_IF_ERROR(status_from_abi(rc, detail, what, core_->backend()));
   if (results.out_of_memory) {
-    return Status(Code::kNoMemory, what + ": out of memory copying values");
+    return Status(Code::kNoMemory, what() + ": out of memory copying values");
   }
   if (results.first_error != KALAM_OK) {
     return status_from_abi(results.first_error, detail, what, core_->backend());
   }
   if (results.visited != keys.size()) {
-    return Status::Internal(what + " (" + core_->backend() + "): visited " +
+    return Status::Internal(what() + " (" + core_->backend() + "): visited " +
                             std::to_string(results.visited) + " of " +
                             std::to_string(keys.size()) + " keys");
   }
@@ -803,7 +807,8 @@ StatusOr<Iterator> Database::new_iterator(const ColumnFamily& cf,
                                 &handle, detail.get());
   }
   KALAM_RETURN_IF_ERROR(status_from_abi(
-      rc, detail, "new iterator on " + family_label(cf.state_.get()),
+      rc, detail,
+      [&] { return "new iterator on " + family_label(cf.state_.get()); },
       core_->backend()));
   return Iterator(core_, handle, cf.name(),
                   options.snapshot ? options.snapshot->state_ : nullptr);
@@ -857,8 +862,9 @@ Status Database::compact_range(const ColumnFamily& cf,
         begin ? begin->data() : nullptr, begin ? begin->size() : 0,
         end ? end->data() : nullptr, end ? end->size() : 0, detail.get());
   }
-  return status_from_abi(rc, detail, "compact " + family_label(cf.state_.get()),
-                         core_->backend());
+  return status_from_abi(
+      rc, detail, [&] { return "compact " + family_label(cf.state_.get()); },
+      core_->backend());
 }
 
 StatusOr<std::string> Database::property(const ColumnFamily& cf,
@@ -891,7 +897,8 @@ StatusOr<std::string> Database::property(const ColumnFamily& cf,
                             "' has no property '" + name_str + "'");
   }
   KALAM_RETURN_IF_ERROR(status_from_abi(
-      rc, detail, "property '" + name_str + "'", core_->backend()));
+      rc, detail, [&] { return "property '" + name_str + "'"; },
+      core_->backend()));
   return value;
 }
 
@@ -919,7 +926,8 @@ Status Database::checkpoint(const fs::path& dir) {
     rc = core_->vt->checkpoint(core_->db, store.c_str(), detail.get());
   }
   KALAM_RETURN_IF_ERROR(status_from_abi(
-      rc, detail, "checkpoint into " + dir.string(), core_->backend()));
+      rc, detail, [&] { return "checkpoint into " + dir.string(); },
+      core_->backend()));
   return copy_manifest(core_->path, dir);
 }
 

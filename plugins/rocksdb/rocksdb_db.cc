@@ -392,7 +392,7 @@ int compact_range_impl(kalam_db* db, kalam_cf* cf, uint32_t flags,
                 "rocksdb compact_range: a bound is NULL with a non-zero "
                 "length");
   }
-  rocksdb::ColumnFamilyHandle* handle;
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
   int rc = resolve_cf(db, cf, &handle, "compact_range", status);
   if (rc != KALAM_OK) return rc;
   if (db->read_only) {
@@ -417,7 +417,7 @@ int get_property_impl(kalam_db* db, kalam_cf* cf, const char* name,
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "rocksdb get_property: db, name and visit must not be NULL");
   }
-  rocksdb::ColumnFamilyHandle* handle;
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
   int rc = resolve_cf(db, cf, &handle, "get_property", status);
   if (rc != KALAM_OK) return rc;
   const std::string property = name;

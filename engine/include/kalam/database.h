@@ -254,7 +254,8 @@ class Database {
   Status write(const WriteBatch& batch, const WriteOptions& options = {});
 
   // --- Reads ---
-  // The value of `key`; NOT_FOUND when absent.
+  // The value of `key`; NOT_FOUND when absent (a cheap status whose message
+  // is just "not found": a miss is a result, not an error).
   StatusOr<std::string> get(const ColumnFamily& cf, std::string_view key,
                             const ReadOptions& options = {});
   // The zero-copy read: calls `visit` with the value (valid only during the

@@ -1,0 +1,108 @@
+// The "plugin" mode: the engine's C++ API (kalam::Database) -> C ABI ->
+// kalam_<backend>.so. Point reads use the zero-copy visitor
+// (Database::get_with), scans the batched walk (Iterator::next_batch).
+#pragma once
+
+#include <kalam/database.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store.h"
+#include "workload.h"
+
+namespace kalam_bench {
+
+// The backend options the plugin mode passes, the only departures from the
+// plugins' defaults (README.md, "Settings"): LMDB's sync_mode=nosync when
+// writes are not synchronous, and map_size when the data needs more than
+// the default 1 GiB.
+std::vector<kalam::BackendOption> plugin_options(const StoreOptions& options);
+
+class PluginStore {
+ public:
+  static std::unique_ptr<PluginStore> open(const StoreOptions& options,
+                                           const std::filesystem::path& dir);
+
+  bool persistent() const { return persistent_; }
+  // Time load_plugin() took in open() (0 when the plugin was loaded before).
+  uint64_t plugin_load_ns() const { return load_ns_; }
+  const kalam::Plugin& plugin() const { return db_->plugin(); }
+
+  void put(std::string_view key, std::string_view value, bool sync) {
+    kalam::Status s = db_->put(cf_, key, value, {.sync = sync});
+    if (!s.ok()) die("put: " + s.to_string());
+  }
+  void del(std::string_view key, bool sync) {
+    kalam::Status s = db_->del(cf_, key, {.sync = sync});
+    if (!s.ok()) die("del: " + s.to_string());
+  }
+  void write_batch(const std::string_view* keys, const std::string_view* values,
+                   size_t n, bool sync) {
+    batch_.clear();
+    for (size_t i = 0; i < n; ++i) batch_.put(cf_, keys[i], values[i]);
+    kalam::Status s = db_->write(batch_, {.sync = sync});
+    if (!s.ok()) die("write: " + s.to_string());
+  }
+  bool get(std::string_view key, Sink& sink) {
+    kalam::Status s =
+        db_->get_with(cf_, key, [&sink](std::string_view v) { sink.value(v); });
+    if (s.ok()) return true;
+    if (s.is_not_found()) return false;
+    die("get: " + s.to_string());
+  }
+
+  class Cursor {
+   public:
+    explicit Cursor(kalam::Iterator it) : it_(std::move(it)) {}
+    void seek_first() {
+      it_.seek_to_first();
+      check();
+    }
+    void seek(std::string_view target) {
+      it_.seek(target);
+      check();
+    }
+    size_t read(size_t n, Sink& sink) {
+      kalam::StatusOr<size_t> got =
+          it_.next_batch(n, [&sink](std::string_view k, std::string_view v) {
+            sink.entry(k, v);
+            return true;
+          });
+      if (!got.ok()) die("next_batch: " + got.status().to_string());
+      return *got;
+    }
+
+   private:
+    void check() {
+      if (!it_.status().ok()) die("iterator: " + it_.status().to_string());
+    }
+    kalam::Iterator it_;
+  };
+  Cursor cursor() {
+    kalam::StatusOr<kalam::Iterator> it = db_->new_iterator(cf_);
+    if (!it.ok()) die("new_iterator: " + it.status().to_string());
+    return Cursor(std::move(it).value());
+  }
+
+  void flush() {
+    kalam::Status s = db_->flush();
+    if (!s.ok()) die("flush: " + s.to_string());
+  }
+  void close() {
+    kalam::Status s = db_->close();
+    if (!s.ok()) die("close: " + s.to_string());
+  }
+
+ private:
+  std::unique_ptr<kalam::Database> db_;
+  kalam::ColumnFamily cf_;  // the default family
+  kalam::WriteBatch batch_;
+  bool persistent_ = false;
+  uint64_t load_ns_ = 0;
+};
+
+}  // namespace kalam_bench

@@ -1,0 +1,624 @@
+#include "report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+#include "measure.h"
+
+namespace kalam_bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double kRatioTarget = 0.97;
+constexpr double kOpenTargetMs = 5.0;
+constexpr double kRssTargetMiB = 5.0;
+
+using Key = std::tuple<std::string, std::string, std::string, bool>;
+
+struct Aggregate {
+  std::vector<const RunRecord*> ok_runs;
+  std::vector<const RunRecord*> failed_runs;
+  Summary ops_s, ns_op, p50, p99, write_bytes, wchar, db_bytes, rss, open_ns,
+      load_plugin_ns;
+  uint64_t ops = 0;
+  bool io_ok = true;
+  bool rss_reset = true;
+};
+
+std::string fixed(double v, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", digits, v);
+  return text;
+}
+
+// 3 significant digits with an SI suffix: 1.23M, 456k, 12.3.
+std::string rate(double v) {
+  const char* suffix = "";
+  if (v >= 1e9) {
+    v /= 1e9;
+    suffix = "G";
+  } else if (v >= 1e6) {
+    v /= 1e6;
+    suffix = "M";
+  } else if (v >= 1e3) {
+    v /= 1e3;
+    suffix = "k";
+  }
+  const int digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return fixed(v, digits) + suffix;
+}
+
+std::string duration(double ns) {
+  if (ns <= 0) return "-";
+  if (ns < 1e3) return fixed(ns, 0) + " ns";
+  if (ns < 1e6) return fixed(ns / 1e3, ns < 1e4 ? 2 : 1) + " µs";
+  if (ns < 1e9) return fixed(ns / 1e6, ns < 1e7 ? 2 : 1) + " ms";
+  return fixed(ns / 1e9, 2) + " s";
+}
+
+std::string bytes(double b) {
+  if (b < 1024) return fixed(b, 0) + " B";
+  if (b < 1024.0 * 1024) return fixed(b / 1024, 1) + " KiB";
+  if (b < 1024.0 * 1024 * 1024) return fixed(b / 1024 / 1024, 1) + " MiB";
+  return fixed(b / 1024 / 1024 / 1024, 2) + " GiB";
+}
+
+std::string label(const std::string& workload, bool sync) {
+  return sync ? workload + " (sync)" : workload;
+}
+
+std::string csv_escape(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c == '\n' ? ' ' : c;
+  }
+  return out + "\"";
+}
+
+class Aggregates {
+ public:
+  explicit Aggregates(const Report& report) {
+    for (const auto& run : report.runs) {
+      if (run.job.settings_check) continue;
+      if (run.job.workload.kind == WorkloadKind::kLoad) continue;
+      Aggregate& a = map_[key_of(run.job)];
+      (run.result.ok ? a.ok_runs : a.failed_runs).push_back(&run);
+    }
+    for (auto& [key, a] : map_) {
+      std::vector<double> ops_s, ns_op, p50, p99, wb, wc, db, rss, open, load;
+      for (const RunRecord* r : a.ok_runs) {
+        const RunResult& x = r->result;
+        const double per_s = x.seconds > 0 ? double(x.ops) / x.seconds : 0;
+        ops_s.push_back(per_s);
+        ns_op.push_back(x.ops > 0 ? x.seconds * 1e9 / double(x.ops) : 0);
+        p50.push_back(x.p50_ns);
+        p99.push_back(x.p99_ns);
+        wb.push_back(double(x.write_bytes));
+        wc.push_back(double(x.wchar));
+        db.push_back(double(x.db_bytes));
+        rss.push_back(double(x.peak_rss_kib));
+        open.push_back(double(x.open_ns));
+        load.push_back(double(x.load_plugin_ns));
+        a.ops = x.ops;
+        a.io_ok = a.io_ok && x.io_ok;
+        a.rss_reset = a.rss_reset && x.rss_reset;
+      }
+      a.ops_s = summarize(ops_s);
+      a.ns_op = summarize(ns_op);
+      a.p50 = summarize(p50);
+      a.p99 = summarize(p99);
+      a.write_bytes = summarize(wb);
+      a.wchar = summarize(wc);
+      a.db_bytes = summarize(db);
+      a.rss = summarize(rss);
+      a.open_ns = summarize(open);
+      a.load_plugin_ns = summarize(load);
+    }
+  }
+
+  const Aggregate* find(const std::string& backend, const std::string& mode,
+                        const std::string& workload, bool sync) const {
+    auto it = map_.find({backend, mode, workload, sync});
+    return it == map_.end() ? nullptr : &it->second;
+  }
+
+  // Plugin / native throughput: the ratio of the medians, and the range of
+  // the ratios of paired repetitions (rep i against rep i).
+  bool ratio(const std::string& backend, const std::string& workload, bool sync,
+             double* median, Summary* paired) const {
+    const Aggregate* n = find(backend, kModeNative, workload, sync);
+    const Aggregate* p = find(backend, kModePlugin, workload, sync);
+    if (n == nullptr || p == nullptr || n->ok_runs.empty() ||
+        p->ok_runs.empty() || n->ops_s.median <= 0) {
+      return false;
+    }
+    *median = p->ops_s.median / n->ops_s.median;
+    std::vector<double> pairs;
+    for (const RunRecord* pr : p->ok_runs) {
+      for (const RunRecord* nr : n->ok_runs) {
+        if (nr->job.rep != pr->job.rep) continue;
+        const double a = double(pr->result.ops) / pr->result.seconds;
+        const double b = double(nr->result.ops) / nr->result.seconds;
+        if (b > 0) pairs.push_back(a / b);
+      }
+    }
+    *paired = summarize(pairs);
+    return true;
+  }
+
+ private:
+  static Key key_of(const Job& j) {
+    return {j.backend, j.mode, j.workload.name, j.sync};
+  }
+  std::map<Key, Aggregate> map_;
+};
+
+std::vector<bool> sync_variants(const Config& c) {
+  std::vector<bool> out;
+  if (c.sync_off) out.push_back(false);
+  if (c.sync_on) out.push_back(true);
+  return out;
+}
+
+bool has_native(const Report& r, const std::string& backend) {
+  for (const auto& run : r.runs) {
+    if (run.job.backend == backend && run.job.mode == kModeNative) return true;
+  }
+  return false;
+}
+
+void write_file(const fs::path& file, const std::string& text) {
+  std::ofstream out(file);
+  out << text;
+  if (!out) die("cannot write " + file.string());
+}
+
+std::string runs_csv(const Report& report) {
+  std::ostringstream out;
+  out << "backend,mode,workload,sync,rep,ok,ops,seconds,ops_per_s,ns_per_op,"
+         "p50_ns,p99_ns,latency_samples,write_bytes,wchar,db_bytes,"
+         "peak_rss_kib,start_rss_kib,rss_scope,child_maxrss_kib,found,"
+         "entries,checksum,open_ns,load_plugin_ns,error\n";
+  for (const auto& run : report.runs) {
+    if (run.job.settings_check) continue;
+    if (run.job.workload.kind == WorkloadKind::kLoad) continue;
+    const RunResult& x = run.result;
+    const double per_s = x.seconds > 0 ? double(x.ops) / x.seconds : 0;
+    out << run.job.backend << ',' << run.job.mode << ','
+        << run.job.workload.name << ',' << (run.job.sync ? 1 : 0) << ','
+        << run.job.rep << ',' << (x.ok ? 1 : 0) << ',' << x.ops << ','
+        << fixed(x.seconds, 6) << ',' << fixed(per_s, 1) << ','
+        << fixed(x.ops ? x.seconds * 1e9 / double(x.ops) : 0, 1) << ','
+        << fixed(x.p50_ns, 0) << ',' << fixed(x.p99_ns, 0) << ','
+        << x.latency_samples << ','
+        << (x.io_ok ? std::to_string(x.write_bytes) : "") << ','
+        << (x.io_ok ? std::to_string(x.wchar) : "") << ',' << x.db_bytes << ','
+        << x.peak_rss_kib << ',' << x.start_rss_kib << ','
+        << (x.rss_reset ? "workload" : "process") << ',' << x.child_maxrss_kib
+        << ',' << x.found << ',' << x.entries << ',' << x.checksum << ','
+        << x.open_ns << ',' << x.load_plugin_ns << ',' << csv_escape(x.error)
+        << '\n';
+  }
+  return out.str();
+}
+
+std::string results_csv(const Report& report, const Aggregates& agg) {
+  std::ostringstream out;
+  out << "backend,mode,workload,sync,num,runs,failed_runs,ops,"
+         "ops_per_s_median,ops_per_s_min,ops_per_s_max,ns_per_op_median,"
+         "p50_ns_median,p50_ns_min,p50_ns_max,p99_ns_median,p99_ns_min,"
+         "p99_ns_max,bytes_written_median,bytes_written_min,"
+         "bytes_written_max,wchar_median,db_bytes_median,peak_rss_kib_median,"
+         "peak_rss_kib_min,peak_rss_kib_max,plugin_native_ratio,"
+         "paired_ratio_min,paired_ratio_max,open_ns_median,"
+         "load_plugin_ns_median\n";
+  const Config& c = *report.config;
+  for (const auto& backend : report.backends) {
+    for (const auto& w : report.workloads) {
+      for (bool sync : sync_variants(c)) {
+        for (const auto& mode : report.modes) {
+          const Aggregate* a = agg.find(backend, mode, w.name, sync);
+          if (a == nullptr) continue;
+          double ratio = 0;
+          Summary paired;
+          const bool has_ratio =
+              mode == kModePlugin && w.kind != WorkloadKind::kOpen &&
+              agg.ratio(backend, w.name, sync, &ratio, &paired);
+          out << backend << ',' << mode << ',' << w.name << ','
+              << (sync ? 1 : 0) << ','
+              << (sync ? std::min(c.num, c.sync_num) : c.num) << ','
+              << a->ok_runs.size() << ',' << a->failed_runs.size() << ','
+              << a->ops << ',' << fixed(a->ops_s.median, 1) << ','
+              << fixed(a->ops_s.min, 1) << ',' << fixed(a->ops_s.max, 1) << ','
+              << fixed(a->ns_op.median, 1) << ',' << fixed(a->p50.median, 0)
+              << ',' << fixed(a->p50.min, 0) << ',' << fixed(a->p50.max, 0)
+              << ',' << fixed(a->p99.median, 0) << ',' << fixed(a->p99.min, 0)
+              << ',' << fixed(a->p99.max, 0) << ',';
+          if (a->io_ok) {
+            out << fixed(a->write_bytes.median, 0) << ','
+                << fixed(a->write_bytes.min, 0) << ','
+                << fixed(a->write_bytes.max, 0) << ','
+                << fixed(a->wchar.median, 0) << ',';
+          } else {
+            out << ",,,,";
+          }
+          out << fixed(a->db_bytes.median, 0) << ',' << fixed(a->rss.median, 0)
+              << ',' << fixed(a->rss.min, 0) << ',' << fixed(a->rss.max, 0)
+              << ',';
+          if (has_ratio) {
+            out << fixed(ratio, 4) << ',' << fixed(paired.min, 4) << ','
+                << fixed(paired.max, 4);
+          } else {
+            out << ",,";
+          }
+          out << ',' << fixed(a->open_ns.median, 0) << ','
+              << fixed(a->load_plugin_ns.median, 0) << '\n';
+        }
+      }
+    }
+  }
+  return out.str();
+}
+
+std::string markdown(const Report& report, const Aggregates& agg) {
+  const Config& c = *report.config;
+  std::ostringstream md;
+  std::string date, host;
+  for (const auto& [k, v] : report.machine) {
+    if (k == "Date (UTC)") date = v;
+    if (k == "Host") host = v;
+  }
+  md << "# Kalam benchmark: " << date << " on " << host << "\n\n";
+  if (!c.label.empty()) md << "> **" << c.label << "**\n\n";
+  md << "Command: `" << report.command_line << "`  \n"
+     << "Keys: " << c.num << " of " << c.key_size << " bytes, values of "
+     << c.value_size << " bytes; " << c.repetitions
+     << " repetition(s) per figure (open: " << c.effective_open_repetitions()
+     << "); each run in its own process.  \n"
+     << "Wall time " << fixed(report.wall_seconds, 0) << " s. ";
+  for (const auto& [k, v] : report.machine) {
+    if (k == "Load average at start") md << "Load average at start " << v;
+  }
+  md << ", at end " << report.load_at_end << ".\n\n"
+     << "Every figure is the median of the runs, with [min–max]. ops/s counts "
+        "the operation each workload defines (bench/README.md); latency "
+        "quantiles come from per-op timing (sampled 1 in "
+     << c.latency_sample
+     << " for sub-microsecond workloads). Bytes written: /proc/self/io "
+        "write_bytes from the start of the timed loop to after flush and "
+        "close. Peak RSS: VmHWM, reset just before the timed loop.\n\n";
+
+  // The headline: the ratio per workload and backend.
+  std::vector<std::string> ratio_backends;
+  for (const auto& b : report.backends) {
+    if (has_native(report, b)) ratio_backends.push_back(b);
+  }
+  if (!ratio_backends.empty() &&
+      std::count(report.modes.begin(), report.modes.end(), kModePlugin) > 0) {
+    md << "## Plugin / native throughput\n\n"
+       << "Median plugin ops/s over median native ops/s (target ≥ "
+       << fixed(kRatioTarget, 2)
+       << "; ✗ marks a miss). In brackets: the range of the ratios of "
+          "paired repetitions.\n\n| workload |";
+    for (const auto& b : ratio_backends) md << ' ' << b << " |";
+    md << "\n| --- |";
+    for (size_t i = 0; i < ratio_backends.size(); ++i) md << " ---: |";
+    md << '\n';
+    for (const auto& w : report.workloads) {
+      if (w.kind == WorkloadKind::kOpen) continue;
+      for (bool sync : sync_variants(c)) {
+        if (sync && !w.has_sync_variant) continue;
+        md << "| " << label(w.name, sync) << " |";
+        for (const auto& b : ratio_backends) {
+          double ratio = 0;
+          Summary paired;
+          if (agg.ratio(b, w.name, sync, &ratio, &paired)) {
+            md << ' ' << fixed(ratio, 3) << (ratio < kRatioTarget ? " ✗" : "")
+               << " [" << fixed(paired.min, 2) << "–" << fixed(paired.max, 2)
+               << "] |";
+          } else {
+            md << " - |";
+          }
+        }
+        md << '\n';
+      }
+    }
+    md << '\n';
+  }
+
+  // Open time.
+  bool any_open = false;
+  for (const auto& w : report.workloads) {
+    any_open = any_open || w.kind == WorkloadKind::kOpen;
+  }
+  if (any_open) {
+    md << "## Open time (empty store)\n\n"
+       << "Native: the library's open. Engine: `load_plugin()` (dlopen + "
+          "negotiation) + `Database::open()` (manifest + the plugin's open), "
+          "in a fresh process each run. Target: engine ≤ native + "
+       << fixed(kOpenTargetMs, 0)
+       << " ms. The driver links the storage libraries, so they are already "
+          "mapped in both cases (see bench/README.md).\n\n"
+       << "| backend | native open | engine open | of which load_plugin | "
+          "extra |\n| --- | ---: | ---: | ---: | ---: |\n";
+    for (const auto& b : report.backends) {
+      const Aggregate* n = agg.find(b, kModeNative, "open", false);
+      const Aggregate* p = agg.find(b, kModePlugin, "open", false);
+      if (n == nullptr && p == nullptr) continue;
+      auto cell = [](const Aggregate* a, const Summary Aggregate::*s) {
+        if (a == nullptr || a->ok_runs.empty()) return std::string("-");
+        const Summary& x = a->*s;
+        return duration(x.median) + " [" + duration(x.min) + "–" +
+               duration(x.max) + "]";
+      };
+      md << "| " << b << " | " << cell(n, &Aggregate::open_ns) << " | "
+         << cell(p, &Aggregate::open_ns) << " | "
+         << cell(p, &Aggregate::load_plugin_ns) << " | ";
+      if (n != nullptr && p != nullptr && !n->ok_runs.empty() &&
+          !p->ok_runs.empty()) {
+        const double extra_ms = (p->open_ns.median - n->open_ns.median) / 1e6;
+        md << fixed(extra_ms, 2) << " ms"
+           << (extra_ms > kOpenTargetMs ? " ✗" : "");
+      } else {
+        md << "-";
+      }
+      md << " |\n";
+    }
+    md << '\n';
+  }
+
+  // One table per backend.
+  for (const auto& b : report.backends) {
+    bool any = false;
+    std::ostringstream t;
+    t << "## " << b << "\n\n"
+      << "| workload | mode | ops/s [min–max] | ns/op | p50 | p99 | bytes "
+         "written | peak RSS | plugin/native |\n"
+      << "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+    for (const auto& w : report.workloads) {
+      if (w.kind == WorkloadKind::kOpen) continue;
+      for (bool sync : sync_variants(c)) {
+        for (const auto& mode : report.modes) {
+          const Aggregate* a = agg.find(b, mode, w.name, sync);
+          if (a == nullptr) continue;
+          any = true;
+          t << "| " << label(w.name, sync) << " | " << mode << " | ";
+          if (a->ok_runs.empty()) {
+            t << "FAILED (" << a->failed_runs.size()
+              << " run(s)) | | | | | | |\n";
+            continue;
+          }
+          t << rate(a->ops_s.median) << " [" << rate(a->ops_s.min) << "–"
+            << rate(a->ops_s.max) << "] | " << fixed(a->ns_op.median, 0)
+            << " | " << duration(a->p50.median) << " | "
+            << duration(a->p99.median) << " | "
+            << (a->io_ok ? bytes(a->write_bytes.median) : "n/a") << " | "
+            << bytes(a->rss.median * 1024);
+          const Aggregate* n = agg.find(b, kModeNative, w.name, sync);
+          if (mode == kModePlugin && n != nullptr && !n->ok_runs.empty()) {
+            const double delta_mib = (a->rss.median - n->rss.median) / 1024;
+            t << " (" << (delta_mib >= 0 ? "+" : "") << fixed(delta_mib, 1)
+              << (std::fabs(delta_mib) > kRssTargetMiB ? " ✗" : "") << ")";
+          }
+          t << " | ";
+          double ratio = 0;
+          Summary paired;
+          if (mode == kModePlugin &&
+              agg.ratio(b, w.name, sync, &ratio, &paired)) {
+            t << fixed(ratio, 3) << (ratio < kRatioTarget ? " ✗" : "");
+          }
+          t << " |";
+          if (!a->failed_runs.empty()) {
+            t << " (" << a->failed_runs.size() << " run(s) failed)";
+          }
+          t << '\n';
+        }
+      }
+    }
+    if (any) md << t.str() << '\n';
+  }
+  md << "Plugin rows show their peak RSS difference to native in MiB "
+        "(target: within "
+     << fixed(kRssTargetMiB, 0) << " MiB).\n\n";
+
+  // Settings.
+  md << "## Settings\n\n"
+     << "The native runs use the settings each plugin uses by default "
+        "(bench/README.md has the mapping). Plugin options passed by the "
+        "driver: LMDB `sync_mode: nosync` in the unsynchronised variant "
+        "(native: `MDB_NOSYNC`)"
+     << ", nothing else unless `map_size` must grow for --num.\n\n";
+  for (const auto& b : report.backends) {
+    for (bool sync : sync_variants(c)) {
+      const std::string s = native_settings(b, sync);
+      if (!s.empty()) {
+        md << "- " << b << (sync ? " (sync)" : "") << ": " << s << "\n";
+      }
+    }
+  }
+  if (!report.settings.empty()) {
+    md << "\nSettings parity check (an empty store opened both ways, then "
+          "compared on disk):\n\n";
+    for (const auto& [b, s] : report.settings) {
+      md << "- " << b << ": " << (s.ok ? "OK — " : "MISMATCH — ") << s.details
+         << "\n";
+    }
+  }
+  md << '\n';
+
+  // Failures.
+  bool any_failed = false;
+  for (const auto& run : report.runs) {
+    if (run.result.ok) continue;
+    if (!any_failed) md << "## Failed runs\n\n";
+    any_failed = true;
+    md << "- " << run.job.spec() << ": " << run.result.error << "\n";
+  }
+  if (any_failed) md << '\n';
+
+  md << "## Machine\n\n| | |\n| --- | --- |\n";
+  for (const auto& [k, v] : report.machine)
+    md << "| " << k << " | " << v << " |\n";
+  md << "| Load average at end | " << report.load_at_end << " |\n\n";
+  md << "Charts: `ratio.png` (plugin/native throughput), `throughput.png` "
+        "(ops/s, log scale). Raw runs: `runs.csv`; medians: `results.csv`.\n";
+  return md.str();
+}
+
+// A colour per backend: light for native, dark for plugin.
+std::string color(const std::string& backend, const std::string& mode) {
+  const bool native = mode == kModeNative;
+  if (backend == "rocksdb") return native ? "#b39ddb" : "#5e35b1";
+  if (backend == "lmdb") return native ? "#80cbc4" : "#00796b";
+  if (backend == "sqlite") return native ? "#90caf9" : "#1565c0";
+  if (backend == "memory") return native ? "#ef9a9a" : "#c62828";
+  return native ? "#bdbdbd" : "#424242";
+}
+
+// Writes the chart data and script; runs gnuplot when it is installed.
+std::vector<std::string> charts(const Report& report, const Aggregates& agg,
+                                const fs::path& out) {
+  const Config& c = *report.config;
+  std::vector<std::string> written;
+  std::vector<std::string> ratio_backends;
+  for (const auto& b : report.backends) {
+    if (has_native(report, b)) ratio_backends.push_back(b);
+  }
+  std::vector<std::pair<std::string, std::string>> series;  // backend, mode
+  for (const auto& b : report.backends) {
+    for (const auto& m : report.modes) {
+      for (const auto& w : report.workloads) {
+        if (agg.find(b, m, w.name, false) || agg.find(b, m, w.name, true)) {
+          series.emplace_back(b, m);
+          break;
+        }
+      }
+    }
+  }
+  std::ostringstream ratio, tput;
+  ratio << "workload";
+  for (const auto& b : ratio_backends) ratio << '\t' << b;
+  ratio << '\n';
+  tput << "workload";
+  for (const auto& [b, m] : series) tput << '\t' << b << "-" << m;
+  tput << '\n';
+  size_t rows = 0;
+  double lowest = 1e18;
+  for (const auto& w : report.workloads) {
+    if (w.kind == WorkloadKind::kOpen) continue;
+    for (bool sync : sync_variants(c)) {
+      if (sync && !w.has_sync_variant) continue;
+      ++rows;
+      ratio << label(w.name, sync);
+      for (const auto& b : ratio_backends) {
+        double r = 0;
+        Summary paired;
+        ratio << '\t'
+              << (agg.ratio(b, w.name, sync, &r, &paired) ? fixed(r, 4) : "?");
+      }
+      ratio << '\n';
+      tput << label(w.name, sync);
+      for (const auto& [b, m] : series) {
+        const Aggregate* a = agg.find(b, m, w.name, sync);
+        tput << '\t'
+             << (a && !a->ok_runs.empty() ? fixed(a->ops_s.median, 1) : "?");
+        if (a && !a->ok_runs.empty() && a->ops_s.median > 0) {
+          lowest = std::min(lowest, a->ops_s.median);
+        }
+      }
+      tput << '\n';
+    }
+  }
+  // The log axis starts at the decade below the slowest figure.
+  const double floor_decade =
+      lowest < 1e18 ? std::pow(10.0, std::floor(std::log10(lowest))) : 1;
+  write_file(out / "chart-ratio.dat", ratio.str());
+  write_file(out / "chart-throughput.dat", tput.str());
+  const size_t width = std::max<size_t>(900, 120 + rows * 70);
+  std::ostringstream gp;
+  gp << "# gnuplot chart.gp (run in this directory) redraws the charts.\n"
+     << "set terminal pngcairo size " << width
+     << ",640 noenhanced font \"sans,10\"\n"
+     << "set datafile separator \"\\t\"\nset datafile missing \"?\"\n"
+     << "set style data histograms\nset style histogram clustered gap 1\n"
+     << "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
+     << "set xtics rotate by -40 scale 0\nset key outside top center "
+        "horizontal\nset grid ytics\nset bmargin 9\n";
+  if (!ratio_backends.empty()) {
+    gp << "set output \"ratio.png\"\n"
+       << "set title \"Kalam: plugin / native throughput (median of "
+       << c.repetitions << " runs; target >= " << fixed(kRatioTarget, 2)
+       << ")\"\nset yrange [0:1.3]\nplot ";
+    for (size_t i = 0; i < ratio_backends.size(); ++i) {
+      gp << (i ? ", " : "") << "\"chart-ratio.dat\" using " << i + 2
+         << (i == 0 ? ":xtic(1)" : "") << " title columnheader(" << i + 2
+         << ") linecolor rgb \"" << color(ratio_backends[i], kModePlugin)
+         << "\"";
+    }
+    gp << ", 1 with lines dashtype 3 linecolor rgb \"gray40\" notitle, "
+       << fixed(kRatioTarget, 2)
+       << " with lines dashtype 2 linecolor rgb \"red\" title \"target\"\n";
+  }
+  if (!series.empty()) {
+    gp << "set output \"throughput.png\"\n"
+       << "set title \"Kalam: throughput, ops/s (median; log scale)\"\n"
+       << "set logscale y\nset yrange [" << floor_decade << ":*]\nplot ";
+    for (size_t i = 0; i < series.size(); ++i) {
+      gp << (i ? ", " : "") << "\"chart-throughput.dat\" using " << i + 2
+         << (i == 0 ? ":xtic(1)" : "") << " title columnheader(" << i + 2
+         << ") linecolor rgb \"" << color(series[i].first, series[i].second)
+         << "\"";
+    }
+    gp << "\n";
+  }
+  write_file(out / "chart.gp", gp.str());
+  written.insert(written.end(),
+                 {"chart-ratio.dat", "chart-throughput.dat", "chart.gp"});
+  if (!c.chart) return written;
+  const std::string command =
+      "cd '" + out.string() + "' && gnuplot chart.gp 2> gnuplot.log";
+  const int rc = std::system(command.c_str());
+  if (rc != 0) {
+    std::fprintf(stderr,
+                 "kalam-bench: gnuplot failed or is not installed (exit %d; "
+                 "see %s/gnuplot.log); the chart data and chart.gp are "
+                 "written. Install gnuplot-nox to draw the charts.\n",
+                 rc, out.c_str());
+  } else {
+    fs::remove(out / "gnuplot.log");
+    if (!ratio_backends.empty()) written.push_back("ratio.png");
+    if (!series.empty()) written.push_back("throughput.png");
+  }
+  return written;
+}
+
+}  // namespace
+
+std::vector<std::string> write_report(const Report& report,
+                                      const fs::path& out) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) die("cannot create " + out.string() + ": " + ec.message());
+  const Aggregates agg(report);
+  std::vector<std::string> written;
+  write_file(out / "runs.csv", runs_csv(report));
+  write_file(out / "results.csv", results_csv(report, agg));
+  write_file(out / "results.md", markdown(report, agg));
+  std::ostringstream machine;
+  for (const auto& [k, v] : report.machine) machine << k << ": " << v << "\n";
+  machine << "Load average at end: " << report.load_at_end << "\n"
+          << "Command: " << report.command_line << "\n";
+  write_file(out / "machine.txt", machine.str());
+  written.insert(written.end(),
+                 {"results.md", "results.csv", "runs.csv", "machine.txt"});
+  for (auto& name : charts(report, agg, out)) written.push_back(name);
+  return written;
+}
+
+}  // namespace kalam_bench

@@ -1,0 +1,57 @@
+// Rows of shared tables: one set of rows for everyone, stored under
+// table_id | row_key in the `kalam.tables` column family. The same contract
+// as UserTableStore without the user partition.
+//
+// The catalog's system tables are shared tables too and can be read here
+// (get, scan, iter of "system"."namespaces" / "system"."tables"); writing to
+// them is refused — change the catalog through Catalog.
+#pragma once
+
+#include <kalam/database.h>
+#include <kalam/status.h>
+#include <kalam/tables/catalog.h>
+#include <kalam/tables/row.h>
+
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kalam::tables {
+
+class SharedTableStore {
+ public:
+  // REQUIRES: `catalog` outlives the store.
+  explicit SharedTableStore(Catalog& catalog);
+
+  // Validates and stores `row`; returns its row id. Errors: NOT_FOUND (no
+  // such table), INVALID_ARGUMENT (a user table, a system table, a row that
+  // does not fit the schema).
+  StatusOr<std::string> put(std::string_view ns, std::string_view table,
+                            const nlohmann::json& row,
+                            const WriteOptions& options = {});
+  // All rows or none, in one atomic batch (see UserTableStore::put_many).
+  StatusOr<std::vector<std::string>> put_many(
+      std::string_view ns, std::string_view table,
+      std::span<const nlohmann::json> rows, const WriteOptions& options = {});
+  // NOT_FOUND when there is no such row.
+  StatusOr<Row> get(std::string_view ns, std::string_view table,
+                    std::string_view row_id);
+  // Merge `changes` into the row (see UserTableStore::update).
+  StatusOr<Row> update(std::string_view ns, std::string_view table,
+                       std::string_view row_id, const nlohmann::json& changes,
+                       const WriteOptions& options = {});
+  // NOT_FOUND when there is no such row.
+  Status del(std::string_view ns, std::string_view table,
+             std::string_view row_id, const WriteOptions& options = {});
+  // Every row, in row-id order (materialised: see iter()).
+  StatusOr<std::vector<Row>> scan(std::string_view ns, std::string_view table);
+  // The streaming form of scan().
+  StatusOr<RowCursor> iter(std::string_view ns, std::string_view table);
+
+ private:
+  Catalog& catalog_;
+};
+
+}  // namespace kalam::tables

@@ -1,0 +1,535 @@
+// The catalog. This file is the only code that knows the key layout of the
+// `kalam.system` column family:
+//
+//   "m:layout"               "1": the layout version of everything here
+//   "m:next_table_id"        8-byte BE: the id the next table gets (from 1)
+//   "n" esc(ns)              a system.namespaces row (NamespaceInfo JSON)
+//   "t" esc(ns) esc(table)   a system.tables row (TableInfo JSON)
+//
+// esc() is the table layer's prefix-free escape (key_codec.h), so "t" esc(ns)
+// is exactly the prefix of the tables of `ns`.
+#include <kalam/tables/catalog.h>
+
+#include <algorithm>
+
+#include "context.h"
+#include "key_codec.h"
+
+namespace kalam::tables {
+
+using detail::TablesContext;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kLayoutKey = "m:layout";
+constexpr std::string_view kLayoutVersion = "1";
+constexpr std::string_view kNextTableIdKey = "m:next_table_id";
+constexpr char kNamespaceTag = 'n';
+constexpr char kTableTag = 't';
+
+constexpr std::string_view kNamespacesTable = "namespaces";
+constexpr std::string_view kTablesTable = "tables";
+
+const WriteOptions kDurable{.sync = true};
+
+std::string namespace_key(std::string_view ns) {
+  std::string key(1, kNamespaceTag);
+  keys::append_escaped(key, ns);
+  return key;
+}
+
+std::string tables_prefix(std::string_view ns) {
+  std::string key(1, kTableTag);
+  keys::append_escaped(key, ns);
+  return key;
+}
+
+std::string table_key(std::string_view ns, std::string_view table) {
+  std::string key = tables_prefix(ns);
+  keys::append_escaped(key, table);
+  return key;
+}
+
+std::string qualified(std::string_view ns, std::string_view table) {
+  return std::string(ns) + "." + std::string(table);
+}
+
+Status reserved(std::string_view what) {
+  return Status::InvalidArgument(
+      std::string(what) +
+      ": namespace 'system' is reserved for the catalog's "
+      "own read-only tables");
+}
+
+StatusOr<json> parse_json(std::string_view text, std::string_view what) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return Status::Corruption(std::string(what) + " is not valid JSON");
+  }
+  return j;
+}
+
+StatusOr<std::string> dump_json(const json& j) {
+  try {
+    return j.dump();
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("cannot encode as JSON: ") +
+                                   e.what());
+  }
+}
+
+// The virtual descriptions of the system tables.
+const TableInfo& system_namespaces_info() {
+  static const TableInfo info{
+      .id = 0,
+      .ns = std::string(kSystemNamespace),
+      .name = std::string(kNamespacesTable),
+      .kind = TableKind::kShared,
+      .schema = {.columns = {{"name", ColumnType::kString, false},
+                             {"created_at", ColumnType::kTimestamp, false}},
+                 .primary_key = "name"}};
+  return info;
+}
+
+const TableInfo& system_tables_info() {
+  static const TableInfo info{
+      .id = 0,
+      .ns = std::string(kSystemNamespace),
+      .name = std::string(kTablesTable),
+      .kind = TableKind::kShared,
+      .schema = {.columns = {{"id", ColumnType::kInt64, false},
+                             {"namespace", ColumnType::kString, false},
+                             {"name", ColumnType::kString, false},
+                             {"kind", ColumnType::kString, false},
+                             {"columns", ColumnType::kJson, false},
+                             {"primary_key", ColumnType::kString, true},
+                             {"options", ColumnType::kJson, false},
+                             {"created_at", ColumnType::kTimestamp, false}}}};
+  return info;
+}
+
+// Reads the whole [lower, upper) range of `cf` through one iterator.
+Status for_each_in_range(
+    Database& db, const ColumnFamily& cf, std::string lower, std::string upper,
+    const std::function<Status(std::string_view, std::string_view)>& visit) {
+  IteratorOptions options;
+  options.lower = std::move(lower);
+  options.upper = std::move(upper);
+  KALAM_ASSIGN_OR_RETURN(Iterator it, db.new_iterator(cf, options));
+  for (it.seek_to_first(); it.valid(); it.next()) {
+    KALAM_RETURN_IF_ERROR(visit(it.key(), it.value()));
+  }
+  return it.status();
+}
+
+StatusOr<TableInfo> decode_table_row(std::string_view key,
+                                     std::string_view value) {
+  KALAM_ASSIGN_OR_RETURN(
+      json j,
+      parse_json(value, "system.tables row '" + keys::printable(key) + "'"));
+  return TableInfo::from_json(j);
+}
+
+}  // namespace
+
+// --- NamespaceInfo -----------------------------------------------------------
+
+json NamespaceInfo::to_json() const {
+  return {{"name", name}, {"created_at", created_at_ms}};
+}
+
+StatusOr<NamespaceInfo> NamespaceInfo::from_json(const json& j) {
+  auto name = j.is_object() ? j.find("name") : j.end();
+  auto created = j.is_object() ? j.find("created_at") : j.end();
+  if (!j.is_object() || name == j.end() || !name->is_string() ||
+      created == j.end() || !created->is_number_integer()) {
+    return Status::Corruption(
+        "malformed system.namespaces row: expected {\"name\": string, "
+        "\"created_at\": integer}");
+  }
+  return NamespaceInfo{name->get<std::string>(), created->get<int64_t>()};
+}
+
+// --- Catalog -----------------------------------------------------------------
+
+Catalog::Catalog(std::shared_ptr<TablesContext> context)
+    : context_(std::move(context)) {}
+
+Catalog::~Catalog() = default;
+
+Database& Catalog::database() const { return *context_->db; }
+
+StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
+  if (!db.plugin().has(KALAM_CAP_ATOMIC_BATCH)) {
+    return Status::NotSupported(
+        "the table layer needs atomic batches (catalog changes and row "
+        "writes are all-or-nothing), and backend '" +
+        db.plugin().name() + "' does not declare atomic_batch");
+  }
+  auto family = [&db](std::string_view name) -> StatusOr<ColumnFamily> {
+    auto existing = db.column_family(name, /*create_if_missing=*/false);
+    if (existing.ok() || !existing.status().is_not_found()) return existing;
+    return db.column_family(name, /*create_if_missing=*/true);
+  };
+  auto context = std::make_shared<TablesContext>();
+  context->db = &db;
+  KALAM_ASSIGN_OR_RETURN(context->system, family(kSystemFamily));
+  KALAM_ASSIGN_OR_RETURN(context->data, family(kTablesFamily));
+  context->locks = detail::locks_for(db);
+
+  std::lock_guard ddl(context->locks->ddl);
+  auto layout = db.get(context->system, kLayoutKey);
+  if (layout.status().is_not_found()) {
+    KALAM_RETURN_IF_ERROR(
+        db.put(context->system, kLayoutKey, kLayoutVersion, kDurable));
+  } else if (!layout.ok()) {
+    return layout.status();
+  } else if (*layout != kLayoutVersion) {
+    return Status::NotSupported(
+        "the table catalog in " + db.path().string() + " has layout version '" +
+        keys::printable(*layout) + "'; this engine reads version " +
+        std::string(kLayoutVersion) + " (use a newer Kalam)");
+  }
+  return std::unique_ptr<Catalog>(new Catalog(std::move(context)));
+}
+
+// --- Namespaces --------------------------------------------------------------
+
+Status Catalog::create_namespace(std::string_view ns) {
+  const std::string what = "create namespace '" + std::string(ns) + "'";
+  KALAM_RETURN_IF_ERROR(validate_name("namespace", ns));
+  if (ns == kSystemNamespace) return reserved(what);
+  Database& db = *context_->db;
+  std::lock_guard ddl(context_->locks->ddl);
+  const std::string key = namespace_key(ns);
+  auto existing = db.get(context_->system, key);
+  if (existing.ok()) {
+    return Status::AlreadyExists("namespace '" + std::string(ns) +
+                                 "' already exists");
+  }
+  if (!existing.status().is_not_found()) {
+    return existing.status().with_context(what);
+  }
+  NamespaceInfo info{std::string(ns), detail::now_ms()};
+  KALAM_ASSIGN_OR_RETURN(std::string value, dump_json(info.to_json()));
+  return db.put(context_->system, key, value, kDurable).with_context(what);
+}
+
+StatusOr<std::vector<TableInfo>> Catalog::tables_of(std::string_view ns) {
+  std::vector<TableInfo> tables;
+  const std::string prefix = tables_prefix(ns);
+  KALAM_RETURN_IF_ERROR(for_each_in_range(
+      *context_->db, context_->system, prefix, *keys::prefix_successor(prefix),
+      [&tables](std::string_view key, std::string_view value) -> Status {
+        KALAM_ASSIGN_OR_RETURN(TableInfo info, decode_table_row(key, value));
+        tables.push_back(std::move(info));
+        return Status::OK();
+      }));
+  return tables;
+}
+
+Status Catalog::drop_namespace(std::string_view ns,
+                               const DropNamespaceOptions& options) {
+  const std::string what = "drop namespace '" + std::string(ns) + "'";
+  KALAM_RETURN_IF_ERROR(validate_name("namespace", ns));
+  if (ns == kSystemNamespace) return reserved(what);
+  Database& db = *context_->db;
+  std::lock_guard ddl(context_->locks->ddl);
+  const std::string key = namespace_key(ns);
+  auto existing = db.get(context_->system, key);
+  if (existing.status().is_not_found()) {
+    return Status::NotFound("namespace '" + std::string(ns) +
+                            "' does not exist");
+  }
+  KALAM_RETURN_IF_ERROR(existing.status().with_context(what));
+  KALAM_ASSIGN_OR_RETURN(std::vector<TableInfo> tables, tables_of(ns));
+  if (!tables.empty() && !options.cascade) {
+    std::string names;
+    for (const TableInfo& t : tables) {
+      if (!names.empty()) names += ", ";
+      names += t.name;
+    }
+    return Status::InvalidArgument(
+        what + ": it still has " + std::to_string(tables.size()) +
+        " table(s): " + names +
+        "; drop them first, or drop with cascade to drop them too");
+  }
+  // One batch: every table's rows, every table's row, the namespace's row.
+  WriteBatch batch;
+  for (const TableInfo& t : tables) {
+    batch.delete_range(context_->data, keys::table_prefix(t.id),
+                       keys::table_end(t.id));
+    batch.del(context_->system, table_key(ns, t.name));
+  }
+  batch.del(context_->system, key);
+  std::unique_lock data(context_->locks->data);
+  return db.write(batch, kDurable).with_context(what);
+}
+
+StatusOr<NamespaceInfo> Catalog::describe_namespace(std::string_view ns) {
+  KALAM_RETURN_IF_ERROR(validate_name("namespace", ns));
+  if (ns == kSystemNamespace) return NamespaceInfo{std::string(ns), 0};
+  auto value = context_->db->get(context_->system, namespace_key(ns));
+  if (value.status().is_not_found()) {
+    return Status::NotFound("namespace '" + std::string(ns) +
+                            "' does not exist");
+  }
+  KALAM_RETURN_IF_ERROR(value.status());
+  KALAM_ASSIGN_OR_RETURN(json j, parse_json(*value, "system.namespaces row '" +
+                                                        std::string(ns) + "'"));
+  return NamespaceInfo::from_json(j);
+}
+
+StatusOr<std::vector<NamespaceInfo>> Catalog::list_namespaces() {
+  std::vector<NamespaceInfo> out;
+  KALAM_RETURN_IF_ERROR(for_each_in_range(
+      *context_->db, context_->system, std::string(1, kNamespaceTag),
+      std::string(1, static_cast<char>(kNamespaceTag + 1)),
+      [&out](std::string_view key, std::string_view value) -> Status {
+        KALAM_ASSIGN_OR_RETURN(
+            json j, parse_json(value, "system.namespaces row '" +
+                                          keys::printable(key) + "'"));
+        KALAM_ASSIGN_OR_RETURN(NamespaceInfo info, NamespaceInfo::from_json(j));
+        out.push_back(std::move(info));
+        return Status::OK();
+      }));
+  return out;
+}
+
+// --- Tables ------------------------------------------------------------------
+
+StatusOr<TableInfo> Catalog::create_table(const TableSpec& spec) {
+  const std::string what = "create table " + qualified(spec.ns, spec.name);
+  // Everything that can be checked without storage is checked first: an
+  // invalid spec never gets as far as a batch.
+  KALAM_RETURN_IF_ERROR(validate_name("namespace", spec.ns));
+  KALAM_RETURN_IF_ERROR(validate_name("table", spec.name));
+  if (spec.ns == kSystemNamespace) return reserved(what);
+  Status schema_ok = spec.schema.validate();
+  if (!schema_ok.ok()) return schema_ok.with_context(what);
+  if (spec.options.ttl || spec.options.max_rows) {
+    return Status::InvalidArgument(
+        what + ": ttl and max_rows apply to stream tables only; a " +
+        std::string(table_kind_name(spec.kind)) + " table keeps its rows");
+  }
+  const FlushPolicy& flush = spec.options.flush;
+  if ((flush.row_count && *flush.row_count == 0) ||
+      (flush.interval && flush.interval->count() <= 0)) {
+    return Status::InvalidArgument(
+        what + ": a flush policy's row_count and interval must be positive");
+  }
+  TableInfo info{.ns = spec.ns,
+                 .name = spec.name,
+                 .kind = spec.kind,
+                 .schema = spec.schema,
+                 .options = spec.options};
+  for (Column& c : info.schema.columns) {
+    if (c.name == info.schema.primary_key) c.nullable = false;
+  }
+
+  Database& db = *context_->db;
+  std::lock_guard ddl(context_->locks->ddl);
+  auto ns_row = db.get(context_->system, namespace_key(spec.ns));
+  if (ns_row.status().is_not_found()) {
+    return Status::NotFound(what + ": namespace '" + spec.ns +
+                            "' does not exist; create it first");
+  }
+  KALAM_RETURN_IF_ERROR(ns_row.status().with_context(what));
+  const std::string key = table_key(spec.ns, spec.name);
+  auto existing = db.get(context_->system, key);
+  if (existing.ok()) {
+    return Status::AlreadyExists("table " + qualified(spec.ns, spec.name) +
+                                 " already exists");
+  }
+  if (!existing.status().is_not_found()) {
+    return existing.status().with_context(what);
+  }
+  auto counter = db.get(context_->system, kNextTableIdKey);
+  uint64_t id = 1;
+  if (counter.ok()) {
+    std::string_view bytes = *counter;
+    if (!keys::consume_u64(bytes, id) || !bytes.empty() || id == 0) {
+      return Status::Corruption(what + ": the table id counter is malformed");
+    }
+  } else if (!counter.status().is_not_found()) {
+    return counter.status().with_context(what);
+  }
+  if (id >= UINT64_MAX - 1) {
+    return Status(Code::kNoSpace, what + ": table ids are exhausted");
+  }
+  info.id = id;
+  info.created_at_ms = detail::now_ms();
+  KALAM_ASSIGN_OR_RETURN(std::string value, dump_json(info.to_json()));
+  std::string next;
+  keys::append_u64(next, id + 1);
+  // One batch: the table's row and the counter appear together or not at
+  // all, and the table has no data yet, so nothing else needs writing.
+  WriteBatch batch;
+  batch.put(context_->system, key, value);
+  batch.put(context_->system, kNextTableIdKey, next);
+  KALAM_RETURN_IF_ERROR(db.write(batch, kDurable).with_context(what));
+  return info;
+}
+
+Status Catalog::drop_table(std::string_view ns, std::string_view table) {
+  const std::string what = "drop table " + qualified(ns, table);
+  KALAM_RETURN_IF_ERROR(validate_name("namespace", ns));
+  KALAM_RETURN_IF_ERROR(validate_name("table", table));
+  if (ns == kSystemNamespace) return reserved(what);
+  Database& db = *context_->db;
+  std::lock_guard ddl(context_->locks->ddl);
+  KALAM_ASSIGN_OR_RETURN(std::shared_ptr<const TableInfo> info,
+                         resolve(ns, table));
+  // One batch: the table's whole key range and its catalog row.
+  WriteBatch batch;
+  batch.delete_range(context_->data, keys::table_prefix(info->id),
+                     keys::table_end(info->id));
+  batch.del(context_->system, table_key(ns, table));
+  // No row write may be between resolving this table and writing its batch
+  // while the table goes.
+  std::unique_lock data(context_->locks->data);
+  return db.write(batch, kDurable).with_context(what);
+}
+
+StatusOr<std::shared_ptr<const TableInfo>> Catalog::resolve(
+    std::string_view ns, std::string_view table) {
+  KALAM_RETURN_IF_ERROR(validate_name("namespace", ns));
+  KALAM_RETURN_IF_ERROR(validate_name("table", table));
+  if (ns == kSystemNamespace) {
+    if (table == kNamespacesTable) {
+      return std::shared_ptr<const TableInfo>(std::shared_ptr<void>(),
+                                              &system_namespaces_info());
+    }
+    if (table == kTablesTable) {
+      return std::shared_ptr<const TableInfo>(std::shared_ptr<void>(),
+                                              &system_tables_info());
+    }
+    return Status::NotFound("table " + qualified(ns, table) +
+                            " does not exist; the system tables are "
+                            "system.namespaces and system.tables");
+  }
+  Database& db = *context_->db;
+  auto value = db.get(context_->system, table_key(ns, table));
+  if (value.status().is_not_found()) {
+    auto ns_row = db.get(context_->system, namespace_key(ns));
+    if (ns_row.status().is_not_found()) {
+      return Status::NotFound("table " + qualified(ns, table) +
+                              " does not exist: there is no namespace '" +
+                              std::string(ns) + "'");
+    }
+    return Status::NotFound("table " + qualified(ns, table) +
+                            " does not exist");
+  }
+  KALAM_RETURN_IF_ERROR(value.status());
+  {
+    std::lock_guard lock(context_->memo_mu);
+    if (auto it = context_->memo.find(*value); it != context_->memo.end()) {
+      return it->second;
+    }
+  }
+  KALAM_ASSIGN_OR_RETURN(TableInfo parsed,
+                         decode_table_row(table_key(ns, table), *value));
+  auto info = std::make_shared<const TableInfo>(std::move(parsed));
+  std::lock_guard lock(context_->memo_mu);
+  // Entries of dropped or changed tables are never hit again; bound them.
+  if (context_->memo.size() >= 1024) context_->memo.clear();
+  context_->memo.emplace(std::move(*value), info);
+  return info;
+}
+
+StatusOr<TableInfo> Catalog::describe_table(std::string_view ns,
+                                            std::string_view table) {
+  KALAM_ASSIGN_OR_RETURN(std::shared_ptr<const TableInfo> info,
+                         resolve(ns, table));
+  return *info;
+}
+
+StatusOr<std::vector<TableInfo>> Catalog::list_tables(std::string_view ns) {
+  KALAM_RETURN_IF_ERROR(describe_namespace(ns).status());
+  if (ns == kSystemNamespace) {
+    return std::vector<TableInfo>{system_namespaces_info(),
+                                  system_tables_info()};
+  }
+  return tables_of(ns);
+}
+
+// --- System tables as rows ---------------------------------------------------
+
+StatusOr<RowCursor> Catalog::scan_system_table(std::string_view table) {
+  IteratorOptions options;
+  detail::RowDecoder decoder;
+  if (table == kNamespacesTable) {
+    options.lower = std::string(1, kNamespaceTag);
+    options.upper = std::string(1, static_cast<char>(kNamespaceTag + 1));
+    decoder = [](std::string_view key, std::string_view value,
+                 Row& row) -> Status {
+      KALAM_ASSIGN_OR_RETURN(json j,
+                             parse_json(value, "system.namespaces row '" +
+                                                   keys::printable(key) + "'"));
+      KALAM_ASSIGN_OR_RETURN(NamespaceInfo info, NamespaceInfo::from_json(j));
+      row.row_id = info.name;
+      row.data = info.to_json();
+      return Status::OK();
+    };
+  } else if (table == kTablesTable) {
+    options.lower = std::string(1, kTableTag);
+    options.upper = std::string(1, static_cast<char>(kTableTag + 1));
+    decoder = [](std::string_view key, std::string_view value,
+                 Row& row) -> Status {
+      KALAM_ASSIGN_OR_RETURN(TableInfo info, decode_table_row(key, value));
+      row.row_id = info.qualified_name();
+      row.data = info.to_json();
+      return Status::OK();
+    };
+  } else {
+    return resolve(kSystemNamespace, table).status();
+  }
+  KALAM_ASSIGN_OR_RETURN(Iterator it,
+                         context_->db->new_iterator(context_->system, options));
+  return detail::RowCursorAccess::make(std::move(it), std::move(decoder));
+}
+
+StatusOr<RowCursor> Catalog::scan_namespaces() {
+  return scan_system_table(kNamespacesTable);
+}
+
+StatusOr<RowCursor> Catalog::scan_tables() {
+  return scan_system_table(kTablesTable);
+}
+
+StatusOr<Row> Catalog::get_system_row(std::string_view table,
+                                      std::string_view row_id) {
+  if (table == kNamespacesTable) {
+    auto info = describe_namespace(row_id);
+    const bool absent =
+        !info.ok() && (info.status().is_not_found() ||
+                       info.status().code() == Code::kInvalidArgument);
+    if (absent || row_id == kSystemNamespace) {
+      return Status::NotFound("system.namespaces has no row '" +
+                              keys::printable(row_id) + "'");
+    }
+    KALAM_RETURN_IF_ERROR(info.status());
+    return Row{.row_id = info->name, .data = info->to_json()};
+  }
+  if (table == kTablesTable) {
+    auto name = parse_qualified_name(row_id);
+    if (!name.ok() || name->ns == kSystemNamespace) {
+      return Status::NotFound("system.tables has no row '" +
+                              keys::printable(row_id) +
+                              "' (row ids are namespace.table)");
+    }
+    auto info = resolve(name->ns, name->name);
+    if (!info.ok()) {
+      if (info.status().is_not_found()) {
+        return Status::NotFound("system.tables has no row '" +
+                                std::string(row_id) + "'");
+      }
+      return info.status();
+    }
+    return Row{.row_id = (*info)->qualified_name(), .data = (*info)->to_json()};
+  }
+  return resolve(kSystemNamespace, table).status();
+}
+
+}  // namespace kalam::tables

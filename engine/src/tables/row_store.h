@@ -1,0 +1,73 @@
+// The one implementation behind UserTableStore and SharedTableStore: the two
+// differ only in whether a key carries esc(user_id) after the table id.
+// Internal.
+#pragma once
+
+#include <kalam/tables/catalog.h>
+#include <kalam/tables/row.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kalam::tables::detail {
+
+// Which rows of a table a call addresses: one user's (user tables) or the
+// table's (shared tables, where `user` is nullopt).
+struct Partition {
+  std::optional<std::string_view> user;
+  bool is_user() const { return user.has_value(); }
+};
+
+class RowStore {
+ public:
+  explicit RowStore(Catalog& catalog) : catalog_(catalog) {}
+
+  StatusOr<std::vector<std::string>> put(std::string_view ns,
+                                         std::string_view table,
+                                         Partition partition,
+                                         std::span<const nlohmann::json> rows,
+                                         bool many,
+                                         const WriteOptions& options);
+  StatusOr<Row> get(std::string_view ns, std::string_view table,
+                    Partition partition, std::string_view row_id);
+  StatusOr<Row> update(std::string_view ns, std::string_view table,
+                       Partition partition, std::string_view row_id,
+                       const nlohmann::json& changes,
+                       const WriteOptions& options);
+  Status del(std::string_view ns, std::string_view table, Partition partition,
+             std::string_view row_id, const WriteOptions& options);
+  // The partition's rows (for a user partition: that user's only).
+  StatusOr<RowCursor> iter(std::string_view ns, std::string_view table,
+                           Partition partition);
+  // Every user's rows of a user table.
+  StatusOr<RowCursor> iter_all_users(std::string_view ns,
+                                     std::string_view table);
+
+  static StatusOr<std::vector<Row>> collect(StatusOr<RowCursor> cursor);
+
+ private:
+  TablesContext& context() { return *catalog_.context_; }
+  // The table, checked to be of the partition's kind (INVALID_ARGUMENT
+  // naming the store to use otherwise).
+  StatusOr<std::shared_ptr<const TableInfo>> table_for(std::string_view ns,
+                                                       std::string_view table,
+                                                       Partition partition);
+  // The key prefix of the partition: table_id [| esc(user)].
+  static std::string partition_prefix(const TableInfo& info,
+                                      Partition partition);
+  // prefix + the row key of `row_id`; INVALID_ARGUMENT when the id does not
+  // parse or the key is too long for the backend.
+  StatusOr<std::string> row_key(const TableInfo& info, Partition partition,
+                                std::string_view row_id);
+  // INVALID_ARGUMENT when `key` is longer than the backend's max_key_size.
+  Status check_key_size(const TableInfo& info, Partition partition,
+                        const std::string& key, std::string_view row_id);
+
+  Catalog& catalog_;
+};
+
+}  // namespace kalam::tables::detail

@@ -1,0 +1,74 @@
+// UserTableStore: RowStore with a user partition.
+#include <kalam/tables/user_table_store.h>
+
+#include "row_store.h"
+
+namespace kalam::tables {
+
+using detail::Partition;
+using detail::RowStore;
+using nlohmann::json;
+
+UserTableStore::UserTableStore(Catalog& catalog) : catalog_(catalog) {}
+
+StatusOr<std::string> UserTableStore::put(std::string_view ns,
+                                          std::string_view table,
+                                          std::string_view user_id,
+                                          const json& row,
+                                          const WriteOptions& options) {
+  KALAM_ASSIGN_OR_RETURN(
+      std::vector<std::string> ids,
+      RowStore(catalog_).put(ns, table, Partition{user_id}, {&row, 1},
+                             /*many=*/false, options));
+  return std::move(ids.front());
+}
+
+StatusOr<std::vector<std::string>> UserTableStore::put_many(
+    std::string_view ns, std::string_view table, std::string_view user_id,
+    std::span<const json> rows, const WriteOptions& options) {
+  return RowStore(catalog_).put(ns, table, Partition{user_id}, rows,
+                                /*many=*/true, options);
+}
+
+StatusOr<Row> UserTableStore::get(std::string_view ns, std::string_view table,
+                                  std::string_view user_id,
+                                  std::string_view row_id) {
+  return RowStore(catalog_).get(ns, table, Partition{user_id}, row_id);
+}
+
+StatusOr<Row> UserTableStore::update(
+    std::string_view ns, std::string_view table, std::string_view user_id,
+    std::string_view row_id, const json& changes, const WriteOptions& options) {
+  return RowStore(catalog_).update(ns, table, Partition{user_id}, row_id,
+                                   changes, options);
+}
+
+Status UserTableStore::del(std::string_view ns, std::string_view table,
+                           std::string_view user_id, std::string_view row_id,
+                           const WriteOptions& options) {
+  return RowStore(catalog_).del(ns, table, Partition{user_id}, row_id, options);
+}
+
+StatusOr<std::vector<Row>> UserTableStore::scan(std::string_view ns,
+                                                std::string_view table,
+                                                std::string_view user_id) {
+  return RowStore::collect(iter(ns, table, user_id));
+}
+
+StatusOr<std::vector<Row>> UserTableStore::scan_all(std::string_view ns,
+                                                    std::string_view table) {
+  return RowStore::collect(iter_all(ns, table));
+}
+
+StatusOr<RowCursor> UserTableStore::iter(std::string_view ns,
+                                         std::string_view table,
+                                         std::string_view user_id) {
+  return RowStore(catalog_).iter(ns, table, Partition{user_id});
+}
+
+StatusOr<RowCursor> UserTableStore::iter_all(std::string_view ns,
+                                             std::string_view table) {
+  return RowStore(catalog_).iter_all_users(ns, table);
+}
+
+}  // namespace kalam::tables

@@ -149,11 +149,21 @@ class RawDatabase {
               RawStatus* status = nullptr);
   // Closes db_ (expecting success) and opens db_path() again.
   void reopen();
+  // Closes db_ and opens `path` (default: db_path()) with `flags` and
+  // `options`, which later reopen()s use too.
+  void open_with(const std::map<std::string, std::string>& options,
+                 uint32_t flags = KALAM_OPEN_CREATE_IF_MISSING,
+                 const std::filesystem::path& path = {});
   // Closes db_ and leaves it null.
   void close_db();
 
   // A family of db_, created when missing (expecting success).
   kalam_cf* cf(const std::string& name);
+  // An existing family, opened without KALAM_CF_CREATE_IF_MISSING
+  // (expecting success).
+  kalam_cf* existing(const std::string& name);
+  // get_property() of `family` into *value; returns the code.
+  int property(kalam_cf* family, const char* name, std::string* value);
 
   int write(const std::vector<Op>& ops, bool sync = false,
             uint32_t stride = sizeof(kalam_write_op),

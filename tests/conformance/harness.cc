@@ -87,6 +87,36 @@ void RawDatabase::reopen() {
       << status.text();
 }
 
+void RawDatabase::open_with(const std::map<std::string, std::string>& options,
+                            uint32_t flags, const std::filesystem::path& path) {
+  close_db();
+  options_ = options;
+  if (!path.empty()) db_path_ = path;
+  RawStatus status;
+  ASSERT_EQ(open_at(db_path_, &db_, flags, {}, &status), KALAM_OK)
+      << status.text();
+}
+
+kalam_cf* RawDatabase::existing(const std::string& name) {
+  kalam_cf* family = nullptr;
+  RawStatus status;
+  EXPECT_EQ(vt().cf_open(db_, name.c_str(), 0, &family, &status), KALAM_OK)
+      << name << ": " << status.text();
+  return family;
+}
+
+int RawDatabase::property(kalam_cf* family, const char* name,
+                          std::string* value) {
+  RawStatus status;
+  return vt().get_property(
+      db_, family, name,
+      [](void* ctx, const void* data, size_t len) {
+        static_cast<std::string*>(ctx)->assign(static_cast<const char*>(data),
+                                               len);
+      },
+      value, &status);
+}
+
 kalam_cf* RawDatabase::cf(const std::string& name) {
   kalam_cf* handle = nullptr;
   RawStatus status;

@@ -51,37 +51,6 @@ class SqliteTest : public ::testing::Test, public RawDatabase {
  protected:
   void SetUp() override { ASSERT_TRUE(start(kSqlite)); }
   void TearDown() override { close_db(); }
-
-  // Closes the database and opens `path` (default: the same one) with
-  // `flags` and `options`, which later reopen()s use too.
-  void open_with(const Options& options,
-                 uint32_t flags = KALAM_OPEN_CREATE_IF_MISSING,
-                 const fs::path& path = {}) {
-    close_db();
-    options_ = options;
-    if (!path.empty()) db_path_ = path;
-    RawStatus status;
-    ASSERT_EQ(open_at(db_path_, &db_, flags, {}, &status), KALAM_OK)
-        << status.text();
-  }
-  // An existing family, opened without KALAM_CF_CREATE_IF_MISSING.
-  kalam_cf* existing(const std::string& name) {
-    kalam_cf* family = nullptr;
-    RawStatus status;
-    EXPECT_EQ(vt().cf_open(db_, name.c_str(), 0, &family, &status), KALAM_OK)
-        << name << ": " << status.text();
-    return family;
-  }
-  int property(kalam_cf* family, const char* name, std::string* out) {
-    RawStatus status;
-    return vt().get_property(
-        db_, family, name,
-        [](void* ctx, const void* data, size_t len) {
-          static_cast<std::string*>(ctx)->assign(static_cast<const char*>(data),
-                                                 len);
-        },
-        out, &status);
-  }
 };
 
 // ---- Plugin info ----------------------------------------------------------

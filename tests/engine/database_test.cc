@@ -522,6 +522,70 @@ INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest,
                          ::testing::ValuesIn(all_plugins()),
                          [](const auto& param) { return param.param; });
 
+#ifdef KALAM_TEST_REDUCED_PLUGIN_PATH
+// The engine's fallbacks, on the memory plugin declaring neither
+// delete_range, thread_safe nor snapshots (tests/broken_plugins).
+class DatabaseFallbackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto plugin = load_plugin_file(KALAM_TEST_REDUCED_PLUGIN_PATH);
+    ASSERT_TRUE(plugin.ok()) << plugin.status();
+    ASSERT_FALSE((*plugin)->has(KALAM_CAP_DELETE_RANGE));
+    ASSERT_FALSE((*plugin)->has(KALAM_CAP_THREAD_SAFE));
+    ASSERT_FALSE((*plugin)->has(KALAM_CAP_SNAPSHOTS));
+    auto db = Database::open(*plugin, dir_ / "db", {});
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(*db);
+  }
+  KV scan() {
+    KV out;
+    auto it = *db_->new_iterator({});
+    for (it.seek_to_first(); it.valid(); it.next()) {
+      out.emplace_back(it.key(), it.value());
+    }
+    EXPECT_TRUE(it.status().ok()) << it.status();
+    return out;
+  }
+  test::TempDir dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(DatabaseFallbackTest, DeleteRangeBecomesDeletesOfTheKeysPresent) {
+  for (const char* k : {"a", "b", "ba", "c", "d"}) {
+    ASSERT_TRUE(db_->put({}, k, k).ok());
+  }
+  WriteBatch batch;
+  batch.delete_range({}, "b", "c");
+  batch.delete_range({}, "d", "a");  // reversed: nothing
+  batch.put({}, "x", "x");
+  ASSERT_TRUE(db_->write(batch).ok());
+  EXPECT_EQ(scan(), (KV{{"a", "a"}, {"c", "c"}, {"d", "d"}, {"x", "x"}}));
+}
+
+TEST_F(DatabaseFallbackTest, CallsAreSerialisedWhenTheBackendIsNotThreadSafe) {
+  constexpr int kThreads = 4, kKeys = 300;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kKeys; ++i) {
+        const std::string key = std::to_string(t) + ":" + std::to_string(i);
+        if (!db_->put({}, key, key).ok()) ++errors;
+        auto read = db_->get({}, key);
+        if (!read.ok() || *read != key) ++errors;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(scan().size(), static_cast<size_t>(kThreads * kKeys));
+}
+
+TEST_F(DatabaseFallbackTest, SnapshotsAreNotSupported) {
+  EXPECT_EQ(db_->snapshot().status().code(), Code::kNotSupported);
+}
+#endif  // KALAM_TEST_REDUCED_PLUGIN_PATH
+
 TEST(DatabaseOpen, FromConfigLoadsThePluginItNames) {
   test::TempDir dir;
   StorageConfig config;

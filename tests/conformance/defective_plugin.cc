@@ -8,11 +8,12 @@
 //                               the first invalid one
 //   DEFECT_SNAPSHOT_SEES_LATER  reads and iterators ignore the snapshot
 //   DEFECT_BOUNDS_IGNORED       iterators ignore their lower/upper bounds
-#include <dlfcn.h>
 #include <kalam/backend_api.h>
 
 #include <cstdio>
 #include <cstring>
+
+#include "wrapped_plugin.h"
 
 namespace {
 
@@ -68,20 +69,9 @@ const kalam_backend_vtable* g_real = nullptr;
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
                                            kalam_plugin_info* info,
                                            kalam_status* status) {
-  void* lib = dlopen(KALAM_DEFECT_WRAPS, RTLD_NOW | RTLD_LOCAL);
-  auto entry = lib == nullptr ? nullptr
-                              : reinterpret_cast<kalam_plugin_entry_fn>(
-                                    dlsym(lib, KALAM_PLUGIN_ENTRY_SYMBOL));
-  if (entry == nullptr) {
-    if (status != nullptr && status->struct_size >= sizeof *status) {
-      status->code = KALAM_INTERNAL;
-      std::snprintf(status->message, sizeof status->message,
-                    "cannot load the wrapped plugin %s", KALAM_DEFECT_WRAPS);
-    }
-    return KALAM_INTERNAL;
-  }
-  const int rc = entry(host, info, status);
-  if (rc != KALAM_OK) return rc;
+  const int rc =
+      kalam::test::wrapped_plugin_entry(KALAM_DEFECT_WRAPS, host, info, status);
+  if (rc != KALAM_OK || !kalam::test::info_covers_all(info)) return rc;
   g_real = info->vtable;
   std::memcpy(&g_table, g_real, sizeof g_table);
 #ifdef DEFECT_REVERSE_SKIPS_LAST

@@ -1,4 +1,9 @@
 // Negotiation, open/close/reopen, options, persistence.
+#include <dlfcn.h>
+
+#include <cstddef>
+#include <cstring>
+
 #include "conformance.h"
 
 namespace kalam::conformance {
@@ -17,6 +22,50 @@ TEST_P(Conformance, Negotiation_InfoIsConsistent) {
     EXPECT_TRUE(has(KALAM_CAP_PERSISTENT))
         << "durable_sync without persistent makes no sense";
   }
+}
+
+// kalam_plugin_entry itself, which the engine's loader hides. The host has
+// no log fields (an older host), so the log the loader handed over stays.
+TEST_P(Conformance, Negotiation_EntryRefusesAnotherMajorAndFillsOnlyWhatFits) {
+  void* lib = dlopen(plugin().file().c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr) << dlerror();
+  auto entry = reinterpret_cast<kalam_plugin_entry_fn>(
+      dlsym(lib, KALAM_PLUGIN_ENTRY_SYMBOL));
+  ASSERT_NE(entry, nullptr);
+  kalam_host host{};
+  host.struct_size = offsetof(kalam_host, log);
+  host.abi_major = KALAM_ABI_VERSION_MAJOR + 1;
+  host.abi_max_minor = KALAM_ABI_VERSION_MINOR;
+  kalam_plugin_info info{};
+  info.struct_size = sizeof info;
+  RawStatus status;
+  EXPECT_EQ(entry(&host, &info, &status), KALAM_ABI_MISMATCH);
+  EXPECT_EQ(status.code, KALAM_ABI_MISMATCH);
+  EXPECT_NE(std::string(status.message).find("ABI"), std::string::npos)
+      << "the refusal should say which ABI: " << status.text();
+  EXPECT_EQ(info.vtable, nullptr) << "nothing is filled on failure";
+
+  // An older, smaller info struct: nothing past its struct_size is written.
+  host.abi_major = KALAM_ABI_VERSION_MAJOR;
+  kalam_plugin_info small;
+  std::memset(&small, 0xAB, sizeof small);
+  small.struct_size = offsetof(kalam_plugin_info, name);
+  EXPECT_EQ(entry(&host, &small, nullptr), KALAM_OK);
+  EXPECT_EQ(small.abi_major, static_cast<uint32_t>(KALAM_ABI_VERSION_MAJOR));
+  EXPECT_EQ(small.size_t_size, sizeof(size_t));
+  EXPECT_EQ(small.format_version, plugin().format_version());
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&small);
+  for (size_t i = offsetof(kalam_plugin_info, name); i < sizeof small; ++i) {
+    ASSERT_EQ(bytes[i], 0xAB) << "byte " << i << " beyond struct_size";
+  }
+
+  // Called again, it gives the same answers and the same function table.
+  kalam_plugin_info a{}, b{};
+  a.struct_size = b.struct_size = sizeof a;
+  ASSERT_EQ(entry(&host, &a, nullptr), KALAM_OK);
+  ASSERT_EQ(entry(&host, &b, nullptr), KALAM_OK);
+  EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0);
+  EXPECT_EQ(a.vtable, &vt());
 }
 
 TEST_P(Conformance, Open_UnknownOptionIsRejectedNamingTheKey) {

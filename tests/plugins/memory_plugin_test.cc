@@ -3,7 +3,6 @@
 // nothing across close, keeps one version list per key and reclaims old
 // versions once no reader needs them, and honours a prefix on its own.
 // Behaviour every plugin shares is tested by tests/conformance.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <kalam/test_paths.h>
 
@@ -99,51 +98,6 @@ TEST_F(MemoryTest, DescribesItself) {
   EXPECT_EQ(vt().compact_range, nullptr);
   EXPECT_EQ(vt().checkpoint, nullptr);
   EXPECT_NE(vt().get_property, nullptr);
-}
-
-// kalam_plugin_entry itself, which the engine's loader hides. The host has
-// no log fields (an older host).
-TEST(MemoryEntry, RefusesAnotherAbiMajorAndFillsOnlyWhatTheInfoCovers) {
-  void* handle = dlopen(KALAM_TEST_PLUGIN_MEMORY_PATH, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(handle, nullptr) << dlerror();
-  auto entry = reinterpret_cast<kalam_plugin_entry_fn>(
-      dlsym(handle, KALAM_PLUGIN_ENTRY_SYMBOL));
-  ASSERT_NE(entry, nullptr);
-  kalam_host host{};
-  host.struct_size = offsetof(kalam_host, log);
-  host.abi_major = KALAM_ABI_VERSION_MAJOR + 1;
-  host.abi_max_minor = KALAM_ABI_VERSION_MINOR;
-  kalam_plugin_info info{};
-  info.struct_size = sizeof info;
-  RawStatus status;
-  EXPECT_EQ(entry(&host, &info, &status), KALAM_ABI_MISMATCH);
-  EXPECT_EQ(status.code, KALAM_ABI_MISMATCH);
-  EXPECT_TRUE(Contains(status.message, "ABI")) << status.message;
-  EXPECT_EQ(info.vtable, nullptr);  // Nothing filled on failure.
-  EXPECT_EQ(info.name, nullptr);
-
-  // An older, smaller info struct: nothing past its struct_size is written.
-  host.abi_major = KALAM_ABI_VERSION_MAJOR;
-  kalam_plugin_info small;
-  std::memset(&small, 0xAB, sizeof small);
-  small.struct_size = offsetof(kalam_plugin_info, name);
-  EXPECT_EQ(entry(&host, &small, nullptr), KALAM_OK);
-  EXPECT_EQ(small.format_version, 1u);
-  const auto* bytes = reinterpret_cast<const unsigned char*>(&small);
-  for (size_t i = offsetof(kalam_plugin_info, name); i < sizeof small; ++i) {
-    ASSERT_EQ(bytes[i], 0xAB) << "byte " << i << " beyond struct_size";
-  }
-
-  // Called again, it gives the same answers and the same function table.
-  kalam_plugin_info a{};
-  kalam_plugin_info b{};
-  a.struct_size = b.struct_size = sizeof a;
-  ASSERT_EQ(entry(&host, &a, nullptr), KALAM_OK);
-  ASSERT_EQ(entry(&host, &b, nullptr), KALAM_OK);
-  EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0);
-  auto loaded = load_plugin_file(KALAM_TEST_PLUGIN_MEMORY_PATH);
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
-  EXPECT_EQ(a.vtable, &(*loaded)->vtable());
 }
 
 // ---- Open and close: no options, no files, nothing kept ---------------------

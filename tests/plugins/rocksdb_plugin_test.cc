@@ -4,7 +4,6 @@
 // forwarded to the host, one open per path, read-only opens, checkpoints,
 // compaction and native properties. Behaviour every plugin shares is tested
 // by tests/conformance.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <kalam/test_paths.h>
 
@@ -69,39 +68,6 @@ TEST_F(RocksdbTest, Entry_ReportsNameVersionAndCapabilities) {
   EXPECT_NE(vt().compact_range, nullptr);
   EXPECT_NE(vt().get_property, nullptr);
   EXPECT_NE(vt().checkpoint, nullptr);
-}
-
-// kalam_plugin_entry itself, which the engine's loader hides. The host has
-// no log fields (an older host), so the log the loader handed over stays.
-TEST(RocksdbEntry, RefusesAnotherAbiMajorAndFillsOnlyWhatTheInfoCovers) {
-  void* handle = dlopen(KALAM_TEST_PLUGIN_ROCKSDB_PATH, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(handle, nullptr) << dlerror();
-  auto entry = reinterpret_cast<kalam_plugin_entry_fn>(
-      dlsym(handle, KALAM_PLUGIN_ENTRY_SYMBOL));
-  ASSERT_NE(entry, nullptr);
-  kalam_host host{};
-  host.struct_size = offsetof(kalam_host, log);
-  host.abi_major = KALAM_ABI_VERSION_MAJOR + 1;
-  kalam_plugin_info info{};
-  info.struct_size = sizeof info;
-  RawStatus status;
-  EXPECT_EQ(entry(&host, &info, &status), KALAM_ABI_MISMATCH);
-  EXPECT_EQ(status.code, KALAM_ABI_MISMATCH);
-  EXPECT_NE(std::string(status.message).find("ABI"), std::string::npos);
-
-  // An older, smaller info struct: nothing past its struct_size is written.
-  host.abi_major = KALAM_ABI_VERSION_MAJOR;
-  struct {
-    kalam_plugin_info info;
-    uint64_t guard;
-  } small{};
-  small.info.struct_size = offsetof(kalam_plugin_info, name);
-  small.guard = 0xABCDu;
-  EXPECT_EQ(entry(&host, &small.info, nullptr), KALAM_OK);
-  EXPECT_EQ(small.info.format_version, 1u);
-  EXPECT_EQ(small.info.name, nullptr);
-  EXPECT_EQ(small.info.vtable, nullptr);
-  EXPECT_EQ(small.guard, 0xABCDu);
 }
 
 // ---- Options ------------------------------------------------------------

@@ -4,7 +4,6 @@
 // corrupt), read-only opens, checkpoints, options, iterators built on
 // queries that turn around, a snapshot shared by threads, and WAL and sync.
 // Behaviour every plugin shares is tested by tests/conformance.
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -74,36 +73,6 @@ TEST_F(SqliteTest, DescribesItself) {
   EXPECT_EQ(vt().compact_range, nullptr);
   EXPECT_NE(vt().get_property, nullptr);
   EXPECT_NE(vt().checkpoint, nullptr);
-}
-
-// kalam_plugin_entry itself, which the engine's loader hides. The host has
-// no log fields (an older host), so the log the loader handed over stays.
-TEST(SqliteEntry, RefusesAnotherAbiMajorAndFillsOnlyWhatTheInfoCovers) {
-  void* handle = dlopen(KALAM_TEST_PLUGIN_SQLITE_PATH, RTLD_NOW | RTLD_LOCAL);
-  ASSERT_NE(handle, nullptr) << dlerror();
-  auto entry = reinterpret_cast<kalam_plugin_entry_fn>(
-      dlsym(handle, KALAM_PLUGIN_ENTRY_SYMBOL));
-  ASSERT_NE(entry, nullptr);
-  kalam_host host{};
-  host.struct_size = offsetof(kalam_host, log);
-  host.abi_major = KALAM_ABI_VERSION_MAJOR + 1;
-  kalam_plugin_info info{};
-  info.struct_size = sizeof info;
-  RawStatus status;
-  EXPECT_EQ(entry(&host, &info, &status), KALAM_ABI_MISMATCH);
-  EXPECT_EQ(status.code, KALAM_ABI_MISMATCH);
-  EXPECT_NE(std::string(status.message).find("ABI"), std::string::npos);
-  EXPECT_EQ(info.vtable, nullptr);
-
-  // An older, smaller info struct: nothing past its struct_size is written.
-  host.abi_major = KALAM_ABI_VERSION_MAJOR;
-  kalam_plugin_info small;
-  std::memset(&small, 0xAB, sizeof small);
-  small.struct_size = offsetof(kalam_plugin_info, format_version);
-  EXPECT_EQ(entry(&host, &small, nullptr), KALAM_OK);
-  EXPECT_EQ(small.abi_major, static_cast<uint32_t>(KALAM_ABI_VERSION_MAJOR));
-  EXPECT_EQ(small.size_t_size, sizeof(size_t));
-  EXPECT_EQ(small.format_version, 0xABABABABu);
 }
 
 // ---- Byte order of keys ---------------------------------------------------

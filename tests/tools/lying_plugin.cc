@@ -3,11 +3,12 @@
 // opens with a=1, b=2, c=3 in the default family, and whose get() lies: it
 // returns "two" for b and NOT_FOUND for c. Iteration tells the truth, so
 // check must report exactly two problems.
-#include <dlfcn.h>
 #include <kalam/backend_api.h>
 
 #include <cstdio>
 #include <cstring>
+
+#include "wrapped_plugin.h"
 
 namespace {
 
@@ -51,20 +52,9 @@ int lying_get(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
                                            kalam_plugin_info* info,
                                            kalam_status* status) {
-  void* lib = dlopen(KALAM_LYING_WRAPS, RTLD_NOW | RTLD_LOCAL);
-  auto entry = lib == nullptr ? nullptr
-                              : reinterpret_cast<kalam_plugin_entry_fn>(
-                                    dlsym(lib, KALAM_PLUGIN_ENTRY_SYMBOL));
-  if (entry == nullptr) {
-    if (status != nullptr && status->struct_size >= sizeof *status) {
-      status->code = KALAM_INTERNAL;
-      std::snprintf(status->message, sizeof status->message,
-                    "cannot load the wrapped plugin %s", KALAM_LYING_WRAPS);
-    }
-    return KALAM_INTERNAL;
-  }
-  const int rc = entry(host, info, status);
-  if (rc != KALAM_OK) return rc;
+  const int rc =
+      kalam::test::wrapped_plugin_entry(KALAM_LYING_WRAPS, host, info, status);
+  if (rc != KALAM_OK || !kalam::test::info_covers_all(info)) return rc;
   g_real = info->vtable;
   std::memcpy(&g_table, g_real, sizeof g_table);
   g_table.open = open_seeded;

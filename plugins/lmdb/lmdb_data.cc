@@ -278,27 +278,28 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
   }
   // Validate every op before anything is applied.
   std::vector<kalam_cf*> families(op_count);
-  for (size_t i = 0; i < op_count; ++i) {
+  // Checks op i; `what` names it in messages. Ops are checked first with no
+  // status and a fixed name, so a valid write formats no text; the failing
+  // op is checked again to describe it.
+  auto check_op = [&](size_t i, const char* what, kalam_status* out) {
     const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
-    char what[64];
-    std::snprintf(what, sizeof what, "write op %zu (%s)", i, op_name(op->type));
-    int rc = resolve_cf(db, op->cf, &families[i], what, status);
+    int rc = resolve_cf(db, op->cf, &families[i], what, out);
     if (rc != KALAM_OK) return rc;
     if (op->reserved0 != 0) {
-      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+      return fail(out, KALAM_INVALID_ARGUMENT, 0,
                   "lmdb %s: reserved0 must be 0; nothing was applied", what);
     }
     switch (op->type) {
       case KALAM_OP_PUT:
-        rc = check_key(op->key, op->key_len, what, status);
+        rc = check_key(op->key, op->key_len, what, out);
         if (rc != KALAM_OK) return rc;
         if (!bytes_ok(op->value, op->value_len)) {
-          return fail(status, KALAM_INVALID_ARGUMENT, 0,
+          return fail(out, KALAM_INVALID_ARGUMENT, 0,
                       "lmdb %s: value is NULL with length %zu", what,
                       op->value_len);
         }
         if (op->value_len > kMaxValueSize) {
-          return fail(status, KALAM_INVALID_ARGUMENT, 0,
+          return fail(out, KALAM_INVALID_ARGUMENT, 0,
                       "lmdb %s: value of %zu bytes is over LMDB's maximum "
                       "of %llu bytes",
                       what, op->value_len,
@@ -306,25 +307,36 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
         }
         break;
       case KALAM_OP_DELETE:
-        rc = check_key(op->key, op->key_len, what, status);
+        rc = check_key(op->key, op->key_len, what, out);
         if (rc != KALAM_OK) return rc;
         break;
       case KALAM_OP_DELETE_RANGE:
         // Bounds are positions, not stored keys: any length is fine.
         if (!bytes_ok(op->key, op->key_len) ||
             !bytes_ok(op->value, op->value_len)) {
-          return fail(status, KALAM_INVALID_ARGUMENT, 0,
+          return fail(out, KALAM_INVALID_ARGUMENT, 0,
                       "lmdb %s: a bound is NULL with a non-zero length", what);
         }
         break;
       default:
-        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+        return fail(out, KALAM_INVALID_ARGUMENT, 0,
                     "lmdb write op %zu: unknown op type %u; nothing was "
                     "applied",
                     i, op->type);
     }
     if (families[i]->state.load(std::memory_order_acquire) == kDropped) {
-      return fail_dropped(status, families[i], what);
+      return fail_dropped(out, families[i], what);
+    }
+    return KALAM_OK;
+  };
+  for (size_t i = 0; i < op_count; ++i) {
+    if (check_op(i, "write op", nullptr) != KALAM_OK) {
+      const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
+      char what[64];
+      std::snprintf(what, sizeof what, "write op %zu (%s)", i,
+                    op_name(op->type));
+      const int rc = check_op(i, what, status);
+      if (rc != KALAM_OK) return rc;
     }
   }
   if (op_count == 0) return KALAM_OK;

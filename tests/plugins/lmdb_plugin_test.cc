@@ -272,6 +272,7 @@ TEST_F(LmdbTest, KeysOf511BytesFitAnd512DoNot) {
             KALAM_INVALID_ARGUMENT);
   EXPECT_THAT(status.message, HasSubstr("512 bytes"));
   EXPECT_THAT(status.message, HasSubstr("511"));
+  EXPECT_THAT(status.message, HasSubstr("write op 1 (PUT)"));  // which op
   EXPECT_EQ(value_of(nullptr, "first"), std::nullopt);  // nothing applied
   EXPECT_EQ(del(nullptr, k512), KALAM_INVALID_ARGUMENT);
   std::string value;

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "abi_status.h"
+#include "log.h"
 
 namespace kalam {
 
@@ -279,6 +280,12 @@ Status negotiate(const fs::path& file, kalam_plugin_entry_fn entry,
 }
 
 }  // namespace
+
+namespace detail {
+void log(LogLevel level, std::string_view message) {
+  log_line(level, "kalam", message);
+}
+}  // namespace detail
 
 std::filesystem::path default_plugin_dir() {
   // Installed plugins sit in <libdir>/kalam/plugins, beside libkalam.so.

@@ -24,8 +24,10 @@ class TablesTest : public ::testing::TestWithParam<std::string> {
     open_tables();
   }
 
+  // `options_` lets a test choose the cold store or the background worker
+  // before open_tables() / reopen().
   void open_tables() {
-    auto tables = Tables::open(db_->db());
+    auto tables = Tables::open(db_->db(), options_);
     ASSERT_TRUE(tables.ok()) << tables.status();
     tables_ = std::move(*tables);
   }
@@ -40,6 +42,9 @@ class TablesTest : public ::testing::TestWithParam<std::string> {
   Catalog& catalog() { return tables_->catalog(); }
   UserTableStore& users() { return tables_->user(); }
   SharedTableStore& shared() { return tables_->shared(); }
+  StreamTableStore& stream() { return tables_->stream(); }
+  // Where the default cold store keeps segments.
+  std::filesystem::path cold_dir() const { return db_->path() / "cold"; }
 
   // Every key and value of a column family, as stored.
   KV raw(std::string_view family, IteratorOptions options = {}) {
@@ -85,6 +90,9 @@ class TablesTest : public ::testing::TestWithParam<std::string> {
     return info.ok() ? *info : TableInfo{};
   }
 
+  // No background worker unless a test asks: tests decide when flushes and
+  // evictions happen.
+  TablesOptions options_{.background = false};
   std::unique_ptr<test::TestDb> db_;
   std::unique_ptr<Tables> tables_;
 };

@@ -160,7 +160,8 @@ Catalog::~Catalog() = default;
 
 Database& Catalog::database() const { return *context_->db; }
 
-StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
+StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db,
+                                                 const TablesOptions& options) {
   if (!db.plugin().has(KALAM_CAP_ATOMIC_BATCH)) {
     return Status::NotSupported(
         "the table layer needs atomic batches (catalog changes and row "
@@ -177,10 +178,26 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db) {
   KALAM_ASSIGN_OR_RETURN(context->system, family(kSystemFamily));
   KALAM_ASSIGN_OR_RETURN(context->data, family(kTablesFamily));
   context->locks = detail::locks_for(db);
+  context->cold = options.cold_store != nullptr
+                      ? options.cold_store
+                      : json_lines_cold_store(db.path() / "cold");
 
   std::lock_guard ddl(context->locks->ddl);
   auto layout = db.get(context->system, kLayoutKey);
   if (layout.status().is_not_found()) {
+    // A new catalog: cold segments from before belong to tables it does
+    // not know, and table ids start again at 1.
+    KALAM_ASSIGN_OR_RETURN(bool cold_empty, context->cold->empty());
+    if (!cold_empty) {
+      if (db.plugin().has(KALAM_CAP_PERSISTENT)) {
+        return Status::InvalidArgument(
+            "the table catalog in " + db.path().string() +
+            " is new, but its cold storage already holds segments of "
+            "tables it does not know (their hot rows are gone); move the "
+            "cold storage (by default <data dir>/cold) away first");
+      }
+      KALAM_RETURN_IF_ERROR(context->cold->clear());
+    }
     KALAM_RETURN_IF_ERROR(
         db.put(context->system, kLayoutKey, kLayoutVersion, kDurable));
   } else if (!layout.ok()) {
@@ -263,8 +280,17 @@ Status Catalog::drop_namespace(std::string_view ns,
     batch.del(context_->system, table_key(ns, t.name));
   }
   batch.del(context_->system, key);
-  std::unique_lock data(context_->locks->data);
-  return db.write(batch, kDurable).with_context(what);
+  {
+    std::unique_lock data(context_->locks->data);
+    KALAM_RETURN_IF_ERROR(db.write(batch, kDurable).with_context(what));
+  }
+  for (const TableInfo& t : tables) {
+    KALAM_RETURN_IF_ERROR(
+        context_->cold->drop_table(detail::cold_partition(t, std::nullopt))
+            .with_context(what + ": remove the cold segments of " +
+                          t.qualified_name()));
+  }
+  return Status::OK();
 }
 
 StatusOr<NamespaceInfo> Catalog::describe_namespace(std::string_view ns) {
@@ -308,12 +334,35 @@ StatusOr<TableInfo> Catalog::create_table(const TableSpec& spec) {
   if (spec.ns == kSystemNamespace) return reserved(what);
   Status schema_ok = spec.schema.validate();
   if (!schema_ok.ok()) return schema_ok.with_context(what);
-  if (spec.options.ttl || spec.options.max_rows) {
+  const FlushPolicy& flush = spec.options.flush;
+  if (spec.kind == TableKind::kStream) {
+    if (!spec.schema.primary_key.empty()) {
+      return Status::InvalidArgument(
+          what +
+          ": a stream table has no primary key; every event gets a "
+          "generated, time-ordered id (drop primary_key '" +
+          spec.schema.primary_key + "')");
+    }
+    if (!spec.options.ttl && !spec.options.max_rows) {
+      return Status::InvalidArgument(
+          what + ": a stream table needs a retention: ttl, max_rows or both");
+    }
+    if ((spec.options.ttl && spec.options.ttl->count() <= 0) ||
+        (spec.options.max_rows && *spec.options.max_rows == 0)) {
+      return Status::InvalidArgument(
+          what + ": a stream table's ttl and max_rows must be positive");
+    }
+    if (flush.row_count || flush.interval) {
+      return Status::InvalidArgument(
+          what +
+          ": a stream table is not flushed to cold storage (its "
+          "events expire instead); drop the flush policy");
+    }
+  } else if (spec.options.ttl || spec.options.max_rows) {
     return Status::InvalidArgument(
         what + ": ttl and max_rows apply to stream tables only; a " +
         std::string(table_kind_name(spec.kind)) + " table keeps its rows");
   }
-  const FlushPolicy& flush = spec.options.flush;
   if ((flush.row_count && *flush.row_count == 0) ||
       (flush.interval && flush.interval->count() <= 0)) {
     return Status::InvalidArgument(
@@ -388,8 +437,12 @@ Status Catalog::drop_table(std::string_view ns, std::string_view table) {
   batch.del(context_->system, table_key(ns, table));
   // No row write may be between resolving this table and writing its batch
   // while the table goes.
-  std::unique_lock data(context_->locks->data);
-  return db.write(batch, kDurable).with_context(what);
+  {
+    std::unique_lock data(context_->locks->data);
+    KALAM_RETURN_IF_ERROR(db.write(batch, kDurable).with_context(what));
+  }
+  return context_->cold->drop_table(detail::cold_partition(*info, std::nullopt))
+      .with_context(what + ": remove its cold segments");
 }
 
 StatusOr<std::shared_ptr<const TableInfo>> Catalog::resolve(
@@ -463,24 +516,24 @@ StatusOr<RowCursor> Catalog::scan_system_table(std::string_view table) {
     options.lower = std::string(1, kNamespaceTag);
     options.upper = std::string(1, static_cast<char>(kNamespaceTag + 1));
     decoder = [](std::string_view key, std::string_view value,
-                 Row& row) -> Status {
+                 Row& row) -> StatusOr<bool> {
       KALAM_ASSIGN_OR_RETURN(json j,
                              parse_json(value, "system.namespaces row '" +
                                                    keys::printable(key) + "'"));
       KALAM_ASSIGN_OR_RETURN(NamespaceInfo info, NamespaceInfo::from_json(j));
       row.row_id = info.name;
       row.data = info.to_json();
-      return Status::OK();
+      return true;
     };
   } else if (table == kTablesTable) {
     options.lower = std::string(1, kTableTag);
     options.upper = std::string(1, static_cast<char>(kTableTag + 1));
     decoder = [](std::string_view key, std::string_view value,
-                 Row& row) -> Status {
+                 Row& row) -> StatusOr<bool> {
       KALAM_ASSIGN_OR_RETURN(TableInfo info, decode_table_row(key, value));
       row.row_id = info.qualified_name();
       row.data = info.to_json();
-      return Status::OK();
+      return true;
     };
   } else {
     return resolve(kSystemNamespace, table).status();

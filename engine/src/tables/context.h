@@ -4,10 +4,12 @@
 #pragma once
 
 #include <kalam/database.h>
+#include <kalam/tables/cold_store.h>
 #include <kalam/tables/row.h>
 #include <kalam/tables/schema.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -75,6 +77,29 @@ struct DbLocks {
   std::mutex& row_lock(std::string_view key) {
     return rows[std::hash<std::string_view>{}(key) % rows.size()];
   }
+  // Every stripe of `rows`, for the moments a flush must exclude every row
+  // write (see RowStore::flush_batch / delete_flushed).
+  std::vector<std::mutex*> all_row_locks() {
+    std::vector<std::mutex*> out;
+    for (std::mutex& m : rows) out.push_back(&m);
+    return out;
+  }
+
+  // Flushes run one at a time (held by a FlushBatch for its whole life).
+  std::mutex flush;
+  // Flushes between their snapshot and their end. While one runs, a row
+  // delete writes a tombstone even where no segment exists yet: the flush
+  // may be about to write the row to cold storage.
+  std::atomic<int> flushing{0};
+
+  // Rows written (put, update, delete) per table id since its last flush:
+  // what FlushPolicy::row_count is compared with.
+  std::mutex counts_mu;
+  std::map<uint64_t, uint64_t> writes_since_flush;
+  void count_writes(uint64_t table_id, uint64_t n) {
+    std::lock_guard lock(counts_mu);
+    writes_since_flush[table_id] += n;
+  }
 };
 
 // The locks of `db`, shared by everyone who asks with the same Database.
@@ -85,6 +110,7 @@ struct TablesContext {
   ColumnFamily system;  // kalam.system: the catalog
   ColumnFamily data;    // kalam.tables: every table's rows
   std::shared_ptr<DbLocks> locks;
+  std::shared_ptr<ColdStore> cold;
 
   // Parsed table records, memoised by their exact stored bytes. A lookup
   // always reads the catalog row first, so this never serves a stale record.
@@ -94,10 +120,27 @@ struct TablesContext {
 
 // Builds RowCursors (their constructor is private to the public API).
 struct RowCursorAccess {
-  static RowCursor make(Iterator iterator, detail::RowDecoder decoder) {
-    return RowCursor(std::move(iterator), std::move(decoder));
+  static RowCursor make(std::unique_ptr<RowSource> source) {
+    return RowCursor(std::move(source));
   }
+  // A cursor over one iterator, each entry decoded by `decoder`.
+  static RowCursor make(Iterator iterator, RowDecoder decoder);
 };
+
+// The hot value that records the deletion of a row that may be in cold
+// storage (a tombstone). A JSON text never starts with a NUL byte.
+inline constexpr std::string_view kTombstone{"\0", 1};
+
+// The cold partition of a table's rows (one user's, or a shared table's).
+inline ColdPartition cold_partition(const TableInfo& info,
+                                    std::optional<std::string_view> user) {
+  return ColdPartition{
+      .ns = info.ns,
+      .table = info.name,
+      .table_id = info.id,
+      .user =
+          user ? std::optional<std::string>(std::string(*user)) : std::nullopt};
+}
 
 // Milliseconds since the epoch, now.
 int64_t now_ms();

@@ -1,56 +1,89 @@
-// RowCursor: a batch-at-a-time, decoding wrapper around one Iterator.
+// RowCursor, and its most common source: one Iterator, entries decoded a
+// batch at a time.
 #include <kalam/tables/row.h>
+
+#include "context.h"
 
 namespace kalam::tables {
 
-RowCursor::RowCursor(Iterator iterator, detail::RowDecoder decoder)
-    : iterator_(std::move(iterator)), decoder_(std::move(decoder)) {}
+namespace detail {
+namespace {
+
+class IteratorRowSource final : public RowSource {
+ public:
+  IteratorRowSource(Iterator iterator, RowDecoder decoder)
+      : iterator_(std::move(iterator)), decoder_(std::move(decoder)) {}
+
+  Status fill(std::deque<Row>& out, size_t max) override {
+    if (!iterator_) return Status::OK();
+    Iterator& it = *iterator_;
+    if (!started_) {
+      started_ = true;
+      it.seek_to_first();
+    }
+    // Skipped entries (deletions) append nothing: keep reading until a row
+    // arrives or the range ends.
+    const size_t before = out.size();
+    while (out.size() == before) {
+      if (!it.valid()) {
+        Status s = it.status();
+        iterator_.reset();  // releases the iterator (and its hold on the db)
+        return s;
+      }
+      Status decode_error;
+      auto consumed =
+          it.next_batch(max, [&](std::string_view key, std::string_view value) {
+            Row row;
+            auto keep = decoder_(key, value, row);
+            if (!keep.ok()) {
+              decode_error = keep.status();
+              return false;
+            }
+            if (*keep) out.push_back(std::move(row));
+            return true;
+          });
+      KALAM_RETURN_IF_ERROR(decode_error);
+      KALAM_RETURN_IF_ERROR(consumed.status());
+      if (*consumed == 0 && it.valid()) {
+        return Status::Internal(
+            "the backend's iterator handed out no entry and did not move "
+            "(next_batch made no progress)");
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::optional<Iterator> iterator_;
+  RowDecoder decoder_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+RowCursor RowCursorAccess::make(Iterator iterator, RowDecoder decoder) {
+  return make(std::make_unique<IteratorRowSource>(std::move(iterator),
+                                                  std::move(decoder)));
+}
+
+}  // namespace detail
+
+RowCursor::RowCursor(std::unique_ptr<detail::RowSource> source)
+    : source_(std::move(source)) {}
 
 RowCursor::RowCursor(RowCursor&&) noexcept = default;
 RowCursor& RowCursor::operator=(RowCursor&&) noexcept = default;
 RowCursor::~RowCursor() = default;
 
-void RowCursor::fill() {
-  if (!iterator_ || !status_.ok()) return;
-  Iterator& it = *iterator_;
-  if (!started_) {
-    started_ = true;
-    it.seek_to_first();
-  }
-  if (!it.valid()) {
-    status_ = it.status();
-    iterator_.reset();  // releases the iterator (and its hold on the db) early
-    return;
-  }
-  Status decode_error;
-  auto consumed = it.next_batch(
-      batch_size_, [&](std::string_view key, std::string_view value) {
-        Row row;
-        decode_error = decoder_(key, value, row);
-        if (!decode_error.ok()) return false;
-        buffer_.push_back(std::move(row));
-        return true;
-      });
-  if (!decode_error.ok()) {
-    status_ = std::move(decode_error);
-  } else if (!consumed.ok()) {
-    status_ = consumed.status();
-  } else if (*consumed == 0 && it.valid()) {
-    status_ = Status::Internal(
-        "the backend's iterator handed out no entry and did not move "
-        "(next_batch made no progress)");
-  }
-  if (!status_.ok()) {
-    buffer_.clear();
-    iterator_.reset();
-  }
-}
-
 bool RowCursor::next() {
-  if (buffer_.empty()) fill();
+  if (buffer_.empty() && source_ != nullptr && status_.ok()) {
+    status_ = source_->fill(buffer_, batch_size_);
+    if (!status_.ok()) buffer_.clear();
+  }
   if (buffer_.empty()) {
-    // The end (status_ OK) or an error: nothing more either way.
-    iterator_.reset();
+    // The end (status_ OK) or an error: nothing more either way. Releasing
+    // the source releases its iterator, and with it the database.
+    source_.reset();
     return false;
   }
   current_ = std::move(buffer_.front());

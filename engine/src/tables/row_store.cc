@@ -6,7 +6,44 @@
 #include <algorithm>
 
 #include "context.h"
+#include "hybrid_source.h"
 #include "key_codec.h"
+
+namespace kalam::tables {
+
+struct FlushBatch::State {
+  std::shared_ptr<const TableInfo> table;
+  std::vector<FlushEntry> entries;
+  std::vector<std::string> keys;    // the hot key of each entry
+  std::vector<std::string> values;  // its value as the snapshot saw it
+  std::shared_ptr<detail::DbLocks> locks;
+  std::unique_lock<std::mutex> flush_lock;
+  bool counted = false;  // holds one count of locks->flushing
+  bool written = false;
+  FlushResult result;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  ~State() {
+    if (counted) --locks->flushing;
+  }
+};
+
+FlushBatch::FlushBatch(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+FlushBatch::FlushBatch(FlushBatch&&) noexcept = default;
+FlushBatch& FlushBatch::operator=(FlushBatch&&) noexcept = default;
+FlushBatch::~FlushBatch() = default;
+
+const TableInfo& FlushBatch::table() const { return *state_->table; }
+const std::vector<FlushEntry>& FlushBatch::entries() const {
+  return state_->entries;
+}
+bool FlushBatch::written() const { return state_->written; }
+const FlushResult& FlushBatch::result() const { return state_->result; }
+
+}  // namespace kalam::tables
 
 namespace kalam::tables::detail {
 
@@ -63,6 +100,10 @@ Status read_only(const TableInfo& info) {
       "(create_namespace, create_table, drop_table, ...)");
 }
 
+// A stored hot value: the row, or nullopt for a tombstone.
+StatusOr<std::optional<json>> decode_hot_value(std::string_view value,
+                                               std::string_view key);
+
 StatusOr<json> decode_row_value(std::string_view value, std::string_view key) {
   json j = json::parse(value, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
@@ -118,6 +159,11 @@ StatusOr<std::shared_ptr<const TableInfo>> RowStore::table_for(
     return Status::InvalidArgument(
         info->qualified_name() +
         " is a user table; use UserTableStore with a user id");
+  }
+  if (info->kind == TableKind::kStream) {
+    return Status::InvalidArgument(
+        info->qualified_name() +
+        " is a stream table; use StreamTableStore (append, scan)");
   }
   return info;
 }
@@ -206,7 +252,58 @@ StatusOr<std::vector<std::string>> RowStore::put(
   StripeLocks locked(std::move(stripes));
   KALAM_RETURN_IF_ERROR(
       catalog_.database().write(batch, options).with_context(what));
+  ctx.locks->count_writes(info.id, ids.size());
   return ids;
+}
+
+namespace {
+
+StatusOr<std::optional<json>> decode_hot_value(std::string_view value,
+                                               std::string_view key) {
+  if (value == kTombstone) return std::optional<json>();
+  KALAM_ASSIGN_OR_RETURN(json row, decode_row_value(value, key));
+  return std::optional<json>(std::move(row));
+}
+
+std::string_view user_or_empty(Partition partition) {
+  return partition.user.value_or(std::string_view());
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<EntryStream>> RowStore::partition_cold_stream(
+    const TableInfo& info, Partition partition) {
+  KALAM_ASSIGN_OR_RETURN(
+      auto segments,
+      context().cold->open_segments(cold_partition(info, partition.user)));
+  return cold_stream(std::move(segments), partition_prefix(info, partition),
+                     key_kind(info), std::string(user_or_empty(partition)));
+}
+
+StatusOr<std::optional<json>> RowStore::current_row(const TableInfo& info,
+                                                    Partition partition,
+                                                    const std::string& key,
+                                                    std::string_view row_id) {
+  TablesContext& ctx = context();
+  auto value = catalog_.database().get(ctx.data, key);
+  if (value.ok()) return decode_hot_value(*value, key);
+  if (!value.status().is_not_found()) return value.status();
+  // Not hot: the newest segment that has the row decides. Segments are in
+  // row-key order, so each is read only up to the row's place.
+  KALAM_ASSIGN_OR_RETURN(auto segments, ctx.cold->open_segments(cold_partition(
+                                            info, partition.user)));
+  const std::string row_key =
+      key.substr(partition_prefix(info, partition).size());
+  for (auto& segment : segments) {
+    ColdRecord record;
+    while (segment->next(record)) {
+      if (record.row_id == row_id) return std::move(record.row);
+      auto record_key = keys::row_key_from_id(key_kind(info), record.row_id);
+      if (record_key.ok() && *record_key > row_key) break;
+    }
+    KALAM_RETURN_IF_ERROR(segment->status());
+  }
+  return std::optional<json>();
 }
 
 StatusOr<Row> RowStore::get(std::string_view ns, std::string_view table,
@@ -219,23 +316,22 @@ StatusOr<Row> RowStore::get(std::string_view ns, std::string_view table,
   if (info.id == 0) return catalog_.get_system_row(table, row_id);
   auto key = row_key(info, partition, row_id);
   if (!key.ok()) return key.status().with_context(what);
-  auto value = catalog_.database().get(context().data, *key);
-  if (value.status().is_not_found()) {
+  auto row = current_row(info, partition, *key, row_id);
+  if (!row.ok()) return row.status().with_context(what);
+  if (!row->has_value()) {
     return Status::NotFound("no row '" + keys::printable(row_id) + "'" +
                             (partition.is_user()
                                  ? " for user " + quoted_user(*partition.user)
                                  : std::string()) +
                             " in " + info.qualified_name());
   }
-  KALAM_RETURN_IF_ERROR(value.status().with_context(what));
-  KALAM_ASSIGN_OR_RETURN(json data, decode_row_value(*value, *key));
   const size_t prefix_size = partition_prefix(info, partition).size();
   KALAM_ASSIGN_OR_RETURN(
       std::string id,
       keys::row_id_from_key(key_kind(info), key->substr(prefix_size)));
-  return Row{.user_id = std::string(partition.user.value_or("")),
+  return Row{.user_id = std::string(user_or_empty(partition)),
              .row_id = std::move(id),
-             .data = std::move(data)};
+             .data = std::move(**row)};
 }
 
 StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
@@ -259,13 +355,12 @@ StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
   if (!key.ok()) return key.status().with_context(what);
 
   std::lock_guard row_lock(ctx.locks->row_lock(*key));
-  Database& db = catalog_.database();
-  auto value = db.get(ctx.data, *key);
-  if (value.status().is_not_found()) {
+  auto found = current_row(info, partition, *key, row_id);
+  if (!found.ok()) return found.status().with_context(what);
+  if (!found->has_value()) {
     return Status::NotFound(what + ": there is no such row");
   }
-  KALAM_RETURN_IF_ERROR(value.status().with_context(what));
-  KALAM_ASSIGN_OR_RETURN(json current, decode_row_value(*value, *key));
+  const json& current = **found;
   json merged = current;
   for (const auto& [column, new_value] : changes.items()) {
     merged[column] = new_value;
@@ -283,12 +378,14 @@ StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
   KALAM_ASSIGN_OR_RETURN(std::string encoded, encode_row_value(*canonical));
   WriteBatch batch;
   batch.put(ctx.data, *key, encoded);
-  KALAM_RETURN_IF_ERROR(db.write(batch, options).with_context(what));
+  KALAM_RETURN_IF_ERROR(
+      catalog_.database().write(batch, options).with_context(what));
+  ctx.locks->count_writes(info.id, 1);
   const size_t prefix_size = partition_prefix(info, partition).size();
   KALAM_ASSIGN_OR_RETURN(
       std::string id,
       keys::row_id_from_key(key_kind(info), key->substr(prefix_size)));
-  return Row{.user_id = std::string(partition.user.value_or("")),
+  return Row{.user_id = std::string(user_or_empty(partition)),
              .row_id = std::move(id),
              .data = std::move(*canonical)};
 }
@@ -309,15 +406,31 @@ Status RowStore::del(std::string_view ns, std::string_view table,
   if (!key.ok()) return key.status().with_context(what);
 
   std::lock_guard row_lock(ctx.locks->row_lock(*key));
-  Database& db = catalog_.database();
-  Status exists = db.get_with(ctx.data, *key, [](std::string_view) {});
-  if (exists.is_not_found()) {
+  auto found = current_row(info, partition, *key, row_id);
+  if (!found.ok()) return found.status().with_context(what);
+  if (!found->has_value()) {
     return Status::NotFound(what + ": there is no such row");
   }
-  KALAM_RETURN_IF_ERROR(exists.with_context(what));
+  // A row that may be in cold storage (or about to be: a flush is running)
+  // is deleted by a tombstone that hides it there; any other row simply
+  // goes. flush_batch() raises `flushing` while holding every row lock, so
+  // this check and the write below cannot straddle a flush's start.
+  bool tombstone = ctx.locks->flushing.load() > 0;
+  if (!tombstone) {
+    auto cold = ctx.cold->has_segments(cold_partition(info, partition.user));
+    if (!cold.ok()) return cold.status().with_context(what);
+    tombstone = *cold;
+  }
   WriteBatch batch;
-  batch.del(ctx.data, *key);
-  return db.write(batch, options).with_context(what);
+  if (tombstone) {
+    batch.put(ctx.data, *key, kTombstone);
+  } else {
+    batch.del(ctx.data, *key);
+  }
+  KALAM_RETURN_IF_ERROR(
+      catalog_.database().write(batch, options).with_context(what));
+  ctx.locks->count_writes(info.id, 1);
+  return Status::OK();
 }
 
 StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
@@ -329,6 +442,11 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
   std::shared_ptr<const TableInfo> info = *resolved;
   if (info->id == 0) return catalog_.scan_system_table(table);
 
+  // The cold segments first: a flush that completes between listing them
+  // and opening the iterator then only makes rows appear twice in the
+  // inputs, never vanish (and the merge reads each key once).
+  auto cold = partition_cold_stream(*info, partition);
+  if (!cold.ok()) return cold.status().with_context(what);
   // One iterator whose bounds are exactly the partition's key range: a
   // user's rows, or the table's. Nothing outside it is ever read.
   std::string prefix = partition_prefix(*info, partition);
@@ -338,10 +456,10 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
   auto it = catalog_.database().new_iterator(context().data, bounds);
   if (!it.ok()) return it.status().with_context(what);
   const keys::RowKeyKind kind = key_kind(*info);
-  std::string user(partition.user.value_or(""));
+  std::string user(user_or_empty(partition));
   auto decoder = [prefix = std::move(prefix), kind, user = std::move(user)](
                      std::string_view key, std::string_view value,
-                     Row& row) -> Status {
+                     KeyedEntry& entry) -> Status {
     // Bounds are the backend's job; this check makes "no call returns
     // another user's row" hold even with a backend that gets them wrong.
     if (!key.starts_with(prefix)) {
@@ -350,12 +468,18 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
                                 "', outside the bounds of the scan");
     }
     KALAM_ASSIGN_OR_RETURN(
-        row.row_id, keys::row_id_from_key(kind, key.substr(prefix.size())));
-    KALAM_ASSIGN_OR_RETURN(row.data, decode_row_value(value, key));
-    row.user_id = user;
+        entry.row.row_id,
+        keys::row_id_from_key(kind, key.substr(prefix.size())));
+    KALAM_ASSIGN_OR_RETURN(std::optional<json> row,
+                           decode_hot_value(value, key));
+    entry.key = key;
+    entry.deleted = !row.has_value();
+    if (row) entry.row.data = std::move(*row);
+    entry.row.user_id = user;
     return Status::OK();
   };
-  return RowCursorAccess::make(std::move(*it), std::move(decoder));
+  return RowCursorAccess::make(hybrid_source(
+      hot_stream(std::move(*it), std::move(decoder)), std::move(*cold)));
 }
 
 StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
@@ -365,6 +489,21 @@ StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
   auto resolved = table_for(ns, table, Partition{.user = ""});
   if (!resolved.ok()) return resolved.status().with_context(what);
   std::shared_ptr<const TableInfo> info = *resolved;
+  ColdStore& cold = *context().cold;
+  auto users = cold.users(cold_partition(*info, std::nullopt));
+  if (!users.ok()) return users.status().with_context(what);
+  // Key order of users is the bytewise order of their ids (esc() preserves
+  // it); std::string compares bytes as unsigned.
+  std::sort(users->begin(), users->end());
+  // Runs after this (temporary) RowStore is gone: captures only values.
+  auto open_user =
+      [cold = context().cold, info](
+          const std::string& user) -> StatusOr<std::unique_ptr<EntryStream>> {
+    KALAM_ASSIGN_OR_RETURN(auto segments,
+                           cold->open_segments(cold_partition(*info, user)));
+    return cold_stream(std::move(segments), keys::user_prefix(info->id, user),
+                       key_kind(*info), user);
+  };
   IteratorOptions bounds;
   bounds.lower = keys::table_prefix(info->id);
   bounds.upper = keys::table_end(info->id);
@@ -373,19 +512,25 @@ StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
   const keys::RowKeyKind kind = key_kind(*info);
   const uint64_t table_id = info->id;
   auto decoder = [kind, table_id](std::string_view key, std::string_view value,
-                                  Row& row) -> Status {
+                                  KeyedEntry& entry) -> Status {
     std::string_view rest = key;
     uint64_t id = 0;
     if (!keys::consume_u64(rest, id) || id != table_id ||
-        !keys::consume_escaped(rest, row.user_id)) {
+        !keys::consume_escaped(rest, entry.row.user_id)) {
       return Status::Corruption("malformed user-table key '" +
                                 keys::printable(key) + "'");
     }
-    KALAM_ASSIGN_OR_RETURN(row.row_id, keys::row_id_from_key(kind, rest));
-    KALAM_ASSIGN_OR_RETURN(row.data, decode_row_value(value, key));
+    KALAM_ASSIGN_OR_RETURN(entry.row.row_id, keys::row_id_from_key(kind, rest));
+    KALAM_ASSIGN_OR_RETURN(std::optional<json> row,
+                           decode_hot_value(value, key));
+    entry.key = key;
+    entry.deleted = !row.has_value();
+    if (row) entry.row.data = std::move(*row);
     return Status::OK();
   };
-  return RowCursorAccess::make(std::move(*it), std::move(decoder));
+  return RowCursorAccess::make(
+      hybrid_source(hot_stream(std::move(*it), std::move(decoder)),
+                    users_cold_stream(std::move(*users), open_user)));
 }
 
 StatusOr<std::vector<Row>> RowStore::collect(StatusOr<RowCursor> cursor) {
@@ -394,6 +539,171 @@ StatusOr<std::vector<Row>> RowStore::collect(StatusOr<RowCursor> cursor) {
   while (cursor->next()) rows.push_back(std::move(cursor->row()));
   KALAM_RETURN_IF_ERROR(cursor->status());
   return rows;
+}
+
+// --- Flush -------------------------------------------------------------------
+
+StatusOr<FlushBatch> RowStore::flush_batch(std::string_view ns,
+                                           std::string_view table,
+                                           TableKind kind) {
+  const std::string what =
+      "flush " + std::string(ns) + "." + std::string(table);
+  TablesContext& ctx = context();
+  auto resolved = catalog_.resolve(ns, table);
+  if (!resolved.ok()) return resolved.status().with_context(what);
+  std::shared_ptr<const TableInfo> info = *resolved;
+  if (info->id == 0) return read_only(*info).with_context(what);
+  if (info->kind != kind) {
+    return Status::InvalidArgument(
+        what + ": it is a " + std::string(table_kind_name(info->kind)) +
+        " table" +
+        (info->kind == TableKind::kStream
+             ? " (stream tables expire events instead of flushing them)"
+             : "; flush it through " +
+                   std::string(info->kind == TableKind::kUser
+                                   ? "UserTableStore"
+                                   : "SharedTableStore")));
+  }
+  auto state = std::make_unique<FlushBatch::State>();
+  state->table = info;
+  state->locks = ctx.locks;
+  state->flush_lock = std::unique_lock(ctx.locks->flush);
+  {
+    // No row write is between checking `flushing` and writing (see del()).
+    StripeLocks all(ctx.locks->all_row_locks());
+    ++ctx.locks->flushing;
+    state->counted = true;
+  }
+  Database& db = catalog_.database();
+  std::optional<Snapshot> snapshot;
+  if (db.plugin().has(KALAM_CAP_SNAPSHOTS)) {
+    auto taken = db.snapshot();
+    if (!taken.ok()) return taken.status().with_context(what);
+    snapshot = std::move(*taken);
+  }
+  IteratorOptions bounds;
+  bounds.lower = keys::table_prefix(info->id);
+  bounds.upper = keys::table_end(info->id);
+  bounds.snapshot = snapshot ? &*snapshot : nullptr;
+  auto it = db.new_iterator(ctx.data, bounds);
+  if (!it.ok()) return it.status().with_context(what);
+  const keys::RowKeyKind kind_of_key = key_kind(*info);
+  for (it->seek_to_first(); it->valid(); it->next()) {
+    std::string_view rest = it->key();
+    uint64_t id = 0;
+    FlushEntry entry;
+    if (!keys::consume_u64(rest, id) || id != info->id ||
+        (info->kind == TableKind::kUser &&
+         !keys::consume_escaped(rest, entry.user_id))) {
+      return Status::Corruption(what + ": malformed row key '" +
+                                keys::printable(it->key()) + "'");
+    }
+    KALAM_ASSIGN_OR_RETURN(entry.row_id,
+                           keys::row_id_from_key(kind_of_key, rest));
+    KALAM_ASSIGN_OR_RETURN(entry.row, decode_hot_value(it->value(), it->key()));
+    state->entries.push_back(std::move(entry));
+    state->keys.emplace_back(it->key());
+    state->values.emplace_back(it->value());
+  }
+  if (!it->status().ok()) return it->status().with_context(what);
+  return FlushBatch(std::move(state));
+}
+
+Status RowStore::write_cold(FlushBatch& batch) {
+  FlushBatch::State& state = *batch.state_;
+  if (state.written) return Status::OK();
+  const TableInfo& info = *state.table;
+  const std::vector<FlushEntry>& entries = state.entries;
+  FlushResult& result = state.result;
+  // Entries are in key order, so each user's rows are contiguous.
+  for (size_t begin = 0; begin < entries.size();) {
+    const std::string& user = entries[begin].user_id;
+    std::vector<ColdRecord> records;
+    size_t end = begin;
+    for (; end < entries.size() && entries[end].user_id == user; ++end) {
+      records.push_back({entries[end].row_id, entries[end].row});
+    }
+    const bool is_user = info.kind == TableKind::kUser;
+    Status s = context().cold->write_segment(
+        cold_partition(info, is_user ? std::optional<std::string_view>(user)
+                                     : std::nullopt),
+        records);
+    if (!s.ok()) {
+      return s.with_context("flush " + info.qualified_name() +
+                            ": write the cold segment" +
+                            (is_user ? " of user " + quoted_user(user) : ""));
+    }
+    ++result.segments;
+    for (const ColdRecord& r : records)
+      ++(r.row ? result.rows : result.deletions);
+    begin = end;
+  }
+  state.written = true;
+  return Status::OK();
+}
+
+StatusOr<FlushResult> RowStore::delete_flushed(FlushBatch& batch) {
+  FlushBatch::State& state = *batch.state_;
+  const TableInfo& info = *state.table;
+  const std::string what = "flush " + info.qualified_name() +
+                           ": delete the flushed rows from the hot store";
+  if (!state.written) {
+    return Status::InvalidArgument(
+        what +
+        ": write_cold() has not written the batch's segments, and "
+        "deleting the rows now would lose them");
+  }
+  TablesContext& ctx = context();
+  std::shared_lock data(ctx.locks->data);
+  auto now = catalog_.resolve(info.ns, info.name);
+  if (!now.ok() || (*now)->id != info.id) {
+    return Status::NotFound(what + ": the table was dropped during the flush");
+  }
+  // Every row write waits while the keys are compared and deleted, so a
+  // key is deleted only if it still holds exactly what was flushed.
+  StripeLocks all(ctx.locks->all_row_locks());
+  Database& db = catalog_.database();
+  WriteBatch deletes;
+  FlushResult& result = state.result;
+  constexpr size_t kChunk = 1024;
+  for (size_t begin = 0; begin < state.keys.size(); begin += kChunk) {
+    const size_t end = std::min(state.keys.size(), begin + kChunk);
+    std::vector<std::string_view> chunk(state.keys.begin() + begin,
+                                        state.keys.begin() + end);
+    auto current = db.multi_get(ctx.data, chunk);
+    if (!current.ok()) return current.status().with_context(what);
+    for (size_t i = begin; i < end; ++i) {
+      const std::optional<std::string>& value = (*current)[i - begin];
+      if (value && *value == state.values[i]) {
+        deletes.del(ctx.data, state.keys[i]);
+        ++result.removed;
+      } else {
+        ++result.kept;
+      }
+    }
+  }
+  if (deletes.count() > 0) {
+    // Not synced: if a crash loses the deletes, the rows are hot again and
+    // still read once (the next flush moves them again).
+    Status s = db.write(deletes);
+    if (!s.ok()) {
+      result.removed = 0;
+      result.kept = 0;
+      return s.with_context(what);
+    }
+  }
+  {
+    std::lock_guard lock(ctx.locks->counts_mu);
+    ctx.locks->writes_since_flush[info.id] = result.kept;
+  }
+  return result;
+}
+
+StatusOr<FlushResult> RowStore::flush(std::string_view ns,
+                                      std::string_view table, TableKind kind) {
+  KALAM_ASSIGN_OR_RETURN(FlushBatch batch, flush_batch(ns, table, kind));
+  KALAM_RETURN_IF_ERROR(write_cold(batch));
+  return delete_flushed(batch);
 }
 
 }  // namespace kalam::tables::detail

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <kalam/tables/catalog.h>
+#include <kalam/tables/flush.h>
 #include <kalam/tables/row.h>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include <vector>
 
 namespace kalam::tables::detail {
+
+class EntryStream;
 
 // Which rows of a table a call addresses: one user's (user tables) or the
 // table's (shared tables, where `user` is nullopt).
@@ -49,6 +52,15 @@ class RowStore {
 
   static StatusOr<std::vector<Row>> collect(StatusOr<RowCursor> cursor);
 
+  // The three steps of a flush (kalam/tables/flush.h) of a table of `kind`
+  // (user or shared), and all three in a row.
+  StatusOr<FlushBatch> flush_batch(std::string_view ns, std::string_view table,
+                                   TableKind kind);
+  Status write_cold(FlushBatch& batch);
+  StatusOr<FlushResult> delete_flushed(FlushBatch& batch);
+  StatusOr<FlushResult> flush(std::string_view ns, std::string_view table,
+                              TableKind kind);
+
  private:
   TablesContext& context() { return *catalog_.context_; }
   // The table, checked to be of the partition's kind (INVALID_ARGUMENT
@@ -66,6 +78,16 @@ class RowStore {
   // INVALID_ARGUMENT when `key` is longer than the backend's max_key_size.
   Status check_key_size(const TableInfo& info, Partition partition,
                         const std::string& key, std::string_view row_id);
+  // The current version of the row at `key` (id `row_id`): the hot value if
+  // there is one, else the newest cold record; nullopt when there is no row
+  // (never written, or deleted).
+  StatusOr<std::optional<nlohmann::json>> current_row(const TableInfo& info,
+                                                      Partition partition,
+                                                      const std::string& key,
+                                                      std::string_view row_id);
+  // The cold stream of one partition (empty when it has no segments).
+  StatusOr<std::unique_ptr<EntryStream>> partition_cold_stream(
+      const TableInfo& info, Partition partition);
 
   Catalog& catalog_;
 };

@@ -438,6 +438,8 @@ std::string_view table_kind_name(TableKind kind) {
       return "user";
     case TableKind::kShared:
       return "shared";
+    case TableKind::kStream:
+      return "stream";
   }
   return "?";
 }
@@ -445,8 +447,9 @@ std::string_view table_kind_name(TableKind kind) {
 StatusOr<TableKind> parse_table_kind(std::string_view name) {
   if (name == "user") return TableKind::kUser;
   if (name == "shared") return TableKind::kShared;
+  if (name == "stream") return TableKind::kStream;
   return Status::InvalidArgument("unknown table kind '" + std::string(name) +
-                                 "'; the kinds are user, shared");
+                                 "'; the kinds are user, shared, stream");
 }
 
 json TableOptions::to_json() const {

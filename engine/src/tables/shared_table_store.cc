@@ -59,4 +59,22 @@ StatusOr<RowCursor> SharedTableStore::iter(std::string_view ns,
   return RowStore(catalog_).iter(ns, table, Partition{});
 }
 
+StatusOr<FlushResult> SharedTableStore::flush(std::string_view ns,
+                                              std::string_view table) {
+  return RowStore(catalog_).flush(ns, table, TableKind::kShared);
+}
+
+StatusOr<FlushBatch> SharedTableStore::flush_batch(std::string_view ns,
+                                                   std::string_view table) {
+  return RowStore(catalog_).flush_batch(ns, table, TableKind::kShared);
+}
+
+Status SharedTableStore::write_cold(FlushBatch& batch) {
+  return RowStore(catalog_).write_cold(batch);
+}
+
+StatusOr<FlushResult> SharedTableStore::delete_flushed(FlushBatch& batch) {
+  return RowStore(catalog_).delete_flushed(batch);
+}
+
 }  // namespace kalam::tables

@@ -71,4 +71,22 @@ StatusOr<RowCursor> UserTableStore::iter_all(std::string_view ns,
   return RowStore(catalog_).iter_all_users(ns, table);
 }
 
+StatusOr<FlushResult> UserTableStore::flush(std::string_view ns,
+                                            std::string_view table) {
+  return RowStore(catalog_).flush(ns, table, TableKind::kUser);
+}
+
+StatusOr<FlushBatch> UserTableStore::flush_batch(std::string_view ns,
+                                                 std::string_view table) {
+  return RowStore(catalog_).flush_batch(ns, table, TableKind::kUser);
+}
+
+Status UserTableStore::write_cold(FlushBatch& batch) {
+  return RowStore(catalog_).write_cold(batch);
+}
+
+StatusOr<FlushResult> UserTableStore::delete_flushed(FlushBatch& batch) {
+  return RowStore(catalog_).delete_flushed(batch);
+}
+
 }  // namespace kalam::tables

@@ -30,6 +30,7 @@
 
 #include <kalam/database.h>
 #include <kalam/status.h>
+#include <kalam/tables/options.h>
 #include <kalam/tables/row.h>
 #include <kalam/tables/schema.h>
 
@@ -68,6 +69,8 @@ namespace detail {
 struct TablesContext;
 class RowStore;
 }  // namespace detail
+class StreamTableStore;
+class Tables;
 
 class Catalog {
  public:
@@ -76,12 +79,18 @@ class Catalog {
   ~Catalog();
 
   // Opens the catalog kept in `db`, creating the table layer's column
-  // families and stamping its layout version on first use.
+  // families and stamping its layout version on first use. `options`
+  // chooses the cold storage (the background worker options are for
+  // Tables). On first use of a backend that is not persistent, segments
+  // left in the cold storage by an earlier process are removed (their hot
+  // half is gone); on a persistent backend they make open fail instead.
   // REQUIRES: `db` outlives the Catalog and every store built on it.
   // Errors: NOT_SUPPORTED (the backend lacks atomic batches, or the data was
-  // written by a newer table layer), CORRUPTION, and whatever opening the
-  // column families returns (e.g. on a read-only database that has none).
-  static StatusOr<std::unique_ptr<Catalog>> open(Database& db);
+  // written by a newer table layer), CORRUPTION, INVALID_ARGUMENT (a new
+  // catalog beside old cold segments), and whatever opening the column
+  // families returns (e.g. on a read-only database that has none).
+  static StatusOr<std::unique_ptr<Catalog>> open(
+      Database& db, const TablesOptions& options = {});
 
   Database& database() const;
 
@@ -102,7 +111,9 @@ class Catalog {
   // table with a fresh id. INVALID_ARGUMENT naming what is wrong, NOT_FOUND
   // (no such namespace), ALREADY_EXISTS (the table, or a duplicate column).
   StatusOr<TableInfo> create_table(const TableSpec& spec);
-  // Drops the table and all its rows. NOT_FOUND.
+  // Drops the table and all its rows, hot and cold (the catalog change is
+  // atomic; cold segments are removed afterwards, and segments a crash
+  // leaves behind belong to an id no table will have again). NOT_FOUND.
   Status drop_table(std::string_view ns, std::string_view table);
   // NOT_FOUND naming the table (and whether its namespace exists).
   // system.namespaces and system.tables are described too (id 0).
@@ -121,6 +132,8 @@ class Catalog {
 
  private:
   friend class detail::RowStore;
+  friend class StreamTableStore;
+  friend class Tables;
   explicit Catalog(std::shared_ptr<detail::TablesContext> context);
 
   // describe_table() without the copy: the parsed record, shared.

@@ -31,17 +31,27 @@ struct Row {
 
 namespace detail {
 struct RowCursorAccess;
-// Turns one stored entry into a row; a non-OK status stops the cursor.
-using RowDecoder = std::function<Status(std::string_view key,
-                                        std::string_view value, Row& row)>;
+// Turns one stored entry into a row: true when `row` holds one, false to
+// skip the entry (a deletion record); a non-OK status stops the cursor.
+using RowDecoder = std::function<StatusOr<bool>(
+    std::string_view key, std::string_view value, Row& row)>;
+// Where a RowCursor's rows come from.
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  // Appends up to `max` rows to `out`; appending none means the end.
+  virtual Status fill(std::deque<Row>& out, size_t max) = 0;
+};
 }  // namespace detail
 
 // A forward, streaming read over the rows of one table (or of one user in
-// it), in key order. It holds one storage iterator and at most one batch of
+// it), in key order. It holds one storage iterator (plus, once a table has
+// been flushed, one reader per cold segment) and at most one batch of
 // decoded rows, never the whole table. Like the Iterator it wraps, it keeps
 // its database open until destroyed (Database::close() returns BUSY), and
-// it is used by one thread at a time. It sees the data as of its creation
-// on backends with snapshots.
+// it is used by one thread at a time. It sees the hot rows as of its
+// creation on backends with snapshots, and the cold segments that existed
+// then.
 //
 //   KALAM_ASSIGN_OR_RETURN(auto cursor, store.iter("app", "messages", "u1"));
 //   while (cursor.next()) use(cursor.row());
@@ -69,16 +79,13 @@ class RowCursor {
 
  private:
   friend struct detail::RowCursorAccess;
-  RowCursor(Iterator iterator, detail::RowDecoder decoder);
-  void fill();
+  explicit RowCursor(std::unique_ptr<detail::RowSource> source);
 
-  std::optional<Iterator> iterator_;
-  detail::RowDecoder decoder_;
+  std::unique_ptr<detail::RowSource> source_;
   std::deque<Row> buffer_;
   Row current_;
   Status status_;
   size_t batch_size_ = 256;
-  bool started_ = false;
 };
 
 }  // namespace kalam::tables

@@ -105,16 +105,17 @@ struct Schema {
 enum class TableKind {
   kUser,    // rows are partitioned by user id; a user sees only their rows
   kShared,  // one set of rows for everyone
-  // Stream tables (append-only, TTL / max-rows retention) come later.
+  kStream,  // append-only events with retention (TTL and/or max rows)
 };
-// "user", "shared".
+// "user", "shared", "stream".
 std::string_view table_kind_name(TableKind kind);
 StatusOr<TableKind> parse_table_kind(std::string_view name);
 
-// When hot rows move to cold storage. Recorded in the catalog now; the flush
-// scheduler that acts on it is not built yet.
+// When hot rows of a user or shared table move to cold storage (see
+// Tables: the background worker acts on it; Tables::flush() flushes now).
 struct FlushPolicy {
-  // Flush once the table holds this many hot rows.
+  // Flush once this many rows were written (put, update or delete) since the
+  // last flush.
   std::optional<uint64_t> row_count;
   // Flush at least this often.
   std::optional<std::chrono::milliseconds> interval;
@@ -123,8 +124,10 @@ struct FlushPolicy {
 
 struct TableOptions {
   FlushPolicy flush;
-  // Retention, for stream tables only (refused for user and shared tables):
-  // rows older than `ttl`, and rows beyond the newest `max_rows`, expire.
+  // Retention, for stream tables only (refused for user and shared tables;
+  // a stream table needs at least one): events older than `ttl`, and events
+  // beyond the newest `max_rows`, expire — reads never return them, and the
+  // background worker (or StreamTableStore::evict) deletes them.
   std::optional<std::chrono::milliseconds> ttl;
   std::optional<uint64_t> max_rows;
 

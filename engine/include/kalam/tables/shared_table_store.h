@@ -10,6 +10,7 @@
 #include <kalam/database.h>
 #include <kalam/status.h>
 #include <kalam/tables/catalog.h>
+#include <kalam/tables/flush.h>
 #include <kalam/tables/row.h>
 
 #include <nlohmann/json.hpp>
@@ -49,6 +50,18 @@ class SharedTableStore {
   StatusOr<std::vector<Row>> scan(std::string_view ns, std::string_view table);
   // The streaming form of scan().
   StatusOr<RowCursor> iter(std::string_view ns, std::string_view table);
+
+  // --- Flush (see kalam/tables/flush.h) ---
+  // Moves every hot row of the shared table to cold storage: the three steps
+  // below in a row. Reads are unaffected (hybrid reads merge hot and cold).
+  StatusOr<FlushResult> flush(std::string_view ns, std::string_view table);
+  // Step 1: the table's hot rows and deletions as of one snapshot.
+  StatusOr<FlushBatch> flush_batch(std::string_view ns, std::string_view table);
+  // Step 2: one segment per flush to the cold store. Safe to retry.
+  Status write_cold(FlushBatch& batch);
+  // Step 3: deletes, in one atomic batch, the hot keys that still hold what
+  // the batch read. INVALID_ARGUMENT before write_cold() succeeded.
+  StatusOr<FlushResult> delete_flushed(FlushBatch& batch);
 
  private:
   Catalog& catalog_;

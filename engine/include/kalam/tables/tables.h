@@ -1,6 +1,7 @@
 // The table layer's entry point: one object that opens the catalog of a
-// Database and hands out the stores built on it. The CLI, the examples and
-// applications start here:
+// Database, hands out the stores built on it, and runs the background work
+// (flush policies, stream expiry). The CLI, the examples and applications
+// start here:
 //
 //   KALAM_ASSIGN_OR_RETURN(auto tables, kalam::tables::Tables::open(*db));
 //   KALAM_RETURN_IF_ERROR(tables->catalog().create_namespace("app"));
@@ -9,22 +10,30 @@
 //       .schema = {.columns = {{"title", ColumnType::kString, false}}}}));
 //   KALAM_ASSIGN_OR_RETURN(auto id,
 //       tables->user().put("app", "notes", "alice", {{"title", "hi"}}));
+//   KALAM_ASSIGN_OR_RETURN(auto moved, tables->flush("app", "notes"));
 //
 // Namespace and table management (the "namespace and table services") is
-// the Catalog; row access is UserTableStore and SharedTableStore. Tables
-// adds no behaviour of its own: it wires the three together so a caller
-// holds one object. Thread-safe.
+// the Catalog; row access is UserTableStore, SharedTableStore and
+// StreamTableStore. Thread-safe.
 #pragma once
 
 #include <kalam/database.h>
 #include <kalam/status.h>
 #include <kalam/tables/catalog.h>
+#include <kalam/tables/cold_store.h>
+#include <kalam/tables/flush.h>
+#include <kalam/tables/options.h>
 #include <kalam/tables/row.h>
 #include <kalam/tables/schema.h>
 #include <kalam/tables/shared_table_store.h>
+#include <kalam/tables/stream_table_store.h>
 #include <kalam/tables/user_table_store.h>
 
+#include <condition_variable>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace kalam::tables {
 
@@ -32,20 +41,56 @@ class Tables {
  public:
   Tables(const Tables&) = delete;
   Tables& operator=(const Tables&) = delete;
+  // Stops the background worker (waiting for a pass in progress).
+  ~Tables();
 
-  // Opens the catalog of `db` (see Catalog::open).
-  // REQUIRES: `db` outlives the Tables object.
-  static StatusOr<std::unique_ptr<Tables>> open(Database& db);
+  // Opens the catalog of `db` (see Catalog::open) and, with
+  // options.background, starts the worker.
+  // REQUIRES: `db` outlives the Tables object; destroy the Tables object
+  // before closing `db` (the worker's reads would make close() BUSY).
+  static StatusOr<std::unique_ptr<Tables>> open(
+      Database& db, const TablesOptions& options = {});
 
   Catalog& catalog() { return *catalog_; }
   UserTableStore& user() { return user_; }
   SharedTableStore& shared() { return shared_; }
+  StreamTableStore& stream() { return stream_; }
+
+  // Flushes a user or shared table now (see flush.h).
+  // INVALID_ARGUMENT for stream and system tables.
+  StatusOr<FlushResult> flush(std::string_view ns, std::string_view table);
+
+  // One pass of the background work, now: flushes every table whose
+  // FlushPolicy is due (row_count rows written since its last flush, or
+  // interval elapsed) and evicts the expired events of every stream table.
+  // Goes through every table even when one fails; returns the first error.
+  Status run_maintenance();
+
+  // The error of the worker's latest pass (OK when it succeeded or none ran
+  // yet). Errors are also logged (kalam/plugin.h set_log_sink).
+  Status background_status() const;
 
  private:
-  explicit Tables(std::unique_ptr<Catalog> catalog);
+  Tables(std::unique_ptr<Catalog> catalog, const TablesOptions& options);
+  void worker_loop();
+  // Whether the policy of `info` says flush now.
+  StatusOr<bool> flush_due(const TableInfo& info, int64_t now_ms);
+
   std::unique_ptr<Catalog> catalog_;
   UserTableStore user_;
   SharedTableStore shared_;
+  StreamTableStore stream_;
+  const TablesOptions options_;
+
+  std::mutex maintenance_mu_;  // one pass at a time
+  // Per table id: when it was last flushed (or first seen) by a pass.
+  std::map<uint64_t, int64_t> last_flush_ms_;
+
+  mutable std::mutex worker_mu_;
+  std::condition_variable worker_cv_;
+  bool stopping_ = false;
+  Status background_status_;
+  std::thread worker_;
 };
 
 }  // namespace kalam::tables

@@ -1,0 +1,23 @@
+// How the table layer is opened: Catalog::open() and Tables::open().
+#pragma once
+
+#include <kalam/tables/cold_store.h>
+
+#include <chrono>
+#include <memory>
+
+namespace kalam::tables {
+
+struct TablesOptions {
+  // Where flushes move rows. Default: json_lines_cold_store(<the database's
+  // data directory>/cold). Every Catalog and Tables object of one Database
+  // must use the same cold storage (the default does).
+  std::shared_ptr<ColdStore> cold_store;
+  // Tables only: run a background worker that flushes user and shared
+  // tables by their FlushPolicy and evicts expired events of stream tables.
+  bool background = true;
+  // How often the worker looks at every table.
+  std::chrono::milliseconds background_interval{1000};
+};
+
+}  // namespace kalam::tables

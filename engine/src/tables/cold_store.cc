@@ -1,0 +1,439 @@
+// The JSON Lines cold store (see cold_store.h for the layout).
+#include <fcntl.h>
+#include <kalam/tables/cold_store.h>
+#include <kalam/tables/schema.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <system_error>
+
+namespace kalam::tables {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kFormat = "kalam.segment";
+constexpr int kVersion = 1;
+constexpr std::string_view kSuffix = ".jsonl";
+constexpr size_t kSeqDigits = 20;
+// Directory names stay well below NAME_MAX (255).
+constexpr size_t kMaxUserDirName = 200;
+
+Status io_error(const std::string& what, int err) {
+  return Status(Code::kIoError, what + ": " + std::strerror(err));
+}
+
+Status io_error(const std::string& what, const std::error_code& ec) {
+  return Status(Code::kIoError, what + ": " + ec.message());
+}
+
+bool plain_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+std::string user_dir_name(std::string_view user) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : user) {
+    if (plain_byte(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  if (out.size() <= kMaxUserDirName) return out;
+  // Too long for a file name: a readable prefix and a hash of the whole id.
+  // Two users may then share a directory; readers check each segment's
+  // header, so they never mix.
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : user) h = (h ^ c) * 1099511628211ULL;
+  std::string shortened = out.substr(0, 160);
+  // Never cut a %HH escape in half.
+  if (auto pct = shortened.rfind('%');
+      pct != std::string::npos && pct + 3 > shortened.size()) {
+    shortened.resize(pct);
+  }
+  char suffix[20];
+  std::snprintf(suffix, sizeof(suffix), "~%016llx",
+                static_cast<unsigned long long>(h));
+  return shortened + suffix;
+}
+
+bool valid_utf8(std::string_view s) {
+  try {
+    (void)json(std::string(s)).dump();
+    return true;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+std::string seq_name(uint64_t seq) {
+  std::string digits = std::to_string(seq);
+  return std::string(kSeqDigits - digits.size(), '0') + digits +
+         std::string(kSuffix);
+}
+
+// The sequence number of a segment file name, or nullopt for anything else
+// (temporary files included).
+std::optional<uint64_t> parse_seq_name(const std::string& name) {
+  if (name.size() != kSeqDigits + kSuffix.size() || !name.ends_with(kSuffix)) {
+    return std::nullopt;
+  }
+  uint64_t seq = 0;
+  for (size_t i = 0; i < kSeqDigits; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    seq = seq * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  return seq;
+}
+
+Status fsync_path(const fs::path& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return io_error("open " + path.string(), errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return io_error("fsync " + path.string(), err);
+  return Status::OK();
+}
+
+Status write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      if (err == ENOSPC) {
+        return Status(Code::kNoSpace,
+                      "write " + path.string() + ": " + std::strerror(err));
+      }
+      return io_error("write " + path.string(), err);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::OK();
+}
+
+class JsonLinesReader final : public ColdSegmentReader {
+ public:
+  JsonLinesReader(fs::path path, std::ifstream in, uint64_t expected)
+      : path_(std::move(path)), in_(std::move(in)), expected_(expected) {}
+
+  bool next(ColdRecord& out) override {
+    if (done_) return false;
+    std::string line;
+    if (!std::getline(in_, line)) {
+      done_ = true;
+      if (in_.bad()) {
+        status_ = Status(Code::kIoError, "read " + path_.string());
+      } else if (read_ != expected_) {
+        status_ = corrupt("the header promises " + std::to_string(expected_) +
+                          " records, the file holds " + std::to_string(read_));
+      }
+      return false;
+    }
+    ++line_no_;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto id = j.is_object() ? j.find("id") : j.end();
+    if (j.is_discarded() || !j.is_object() || id == j.end() ||
+        !id->is_string() || read_ == expected_) {
+      return fail(read_ == expected_ ? "more records than the header promises"
+                                     : "not a segment record");
+    }
+    out.row_id = id->get<std::string>();
+    if (auto row = j.find("row"); row != j.end() && row->is_object()) {
+      out.row = std::move(*row);
+    } else if (auto del = j.find("deleted");
+               del != j.end() && del->is_boolean() && del->get<bool>()) {
+      out.row.reset();
+    } else {
+      return fail("a record needs \"row\" (an object) or \"deleted\": true");
+    }
+    ++read_;
+    return true;
+  }
+
+  const Status& status() const override { return status_; }
+
+ private:
+  Status corrupt(const std::string& what) const {
+    return Status::Corruption("cold segment " + path_.string() + ": " + what);
+  }
+  bool fail(const std::string& what) {
+    status_ = Status::Corruption("cold segment " + path_.string() + " line " +
+                                 std::to_string(line_no_) + ": " + what);
+    done_ = true;
+    return false;
+  }
+
+  fs::path path_;
+  std::ifstream in_;
+  uint64_t expected_;
+  uint64_t read_ = 0;
+  uint64_t line_no_ = 1;  // the header
+  bool done_ = false;
+  Status status_;
+};
+
+class JsonLinesColdStore final : public ColdStore {
+ public:
+  explicit JsonLinesColdStore(fs::path root) : root_(std::move(root)) {}
+
+  Status write_segment(const ColdPartition& partition,
+                       std::span<const ColdRecord> records) override {
+    const fs::path dir = partition_dir(partition);
+    // One writer at a time per store: sequence numbers are read-then-write.
+    std::lock_guard lock(mu_);
+    KALAM_RETURN_IF_ERROR(make_dirs(dir));
+    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
+    const uint64_t seq = seqs.empty() ? 1 : seqs.back() + 1;
+
+    json header = {
+        {"format", kFormat},
+        {"version", kVersion},
+        {"namespace", partition.ns},
+        {"table", partition.table},
+        {"table_id", partition.table_id},
+        {"seq", seq},
+        {"created_at", std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()},
+        {"records", records.size()}};
+    if (partition.user) {
+      header["user_base64"] = base64_encode(*partition.user);
+      if (valid_utf8(*partition.user)) header["user"] = *partition.user;
+    }
+    std::string text;
+    try {
+      text = header.dump() + "\n";
+      for (const ColdRecord& r : records) {
+        json line = {{"id", r.row_id}};
+        if (r.row) {
+          line["row"] = *r.row;
+        } else {
+          line["deleted"] = true;
+        }
+        text += line.dump();
+        text += '\n';
+      }
+    } catch (const json::exception& e) {
+      return Status::InvalidArgument(std::string("cannot encode a segment: ") +
+                                     e.what());
+    }
+
+    const fs::path final_path = dir / seq_name(seq);
+    const fs::path tmp =
+        dir / (seq_name(seq) + ".tmp-" + std::to_string(::getpid()) + "-" +
+               std::to_string(++tmp_counter_));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return io_error("create " + tmp.string(), errno);
+    Status s = write_all(fd, text, tmp);
+    if (s.ok() && ::fsync(fd) != 0)
+      s = io_error("fsync " + tmp.string(), errno);
+    if (::close(fd) != 0 && s.ok()) {
+      s = io_error("close " + tmp.string(), errno);
+    }
+    if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) {
+      s = io_error("rename " + tmp.string() + " to " + final_path.string(),
+                   errno);
+    }
+    if (!s.ok()) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      return s;
+    }
+    return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+  }
+
+  StatusOr<std::vector<std::unique_ptr<ColdSegmentReader>>> open_segments(
+      const ColdPartition& partition) override {
+    std::vector<std::unique_ptr<ColdSegmentReader>> readers;
+    const fs::path dir = partition_dir(partition);
+    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
+    for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
+      const fs::path path = dir / seq_name(*it);
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return Status(Code::kIoError, "open " + path.string());
+      std::string line;
+      if (!std::getline(in, line)) {
+        return Status::Corruption("cold segment " + path.string() +
+                                  ": empty (no header line)");
+      }
+      KALAM_ASSIGN_OR_RETURN(Header header, parse_header(line, path));
+      if (partition.user && header.user != *partition.user) {
+        continue;  // another user whose long id shares this directory
+      }
+      readers.push_back(std::make_unique<JsonLinesReader>(path, std::move(in),
+                                                          header.records));
+    }
+    return readers;
+  }
+
+  StatusOr<bool> has_segments(const ColdPartition& partition) override {
+    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
+                           segment_seqs(partition_dir(partition)));
+    return !seqs.empty();
+  }
+
+  StatusOr<bool> empty() override {
+    std::error_code ec;
+    if (!fs::exists(root_, ec)) return true;
+    for (const auto& entry : fs::recursive_directory_iterator(root_, ec)) {
+      if (parse_seq_name(entry.path().filename().string())) return false;
+    }
+    if (ec) return io_error("list " + root_.string(), ec);
+    return true;
+  }
+
+  StatusOr<std::vector<std::string>> users(
+      const ColdPartition& table) override {
+    const fs::path dir = table_dir(table) / "users";
+    std::set<std::string> out;
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return std::vector<std::string>();
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (!entry.is_directory()) continue;
+      KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
+                             segment_seqs(entry.path()));
+      for (uint64_t seq : seqs) {
+        const fs::path path = entry.path() / seq_name(seq);
+        std::ifstream in(path, std::ios::binary);
+        std::string line;
+        if (!in || !std::getline(in, line)) {
+          return Status::Corruption("cold segment " + path.string() +
+                                    ": unreadable header");
+        }
+        KALAM_ASSIGN_OR_RETURN(Header header, parse_header(line, path));
+        out.insert(std::move(header.user));
+      }
+    }
+    if (ec) return io_error("list " + dir.string(), ec);
+    return std::vector<std::string>(out.begin(), out.end());
+  }
+
+  Status drop_table(const ColdPartition& table) override {
+    std::lock_guard lock(mu_);
+    std::error_code ec;
+    fs::remove_all(table_dir(table), ec);
+    if (ec) return io_error("remove " + table_dir(table).string(), ec);
+    return Status::OK();
+  }
+
+  Status clear() override {
+    std::lock_guard lock(mu_);
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+    if (ec) return io_error("remove " + root_.string(), ec);
+    return Status::OK();
+  }
+
+ private:
+  struct Header {
+    std::string user;
+    uint64_t records = 0;
+  };
+
+  static StatusOr<Header> parse_header(const std::string& line,
+                                       const fs::path& path) {
+    auto bad = [&path](const std::string& what) {
+      return Status::Corruption("cold segment " + path.string() +
+                                " line 1: " + what);
+    };
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+    if (j.value("format", "") != kFormat) {
+      return bad("not a Kalam segment header");
+    }
+    auto version = j.find("version");
+    if (version == j.end() || !version->is_number_integer() ||
+        version->get<int64_t>() != kVersion) {
+      return bad(
+          "segment format version " +
+          (version == j.end() ? std::string("missing") : version->dump()) +
+          "; this engine reads version " + std::to_string(kVersion));
+    }
+    auto records = j.find("records");
+    if (records == j.end() || !records->is_number_unsigned()) {
+      return bad("\"records\" is missing or not a count");
+    }
+    Header header{.records = records->get<uint64_t>()};
+    if (auto user = j.find("user_base64"); user != j.end()) {
+      auto decoded =
+          user->is_string()
+              ? base64_decode(user->get<std::string>())
+              : StatusOr<std::string>(Status::InvalidArgument("not a string"));
+      if (!decoded.ok()) return bad("\"user_base64\" is not base64");
+      header.user = std::move(*decoded);
+    }
+    return header;
+  }
+
+  fs::path table_dir(const ColdPartition& p) const {
+    return root_ / p.ns / (p.table + "-" + std::to_string(p.table_id));
+  }
+
+  fs::path partition_dir(const ColdPartition& p) const {
+    if (!p.user) return table_dir(p) / "shared";
+    return table_dir(p) / "users" / user_dir_name(*p.user);
+  }
+
+  // Creates `dir` and its missing parents, fsync'ing each parent of a new
+  // directory so the new entries survive a crash.
+  Status make_dirs(const fs::path& dir) {
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) return Status::OK();
+    std::vector<fs::path> created;
+    for (fs::path p = dir; !p.empty() && !fs::exists(p, ec);
+         p = p.parent_path()) {
+      created.push_back(p);
+      if (p == p.parent_path()) break;
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return io_error("create directory " + dir.string(), ec);
+    for (const fs::path& p : created) {
+      KALAM_RETURN_IF_ERROR(
+          fsync_path(p.parent_path(), O_RDONLY | O_DIRECTORY));
+    }
+    return Status::OK();
+  }
+
+  // The sequence numbers of the segments in `dir`, ascending.
+  static StatusOr<std::vector<uint64_t>> segment_seqs(const fs::path& dir) {
+    std::vector<uint64_t> seqs;
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return seqs;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (auto seq = parse_seq_name(entry.path().filename().string())) {
+        seqs.push_back(*seq);
+      }
+    }
+    if (ec) return io_error("list " + dir.string(), ec);
+    std::sort(seqs.begin(), seqs.end());
+    return seqs;
+  }
+
+  const fs::path root_;
+  std::mutex mu_;
+  std::atomic<uint64_t> tmp_counter_{0};
+};
+
+}  // namespace
+
+std::shared_ptr<ColdStore> json_lines_cold_store(std::filesystem::path root) {
+  return std::make_shared<JsonLinesColdStore>(std::move(root));
+}
+
+}  // namespace kalam::tables

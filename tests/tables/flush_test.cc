@@ -1,0 +1,459 @@
+// Flushes and hybrid reads, on every backend: rows move to JSON Lines
+// segments per user, reads merge cold and hot (hot wins, tombstones hide),
+// rows changed during a flush stay hot, and a failure or crash at any step
+// loses no row and shows none twice.
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "tables_fixture.h"
+
+namespace kalam::tables {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+const Schema kNotes{.columns = {{"id", ColumnType::kInt64, false},
+                                {"title", ColumnType::kString, false},
+                                {"stars", ColumnType::kInt64, true}},
+                    .primary_key = "id"};
+
+json note(int64_t id, const std::string& title) {
+  return {{"id", id}, {"title", title}, {"stars", nullptr}};
+}
+
+// The lines of a file, each parsed as JSON.
+std::vector<json> json_lines(const fs::path& path) {
+  std::vector<json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    out.push_back(json::parse(line));
+  }
+  return out;
+}
+
+// The segment files under `dir`, sorted.
+std::vector<fs::path> segments(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".jsonl") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A cold store that fails the Nth write_segment call (0-based) with
+// IO_ERROR and otherwise forwards to the real one.
+class FailingColdStore : public ColdStore {
+ public:
+  FailingColdStore(std::shared_ptr<ColdStore> inner, int fail_at)
+      : inner_(std::move(inner)), fail_at_(fail_at) {}
+  Status write_segment(const ColdPartition& p,
+                       std::span<const ColdRecord> r) override {
+    if (calls_++ == fail_at_) {
+      return Status(Code::kIoError, "injected: write_segment failed");
+    }
+    return inner_->write_segment(p, r);
+  }
+  StatusOr<std::vector<std::unique_ptr<ColdSegmentReader>>> open_segments(
+      const ColdPartition& p) override {
+    return inner_->open_segments(p);
+  }
+  StatusOr<bool> has_segments(const ColdPartition& p) override {
+    return inner_->has_segments(p);
+  }
+  StatusOr<std::vector<std::string>> users(const ColdPartition& t) override {
+    return inner_->users(t);
+  }
+  Status drop_table(const ColdPartition& t) override {
+    return inner_->drop_table(t);
+  }
+  StatusOr<bool> empty() override { return inner_->empty(); }
+  Status clear() override { return inner_->clear(); }
+
+ private:
+  std::shared_ptr<ColdStore> inner_;
+  std::atomic<int> calls_{0};
+  const int fail_at_;
+};
+
+class FlushTest : public TablesTest {
+ protected:
+  void SetUp() override {
+    TablesTest::SetUp();
+    info_ = make_table("app", "notes", TableKind::kUser, kNotes);
+  }
+
+  void put(const std::string& user, int64_t id, const std::string& title) {
+    auto s = users().put("app", "notes", user, note(id, title));
+    ASSERT_TRUE(s.ok()) << s.status();
+  }
+
+  fs::path user_dir(const std::string& user) const {
+    return cold_dir() / "app" / ("notes-" + std::to_string(info_.id)) /
+           "users" / user;
+  }
+
+  // Every user's rows as (user, id) -> data, read through scan_all, and
+  // checked to agree with per-user scans and gets.
+  std::map<std::pair<std::string, std::string>, json> table() {
+    std::map<std::pair<std::string, std::string>, json> out;
+    auto all = users().scan_all("app", "notes");
+    EXPECT_TRUE(all.ok()) << all.status();
+    if (!all.ok()) return out;
+    for (const Row& r : *all) {
+      EXPECT_TRUE(
+          out.emplace(std::make_pair(r.user_id, r.row_id), r.data).second)
+          << "row " << r.user_id << "/" << r.row_id << " seen twice";
+      auto got = users().get("app", "notes", r.user_id, r.row_id);
+      EXPECT_TRUE(got.ok()) << got.status();
+      if (got.ok()) {
+        EXPECT_EQ(got->data, r.data);
+      }
+    }
+    for (const std::string user : {"alice", "bob", "carol"}) {
+      auto mine = users().scan("app", "notes", user);
+      EXPECT_TRUE(mine.ok()) << mine.status();
+      if (!mine.ok()) continue;
+      for (const Row& r : *mine) {
+        EXPECT_EQ(r.user_id, user);
+        EXPECT_EQ(out[std::make_pair(user, r.row_id)], r.data);
+      }
+    }
+    return out;
+  }
+
+  TableInfo info_;
+};
+
+TEST_P(FlushTest, MovesRowsToOneSegmentPerUserAndReadsStayTheSame) {
+  put("alice", 1, "a1");
+  put("alice", 2, "a2");
+  put("alice", 3, "a3");
+  put("bob", 1, "b1");
+  put("bob", 7, "b7");
+  const auto before = table();
+  ASSERT_EQ(before.size(), 5u);
+
+  auto flushed = tables_->flush("app", "notes");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  EXPECT_EQ(flushed->rows, 5u);
+  EXPECT_EQ(flushed->deletions, 0u);
+  EXPECT_EQ(flushed->segments, 2u);
+  EXPECT_EQ(flushed->removed, 5u);
+  EXPECT_EQ(flushed->kept, 0u);
+
+  EXPECT_TRUE(raw_table(info_.id).empty()) << "every row left the hot store";
+  EXPECT_EQ(table(), before);
+
+  // The segments are plain JSON Lines: a header, then the rows in id order.
+  auto alice = segments(user_dir("alice"));
+  ASSERT_EQ(alice.size(), 1u);
+  auto lines = json_lines(alice[0]);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0]["format"], "kalam.segment");
+  EXPECT_EQ(lines[0]["user"], "alice");
+  EXPECT_EQ(lines[0]["table"], "notes");
+  EXPECT_EQ(lines[0]["records"], 3);
+  EXPECT_EQ(lines[1]["id"], "1");
+  EXPECT_EQ(lines[1]["row"], note(1, "a1"));
+  EXPECT_EQ(lines[3]["id"], "3");
+  ASSERT_EQ(segments(user_dir("bob")).size(), 1u);
+
+  // Each user still sees only their own rows.
+  auto bob = users().scan("app", "notes", "bob");
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  ASSERT_EQ(bob->size(), 2u);
+  EXPECT_EQ((*bob)[1].data, note(7, "b7"));
+  EXPECT_EQ(users().get("app", "notes", "bob", "2").status().code(),
+            Code::kNotFound);
+  EXPECT_EQ(users().get("app", "notes", "carol", "1").status().code(),
+            Code::kNotFound);
+
+  if (db_->persistent()) {
+    reopen();
+    EXPECT_EQ(table(), before);
+  }
+}
+
+TEST_P(FlushTest, UpdatesAndDeletesAfterAFlushWinOverColdRows) {
+  put("alice", 1, "a1");
+  put("alice", 2, "a2");
+  put("alice", 3, "a3");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+
+  auto updated = users().update("app", "notes", "alice", "1", {{"stars", 5}});
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->data["title"], "a1") << "merged with the cold row";
+  ASSERT_TRUE(users().del("app", "notes", "alice", "2").ok());
+  EXPECT_EQ(users().del("app", "notes", "alice", "2").code(), Code::kNotFound);
+  EXPECT_EQ(users().get("app", "notes", "alice", "2").status().code(),
+            Code::kNotFound);
+  EXPECT_EQ(users()
+                .update("app", "notes", "alice", "2", {{"stars", 1}})
+                .status()
+                .code(),
+            Code::kNotFound);
+  put("alice", 4, "a4");
+
+  json expected_1 = note(1, "a1");
+  expected_1["stars"] = 5;
+  const std::map<std::pair<std::string, std::string>, json> expected = {
+      {{"alice", "1"}, expected_1},
+      {{"alice", "3"}, note(3, "a3")},
+      {{"alice", "4"}, note(4, "a4")}};
+  EXPECT_EQ(table(), expected);
+  // Hot: the newer version of 1, the tombstone of 2, and 4.
+  EXPECT_EQ(raw_table(info_.id).size(), 3u);
+
+  // The next flush carries the update and the deletion to cold storage.
+  auto second = users().flush("app", "notes");
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->rows, 2u);
+  EXPECT_EQ(second->deletions, 1u);
+  EXPECT_TRUE(raw_table(info_.id).empty());
+  EXPECT_EQ(segments(user_dir("alice")).size(), 2u);
+  EXPECT_EQ(table(), expected);
+  if (db_->persistent()) {
+    reopen();
+    EXPECT_EQ(table(), expected);
+  }
+}
+
+TEST_P(FlushTest, RowsChangedWhileTheFlushRunsStayHot) {
+  for (int64_t id = 1; id <= 4; ++id) put("alice", id, "v1");
+  {
+    auto batch = users().flush_batch("app", "notes");
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    ASSERT_EQ(batch->entries().size(), 4u);
+    EXPECT_EQ(batch->entries()[0].user_id, "alice");
+    EXPECT_EQ(batch->entries()[0].row_id, "1");
+
+    // While the batch is out: update 1, delete 2, replace 3 by a put, add 5.
+    ASSERT_TRUE(
+        users().update("app", "notes", "alice", "1", {{"title", "v2"}}).ok());
+    ASSERT_TRUE(users().del("app", "notes", "alice", "2").ok());
+    put("alice", 3, "v2");
+    put("alice", 5, "v1");
+
+    ASSERT_TRUE(users().write_cold(*batch).ok());
+    auto result = users().delete_flushed(*batch);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->removed, 1u) << "only row 4 was unchanged";
+    EXPECT_EQ(result->kept, 3u);
+  }  // drops the batch, and with it the flush lock
+
+  const std::map<std::pair<std::string, std::string>, json> expected = {
+      {{"alice", "1"}, note(1, "v2")},
+      {{"alice", "3"}, note(3, "v2")},
+      {{"alice", "4"}, note(4, "v1")},
+      {{"alice", "5"}, note(5, "v1")}};
+  EXPECT_EQ(table(), expected) << "row 2 stays deleted though it is cold";
+  ASSERT_TRUE(users().flush("app", "notes").ok());
+  EXPECT_EQ(table(), expected);
+  EXPECT_TRUE(raw_table(info_.id).empty());
+}
+
+TEST_P(FlushTest, DeleteFlushedRefusesRowsNotWrittenToColdStorage) {
+  put("alice", 1, "a1");
+  auto batch = users().flush_batch("app", "notes");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  auto refused = users().delete_flushed(*batch);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("write_cold"));
+  EXPECT_EQ(raw_table(info_.id).size(), 1u);
+}
+
+TEST_P(FlushTest, AFailureOrCrashAtEveryStepLosesNoRowAndShowsNoneTwice) {
+  // Three users, so a flush writes three segments; then each step in turn
+  // fails (or the process "crashes" after it), and the table must read the
+  // same every time; finally a clean flush moves everything.
+  std::map<std::pair<std::string, std::string>, json> expected;
+  int64_t next_id = 1;
+  auto add_rows = [&] {
+    for (const std::string user : {"alice", "bob", "carol"}) {
+      put(user, next_id, user + std::to_string(next_id));
+      expected[{user, std::to_string(next_id)}] =
+          note(next_id, user + std::to_string(next_id));
+    }
+    ++next_id;
+  };
+  auto real_cold = json_lines_cold_store(cold_dir());
+  for (int fail_at = 0; fail_at < 3; ++fail_at) {
+    add_rows();
+    // An error in the k-th segment write.
+    options_.cold_store =
+        std::make_shared<FailingColdStore>(real_cold, fail_at);
+    tables_.reset();
+    open_tables();
+    auto failed = tables_->flush("app", "notes");
+    EXPECT_EQ(failed.status().code(), Code::kIoError) << failed.status();
+    EXPECT_THAT(failed.status().message(), HasSubstr("injected"));
+    EXPECT_EQ(table(), expected) << "after a failed segment " << fail_at;
+    // The same table keeps working after the error.
+    add_rows();
+    EXPECT_EQ(table(), expected);
+  }
+  options_.cold_store = real_cold;
+  tables_.reset();
+  open_tables();
+  // A crash after step 1 (nothing written) and after step 2 (all written,
+  // nothing deleted).
+  for (int crash_after = 1; crash_after <= 2; ++crash_after) {
+    {
+      auto batch = users().flush_batch("app", "notes");
+      ASSERT_TRUE(batch.ok()) << batch.status();
+      if (crash_after == 2) {
+        ASSERT_TRUE(users().write_cold(*batch).ok());
+      }
+    }
+    if (db_->persistent()) {
+      reopen();
+    } else {
+      tables_.reset();
+      open_tables();
+    }
+    EXPECT_EQ(table(), expected) << "after a crash after step " << crash_after;
+  }
+  // A segment write that crashed half way leaves a temporary file behind.
+  {
+    fs::create_directories(user_dir("bob"));
+    std::ofstream partial(user_dir("bob") /
+                          "00000000000000000099.jsonl.tmp-1-1");
+    partial << "{\"format\":\"kalam.segment\",\"version\":1,\"rec";
+  }
+  EXPECT_EQ(table(), expected);
+  auto flushed = tables_->flush("app", "notes");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  EXPECT_EQ(flushed->kept, 0u);
+  EXPECT_TRUE(raw_table(info_.id).empty());
+  EXPECT_EQ(table(), expected);
+  if (db_->persistent()) {
+    reopen();
+    EXPECT_EQ(table(), expected);
+  }
+}
+
+TEST_P(FlushTest, SharedTablesFlushToOneSegmentPerFlush) {
+  const TableInfo config =
+      make_table("app", "config", TableKind::kShared,
+                 {.columns = {{"key", ColumnType::kString, false},
+                              {"value", ColumnType::kJson, true}},
+                  .primary_key = "key"});
+  ASSERT_TRUE(shared().put("app", "config", {{"key", "a"}, {"value", 1}}).ok());
+  ASSERT_TRUE(shared().put("app", "config", {{"key", "b"}, {"value", 2}}).ok());
+  auto flushed = shared().flush("app", "config");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  EXPECT_EQ(flushed->segments, 1u);
+  EXPECT_EQ(segments(cold_dir() / "app" /
+                     ("config-" + std::to_string(config.id)) / "shared")
+                .size(),
+            1u);
+  ASSERT_TRUE(shared().update("app", "config", "a", {{"value", 10}}).ok());
+  ASSERT_TRUE(shared().del("app", "config", "b").ok());
+  auto rows = shared().scan("app", "config");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].data["value"], 10);
+  // The wrong store, and a kind that does not flush, are refused by name.
+  EXPECT_EQ(users().flush("app", "config").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(tables_->flush("system", "tables").status().code(),
+            Code::kInvalidArgument);
+}
+
+TEST_P(FlushTest, DroppingATableRemovesItsSegmentsAndANewOneStartsEmpty) {
+  put("alice", 1, "a1");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  const fs::path dir = user_dir("alice").parent_path().parent_path();
+  ASSERT_TRUE(fs::exists(dir));
+  ASSERT_TRUE(catalog().drop_table("app", "notes").ok());
+  EXPECT_FALSE(fs::exists(dir));
+  make_table("app", "notes", TableKind::kUser, kNotes);
+  auto rows = users().scan_all("app", "notes");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_TRUE(rows->empty());
+}
+
+TEST_P(FlushTest, ADamagedSegmentReadsAsCorruptionNamingTheFile) {
+  put("alice", 1, "a1");
+  put("alice", 2, "a2");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  auto files = segments(user_dir("alice"));
+  ASSERT_EQ(files.size(), 1u);
+  {
+    std::ofstream out(files[0], std::ios::app);
+    out << "{\"id\": 3, garbage\n";
+  }
+  auto rows = users().scan("app", "notes", "alice");
+  EXPECT_EQ(rows.status().code(), Code::kCorruption) << rows.status();
+  EXPECT_THAT(rows.status().message(), HasSubstr(files[0].filename().string()));
+  fs::resize_file(files[0], 10);
+  EXPECT_EQ(users().get("app", "notes", "alice", "1").status().code(),
+            Code::kCorruption);
+}
+
+TEST_P(FlushTest, TheBackgroundWorkerFlushesByRowCount) {
+  tables_.reset();
+  options_.background = true;
+  options_.background_interval = std::chrono::milliseconds(20);
+  open_tables();
+  ASSERT_TRUE(catalog()
+                  .create_table({.ns = "app",
+                                 .name = "inbox",
+                                 .kind = TableKind::kUser,
+                                 .schema = kNotes,
+                                 .options = {.flush = {.row_count = 3}}})
+                  .ok());
+  const TableInfo inbox = *catalog().describe_table("app", "inbox");
+  for (int64_t id = 1; id <= 2; ++id) {
+    ASSERT_TRUE(users().put("app", "inbox", "u", note(id, "x")).ok());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(raw_table(inbox.id).size(), 2u) << "below the threshold";
+  ASSERT_TRUE(users().put("app", "inbox", "u", note(3, "x")).ok());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!raw_table(inbox.id).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(raw_table(inbox.id).empty()) << "flushed in the background";
+  auto rows = users().scan("app", "inbox", "u");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->size(), 3u);
+  EXPECT_TRUE(tables_->background_status().ok())
+      << tables_->background_status();
+}
+
+TEST_P(FlushTest, ANewCatalogBesideOldSegments) {
+  put("alice", 1, "a1");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  // Another, new database pointed at these segments.
+  test::TestDb other(GetParam());
+  TablesOptions options{.cold_store = json_lines_cold_store(cold_dir()),
+                        .background = false};
+  auto opened = Tables::open(other.db(), options);
+  if (other.persistent()) {
+    // Refused: the segments would show up in its tables.
+    EXPECT_EQ(opened.status().code(), Code::kInvalidArgument);
+    EXPECT_THAT(opened.status().message(), HasSubstr("cold storage"));
+    EXPECT_FALSE(segments(user_dir("alice")).empty()) << "nothing removed";
+  } else {
+    // A memory database starts empty: its old segments are removed.
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_TRUE(segments(user_dir("alice")).empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, FlushTest,
+                         ::testing::ValuesIn(test::all_backends()),
+                         test::backend_name);
+
+}  // namespace
+}  // namespace kalam::tables

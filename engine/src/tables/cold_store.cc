@@ -291,8 +291,10 @@ class JsonLinesColdStore final : public ColdStore {
   StatusOr<bool> empty() override {
     std::error_code ec;
     if (!fs::exists(root_, ec)) return true;
-    for (const auto& entry : fs::recursive_directory_iterator(root_, ec)) {
-      if (parse_seq_name(entry.path().filename().string())) return false;
+    // increment(ec), not ++: a listing error is a Status, never a throw.
+    for (fs::recursive_directory_iterator it(root_, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (parse_seq_name(it->path().filename().string())) return false;
     }
     if (ec) return io_error("list " + root_.string(), ec);
     return true;
@@ -304,8 +306,11 @@ class JsonLinesColdStore final : public ColdStore {
     std::set<std::string> out;
     std::error_code ec;
     if (!fs::exists(dir, ec)) return std::vector<std::string>();
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (!entry.is_directory()) continue;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      const fs::directory_entry& entry = *it;
+      std::error_code type_ec;
+      if (!entry.is_directory(type_ec)) continue;
       KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
                              segment_seqs(entry.path()));
       for (uint64_t seq : seqs) {
@@ -415,8 +420,9 @@ class JsonLinesColdStore final : public ColdStore {
     std::vector<uint64_t> seqs;
     std::error_code ec;
     if (!fs::exists(dir, ec)) return seqs;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (auto seq = parse_seq_name(entry.path().filename().string())) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (auto seq = parse_seq_name(it->path().filename().string())) {
         seqs.push_back(*seq);
       }
     }

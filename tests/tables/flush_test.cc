@@ -431,6 +431,36 @@ TEST_P(FlushTest, TheBackgroundWorkerFlushesByRowCount) {
       << tables_->background_status();
 }
 
+TEST_P(FlushTest, TheBackgroundWorkerFlushesByInterval) {
+  tables_.reset();
+  options_.background = true;
+  options_.background_interval = std::chrono::milliseconds(20);
+  open_tables();
+  ASSERT_TRUE(
+      catalog()
+          .create_table(
+              {.ns = "app",
+               .name = "daily",
+               .kind = TableKind::kUser,
+               .schema = kNotes,
+               .options = {.flush = {.interval =
+                                         std::chrono::milliseconds(100)}}})
+          .ok());
+  const TableInfo daily = *catalog().describe_table("app", "daily");
+  ASSERT_TRUE(users().put("app", "daily", "u", note(1, "x")).ok());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!raw_table(daily.id).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(raw_table(daily.id).empty())
+      << "flushed once the interval passed";
+  auto row = users().get("app", "daily", "u", "1");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->data, note(1, "x"));
+}
+
 TEST_P(FlushTest, ANewCatalogBesideOldSegments) {
   put("alice", 1, "a1");
   ASSERT_TRUE(tables_->flush("app", "notes").ok());

@@ -851,10 +851,18 @@ int mem_write(kalam_db* db, const kalam_write_options* options,
       }
       prepared[i].family = family_of(db, cf).get();
     }
-    std::lock_guard readers_lock(db->readers_mu);
+    // The registered readers, copied: none can register while we hold mu
+    // exclusively, and one that leaves meanwhile only makes the copy keep a
+    // version longer. So releasing an iterator or snapshot never waits for
+    // a write (a copy of an empty registry costs nothing).
+    Readers readers;
+    {
+      std::lock_guard readers_lock(db->readers_mu);
+      readers = db->readers;
+    }
     const uint64_t seq = db->last_seq + 1;
 
-    // Phase 1: prepare (the only phase that allocates).
+    // Phase 1: prepare (with the copy above, the only allocations).
     std::vector<Recorded> recorded;
     try {
       for (size_t i = 0; i < op_count; ++i) {
@@ -922,12 +930,12 @@ int mem_write(kalam_db* db, const kalam_write_options* options,
     }
 
     // Phase 3: settle, sweep, publish.
-    for (const Recorded& r : recorded) settle(*r.family, r.node, db->readers);
+    for (const Recorded& r : recorded) settle(*r.family, r.node, readers);
     const size_t budget = 16 + recorded.size();
     for (const PreparedOp& p : prepared) {
       if (p.family->swept_by != seq) {
         p.family->swept_by = seq;
-        sweep(*p.family, budget, db->readers);
+        sweep(*p.family, budget, readers);
       }
     }
     db->last_seq = seq;

@@ -334,6 +334,29 @@ StatusOr<Row> RowStore::get(std::string_view ns, std::string_view table,
              .data = std::move(**row)};
 }
 
+StatusOr<RowStore::LockedRow> RowStore::lock_existing_row(
+    std::string_view ns, std::string_view table, Partition partition,
+    std::string_view row_id, const std::string& what) {
+  TablesContext& ctx = context();
+  LockedRow locked;
+  locked.data = std::shared_lock(ctx.locks->data);
+  auto resolved = table_for(ns, table, partition);
+  if (!resolved.ok()) return resolved.status().with_context(what);
+  locked.info = std::move(*resolved);
+  if (locked.info->id == 0) return read_only(*locked.info).with_context(what);
+  auto key = row_key(*locked.info, partition, row_id);
+  if (!key.ok()) return key.status().with_context(what);
+  locked.key = std::move(*key);
+  locked.row = std::unique_lock(ctx.locks->row_lock(locked.key));
+  auto found = current_row(*locked.info, partition, locked.key, row_id);
+  if (!found.ok()) return found.status().with_context(what);
+  if (!found->has_value()) {
+    return Status::NotFound(what + ": there is no such row");
+  }
+  locked.current = std::move(**found);
+  return locked;
+}
+
 StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
                                Partition partition, std::string_view row_id,
                                const json& changes,
@@ -346,21 +369,11 @@ StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
         what + ": the changes must be a JSON object of column -> new value");
   }
   TablesContext& ctx = context();
-  std::shared_lock data(ctx.locks->data);
-  auto resolved = table_for(ns, table, partition);
-  if (!resolved.ok()) return resolved.status().with_context(what);
-  const TableInfo& info = **resolved;
-  if (info.id == 0) return read_only(info).with_context(what);
-  auto key = row_key(info, partition, row_id);
-  if (!key.ok()) return key.status().with_context(what);
-
-  std::lock_guard row_lock(ctx.locks->row_lock(*key));
-  auto found = current_row(info, partition, *key, row_id);
-  if (!found.ok()) return found.status().with_context(what);
-  if (!found->has_value()) {
-    return Status::NotFound(what + ": there is no such row");
-  }
-  const json& current = **found;
+  KALAM_ASSIGN_OR_RETURN(LockedRow locked,
+                         lock_existing_row(ns, table, partition, row_id, what));
+  const TableInfo& info = *locked.info;
+  const std::string& key = locked.key;
+  const json& current = locked.current;
   json merged = current;
   for (const auto& [column, new_value] : changes.items()) {
     merged[column] = new_value;
@@ -377,14 +390,14 @@ StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
   }
   KALAM_ASSIGN_OR_RETURN(std::string encoded, encode_row_value(*canonical));
   WriteBatch batch;
-  batch.put(ctx.data, *key, encoded);
+  batch.put(ctx.data, key, encoded);
   KALAM_RETURN_IF_ERROR(
       catalog_.database().write(batch, options).with_context(what));
   ctx.locks->count_writes(info.id, 1);
   const size_t prefix_size = partition_prefix(info, partition).size();
   KALAM_ASSIGN_OR_RETURN(
       std::string id,
-      keys::row_id_from_key(key_kind(info), key->substr(prefix_size)));
+      keys::row_id_from_key(key_kind(info), key.substr(prefix_size)));
   return Row{.user_id = std::string(user_or_empty(partition)),
              .row_id = std::move(id),
              .data = std::move(*canonical)};
@@ -397,20 +410,10 @@ Status RowStore::del(std::string_view ns, std::string_view table,
                            " row '" + keys::printable(row_id) + "'";
   KALAM_RETURN_IF_ERROR(check_partition(partition).with_context(what));
   TablesContext& ctx = context();
-  std::shared_lock data(ctx.locks->data);
-  auto resolved = table_for(ns, table, partition);
-  if (!resolved.ok()) return resolved.status().with_context(what);
-  const TableInfo& info = **resolved;
-  if (info.id == 0) return read_only(info).with_context(what);
-  auto key = row_key(info, partition, row_id);
-  if (!key.ok()) return key.status().with_context(what);
-
-  std::lock_guard row_lock(ctx.locks->row_lock(*key));
-  auto found = current_row(info, partition, *key, row_id);
-  if (!found.ok()) return found.status().with_context(what);
-  if (!found->has_value()) {
-    return Status::NotFound(what + ": there is no such row");
-  }
+  KALAM_ASSIGN_OR_RETURN(LockedRow locked,
+                         lock_existing_row(ns, table, partition, row_id, what));
+  const TableInfo& info = *locked.info;
+  const std::string& key = locked.key;
   // A row that may be in cold storage (or about to be: a flush is running)
   // is deleted by a tombstone that hides it there; any other row simply
   // goes. flush_batch() raises `flushing` while holding every row lock, so
@@ -423,9 +426,9 @@ Status RowStore::del(std::string_view ns, std::string_view table,
   }
   WriteBatch batch;
   if (tombstone) {
-    batch.put(ctx.data, *key, kTombstone);
+    batch.put(ctx.data, key, kTombstone);
   } else {
-    batch.del(ctx.data, *key);
+    batch.del(ctx.data, key);
   }
   KALAM_RETURN_IF_ERROR(
       catalog_.database().write(batch, options).with_context(what));

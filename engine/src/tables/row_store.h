@@ -7,8 +7,13 @@
 #include <kalam/tables/flush.h>
 #include <kalam/tables/row.h>
 
+#include "context.h"
+
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -85,6 +90,22 @@ class RowStore {
                                                       Partition partition,
                                                       const std::string& key,
                                                       std::string_view row_id);
+  // An existing row, locked for a read-modify-write: the table cannot be
+  // dropped (data lock held shared) and no other write to the row runs
+  // (its row lock held) until the LockedRow goes. NOT_FOUND (naming `what`)
+  // when there is no such row; INVALID_ARGUMENT for a system table.
+  struct LockedRow {
+    std::shared_lock<WriterFirstSharedMutex> data;
+    std::shared_ptr<const TableInfo> info;
+    std::string key;
+    std::unique_lock<std::mutex> row;
+    nlohmann::json current;
+  };
+  StatusOr<LockedRow> lock_existing_row(std::string_view ns,
+                                        std::string_view table,
+                                        Partition partition,
+                                        std::string_view row_id,
+                                        const std::string& what);
   // The cold stream of one partition (empty when it has no segments).
   StatusOr<std::unique_ptr<EntryStream>> partition_cold_stream(
       const TableInfo& info, Partition partition);

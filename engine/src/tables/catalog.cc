@@ -282,7 +282,9 @@ Status Catalog::drop_namespace(std::string_view ns,
   batch.del(context_->system, key);
   {
     std::unique_lock data(context_->locks->data);
-    KALAM_RETURN_IF_ERROR(db.write(batch, kDurable).with_context(what));
+    Status written = db.write(batch, kDurable);
+    ++context_->locks->catalog_generation;
+    KALAM_RETURN_IF_ERROR(written.with_context(what));
   }
   for (const TableInfo& t : tables) {
     KALAM_RETURN_IF_ERROR(
@@ -417,7 +419,9 @@ StatusOr<TableInfo> Catalog::create_table(const TableSpec& spec) {
   WriteBatch batch;
   batch.put(context_->system, key, value);
   batch.put(context_->system, kNextTableIdKey, next);
-  KALAM_RETURN_IF_ERROR(db.write(batch, kDurable).with_context(what));
+  Status written = db.write(batch, kDurable);
+  ++context_->locks->catalog_generation;
+  KALAM_RETURN_IF_ERROR(written.with_context(what));
   return info;
 }
 
@@ -439,7 +443,9 @@ Status Catalog::drop_table(std::string_view ns, std::string_view table) {
   // while the table goes.
   {
     std::unique_lock data(context_->locks->data);
-    KALAM_RETURN_IF_ERROR(db.write(batch, kDurable).with_context(what));
+    Status written = db.write(batch, kDurable);
+    ++context_->locks->catalog_generation;
+    KALAM_RETURN_IF_ERROR(written.with_context(what));
   }
   return context_->cold->drop_table(detail::cold_partition(*info, std::nullopt))
       .with_context(what + ": remove its cold segments");
@@ -462,32 +468,36 @@ StatusOr<std::shared_ptr<const TableInfo>> Catalog::resolve(
                             " does not exist; the system tables are "
                             "system.namespaces and system.tables");
   }
+  // Read the generation before storage: a change that lands after this
+  // bumps it, so whatever is cached below is never served after that.
+  const uint64_t generation = context_->locks->catalog_generation.load();
+  std::string name = qualified(ns, table);
+  {
+    std::lock_guard lock(context_->resolved_mu);
+    auto it = context_->resolved.find(name);
+    if (it != context_->resolved.end() && it->second.first == generation) {
+      return it->second.second;
+    }
+  }
   Database& db = *context_->db;
   auto value = db.get(context_->system, table_key(ns, table));
   if (value.status().is_not_found()) {
     auto ns_row = db.get(context_->system, namespace_key(ns));
     if (ns_row.status().is_not_found()) {
-      return Status::NotFound("table " + qualified(ns, table) +
+      return Status::NotFound("table " + name +
                               " does not exist: there is no namespace '" +
                               std::string(ns) + "'");
     }
-    return Status::NotFound("table " + qualified(ns, table) +
-                            " does not exist");
+    return Status::NotFound("table " + name + " does not exist");
   }
   KALAM_RETURN_IF_ERROR(value.status());
-  {
-    std::lock_guard lock(context_->memo_mu);
-    if (auto it = context_->memo.find(*value); it != context_->memo.end()) {
-      return it->second;
-    }
-  }
   KALAM_ASSIGN_OR_RETURN(TableInfo parsed,
                          decode_table_row(table_key(ns, table), *value));
   auto info = std::make_shared<const TableInfo>(std::move(parsed));
-  std::lock_guard lock(context_->memo_mu);
-  // Entries of dropped or changed tables are never hit again; bound them.
-  if (context_->memo.size() >= 1024) context_->memo.clear();
-  context_->memo.emplace(std::move(*value), info);
+  std::lock_guard lock(context_->resolved_mu);
+  // Bounded: entries of tables no longer used are dropped wholesale.
+  if (context_->resolved.size() >= 1024) context_->resolved.clear();
+  context_->resolved[std::move(name)] = {generation, info};
   return info;
 }
 

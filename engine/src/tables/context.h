@@ -85,6 +85,11 @@ struct DbLocks {
     return out;
   }
 
+  // Bumped after every catalog change that creates or drops a table (while
+  // drops still hold `data` exclusively), so cached table records of every
+  // Catalog on this Database go stale at once.
+  std::atomic<uint64_t> catalog_generation{0};
+
   // Flushes run one at a time (held by a FlushBatch for its whole life).
   std::mutex flush;
   // Flushes between their snapshot and their end. While one runs, a row
@@ -112,10 +117,13 @@ struct TablesContext {
   std::shared_ptr<DbLocks> locks;
   std::shared_ptr<ColdStore> cold;
 
-  // Parsed table records, memoised by their exact stored bytes. A lookup
-  // always reads the catalog row first, so this never serves a stale record.
-  std::mutex memo_mu;
-  std::map<std::string, std::shared_ptr<const TableInfo>, std::less<>> memo;
+  // Resolved table records by "ns.table", each with the catalog
+  // generation it was read at: an entry serves only while no catalog change
+  // has happened since (DbLocks::catalog_generation).
+  std::mutex resolved_mu;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const TableInfo>>,
+           std::less<>>
+      resolved;
 };
 
 // Builds RowCursors (their constructor is private to the public API).

@@ -201,14 +201,20 @@ StatusOr<std::string> RowStore::row_key(const TableInfo& info,
 StatusOr<std::vector<std::string>> RowStore::put(
     std::string_view ns, std::string_view table, Partition partition,
     std::span<const json> rows, bool many, const WriteOptions& options) {
-  const std::string what = describe("put into", ns, table, partition);
-  KALAM_RETURN_IF_ERROR(check_partition(partition).with_context(what));
+  // Error context is built only for an error: this is the insert hot path.
+  auto what = [&] { return describe("put into", ns, table, partition); };
+  auto row_what = [&](size_t i) {
+    return many ? what() + ": row " + std::to_string(i) : what();
+  };
+  if (Status s = check_partition(partition); !s.ok()) {
+    return s.with_context(what());
+  }
   TablesContext& ctx = context();
   std::shared_lock data(ctx.locks->data);
   auto resolved = table_for(ns, table, partition);
-  if (!resolved.ok()) return resolved.status().with_context(what);
+  if (!resolved.ok()) return resolved.status().with_context(what());
   const TableInfo& info = **resolved;
-  if (info.id == 0) return read_only(info).with_context(what);
+  if (info.id == 0) return read_only(info).with_context(what());
   const keys::RowKeyKind kind = key_kind(info);
   const std::string prefix = partition_prefix(info, partition);
 
@@ -217,31 +223,35 @@ StatusOr<std::vector<std::string>> RowStore::put(
   std::vector<std::mutex*> stripes;
   ids.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    const std::string row_what =
-        many ? what + ": row " + std::to_string(i) : what;
     auto canonical = info.schema.validate_row(rows[i]);
-    if (!canonical.ok()) return canonical.status().with_context(row_what);
+    if (!canonical.ok()) return canonical.status().with_context(row_what(i));
     std::string row_key;
     std::string id;
     switch (kind) {
-      case keys::RowKeyKind::kGenerated:
+      case keys::RowKeyKind::kGenerated: {
         row_key = keys::new_generated_row_key();
+        KALAM_ASSIGN_OR_RETURN(id, keys::row_id_from_key(kind, row_key));
         break;
-      case keys::RowKeyKind::kInt64:
-        row_key = keys::int64_row_key(
-            (*canonical)[info.schema.primary_key].get<int64_t>());
+      }
+      case keys::RowKeyKind::kInt64: {
+        const int64_t value =
+            (*canonical)[info.schema.primary_key].get<int64_t>();
+        row_key = keys::int64_row_key(value);
+        id = std::to_string(value);
         break;
+      }
       case keys::RowKeyKind::kString:
-        row_key = keys::string_row_key((*canonical)[info.schema.primary_key]
-                                           .get_ref<const std::string&>());
+        id =
+            (*canonical)[info.schema.primary_key].get_ref<const std::string&>();
+        row_key = keys::string_row_key(id);
         break;
     }
-    KALAM_ASSIGN_OR_RETURN(id, keys::row_id_from_key(kind, row_key));
     std::string key = prefix + row_key;
-    KALAM_RETURN_IF_ERROR(
-        check_key_size(info, partition, key, id).with_context(row_what));
+    if (Status s = check_key_size(info, partition, key, id); !s.ok()) {
+      return s.with_context(row_what(i));
+    }
     auto value = encode_row_value(*canonical);
-    if (!value.ok()) return value.status().with_context(row_what);
+    if (!value.ok()) return value.status().with_context(row_what(i));
     if (kind != keys::RowKeyKind::kGenerated) {
       stripes.push_back(&ctx.locks->row_lock(key));
     }
@@ -250,8 +260,9 @@ StatusOr<std::vector<std::string>> RowStore::put(
   }
   if (ids.empty()) return ids;
   StripeLocks locked(std::move(stripes));
-  KALAM_RETURN_IF_ERROR(
-      catalog_.database().write(batch, options).with_context(what));
+  if (Status s = catalog_.database().write(batch, options); !s.ok()) {
+    return s.with_context(what());
+  }
   ctx.locks->count_writes(info.id, ids.size());
   return ids;
 }

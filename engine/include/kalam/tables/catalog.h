@@ -17,10 +17,11 @@
 // Table ids are never reused (the counter only grows), so rows that an old
 // table left behind could never appear in a new table of the same name.
 //
-// Concurrency: every method is thread-safe. Nothing read from storage is
-// cached in a way that can go stale: each call reads the catalog rows it
-// needs (parsed schemas are memoised by the exact stored bytes, so a changed
-// or re-created table is seen at once). Any number of Catalog objects may
+// Concurrency: every method is thread-safe. Table records are cached per
+// Catalog and invalidated by every table create or drop made through any
+// Catalog of the same Database object, so a changed or re-created table is
+// seen at once (changing `kalam.system` by other means while a Catalog is
+// open is not supported). Any number of Catalog objects may
 // share one Database: catalog changes and data writes are serialised through
 // locks that belong to the Database object, not to the Catalog — a table is
 // never dropped while a write to it is in flight, and two creates never draw

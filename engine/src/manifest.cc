@@ -74,6 +74,15 @@ std::string now_utc() {
 
 Status check_manifest(const Plugin& plugin, const fs::path& data_dir,
                       const fs::path& file) {
+  // A manifest is a few hundred bytes; anything huge is not one.
+  constexpr uintmax_t kMaxManifestSize = 64 * 1024;
+  std::error_code size_ec;
+  const uintmax_t size = fs::file_size(file, size_ec);
+  if (!size_ec && size > kMaxManifestSize) {
+    return Status::Corruption(file.string() + " is " + std::to_string(size) +
+                              " bytes, not a manifest (at most " +
+                              std::to_string(kMaxManifestSize) + ")");
+  }
   std::ifstream in(file);
   std::ostringstream text;
   text << in.rdbuf();
@@ -129,6 +138,17 @@ StatusOr<fs::path> prepare_data_dir(const Plugin& plugin,
     if (!fs::is_directory(data_dir, ec)) {
       return Status::InvalidArgument("storage.path " + data_dir.string() +
                                      " exists and is not a directory");
+    }
+    // A creation killed while writing the manifest leaves only its
+    // temporary file: the directory was never a database, so start over.
+    const fs::path stale = file.string() + ".tmp";
+    if (fs::exists(stale, ec)) {
+      size_t entries = 0;
+      for (fs::directory_iterator it(data_dir, ec), end; !ec && it != end;
+           it.increment(ec)) {
+        ++entries;
+      }
+      if (!ec && entries == 1) fs::remove(stale, ec);
     }
     if (!fs::is_empty(data_dir, ec)) {
       return Status::InvalidArgument(

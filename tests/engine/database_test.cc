@@ -479,6 +479,43 @@ TEST_P(DatabaseTest, NonEmptyDirectoryWithoutManifestIsRefused) {
   EXPECT_EQ(absent.status().code(), Code::kNotFound);
 }
 
+TEST_P(DatabaseTest, ACreationKilledWhileWritingTheManifestIsRetried) {
+  if (!has(KALAM_CAP_PERSISTENT)) {
+    GTEST_SKIP() << GetParam() << " is not persistent: it writes no manifest";
+  }
+  test::TempDir other;
+  // What a kill between creating and renaming the manifest leaves.
+  std::ofstream(other / "KALAM_MANIFEST.tmp") << "{\"kalam_ma";
+  auto opened = Database::open(plugin_, other.path(), {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_TRUE(fs::exists(other / "KALAM_MANIFEST"));
+  EXPECT_FALSE(fs::exists(other / "KALAM_MANIFEST.tmp"));
+  ASSERT_TRUE((*opened)->close().ok());
+
+  // Beside anything else, the directory is still refused, untouched.
+  test::TempDir third;
+  std::ofstream(third / "KALAM_MANIFEST.tmp") << "{";
+  std::ofstream(third / "precious.txt") << "someone's data";
+  EXPECT_FALSE(Database::open(plugin_, third.path(), {}).ok());
+  EXPECT_TRUE(fs::exists(third / "KALAM_MANIFEST.tmp"));
+}
+
+TEST_P(DatabaseTest, AHugeManifestIsCorruptionNotRead) {
+  if (!has(KALAM_CAP_PERSISTENT)) {
+    GTEST_SKIP() << GetParam() << " is not persistent: it writes no manifest";
+  }
+  test::TempDir other;
+  {
+    auto db = Database::open(plugin_, other.path(), {});
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->close().ok());
+  }
+  fs::resize_file(other / "KALAM_MANIFEST", 1 << 20);
+  auto refused = Database::open(plugin_, other.path(), {});
+  EXPECT_EQ(refused.status().code(), Code::kCorruption) << refused.status();
+  EXPECT_THAT(refused.status().message(), HasSubstr("not a manifest"));
+}
+
 TEST_P(DatabaseTest, DataSurvivesReopenOnPersistentBackends) {
   if (!has(KALAM_CAP_PERSISTENT)) {
     GTEST_SKIP() << GetParam() << " does not declare persistent";

@@ -1,5 +1,6 @@
 // YAML → EngineConfig. Every error names the source, line, column and key.
 #include <kalam/config.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +17,11 @@ namespace fs = std::filesystem;
 constexpr std::uintmax_t kMaxConfigBytes = 1 << 20;
 constexpr int kMaxOptionDepth = 16;
 constexpr size_t kMaxOptions = 4096;
+// YAML aliases let a small file describe a huge tree ("billion laughs"):
+// flattening stops after this many nodes and this many bytes of option
+// text, whatever the aliases expand to.
+constexpr size_t kMaxOptionNodes = 65536;
+constexpr size_t kMaxOptionBytes = kMaxConfigBytes;
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -45,9 +51,19 @@ class Parser {
       : source_(source), base_dir_(std::move(base_dir)) {}
 
   StatusOr<EngineConfig> parse(std::string_view text) {
+    if (text.size() > kMaxConfigBytes) {
+      return Status::InvalidArgument(
+          source_ + ": config is " + std::to_string(text.size()) +
+          " bytes; the limit is " + std::to_string(kMaxConfigBytes));
+    }
+    if (Status utf8 = check_utf8(text); !utf8.ok()) return utf8;
     YAML::Node root;
     try {
       root = YAML::Load(std::string(text));
+    } catch (const YAML::DeepRecursion& e) {
+      return error_at(e.mark, "malformed YAML: nested too deeply (" +
+                                  std::to_string(e.depth()) +
+                                  " levels reached)");
     } catch (const YAML::ParserException& e) {
       return error_at(e.mark, "malformed YAML: " + e.msg);
     } catch (const YAML::Exception& e) {
@@ -77,6 +93,48 @@ class Parser {
   }
 
  private:
+  // YAML text is Unicode; Kalam reads UTF-8 only. yaml-cpp would keep
+  // invalid bytes in scalars but replace them when it writes options_yaml,
+  // so the plugin would see two different values.
+  Status check_utf8(std::string_view text) const {
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < text.size();) {
+      const auto b = static_cast<unsigned char>(text[i]);
+      size_t len = b < 0x80           ? 1
+                   : (b >> 5) == 0x6  ? 2
+                   : (b >> 4) == 0xE  ? 3
+                   : (b >> 3) == 0x1E ? 4
+                                      : 0;
+      uint32_t cp = len == 1   ? b
+                    : len == 2 ? b & 0x1F
+                    : len == 3 ? b & 0x0F
+                               : b & 0x07;
+      for (size_t j = 1; len != 0 && j < len; ++j) {
+        const auto c =
+            i + j < text.size() ? static_cast<unsigned char>(text[i + j]) : 0;
+        if ((c >> 6) != 0x2) len = 0;
+        cp = (cp << 6) | (c & 0x3F);
+      }
+      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      if (len == 0 || cp < kMin[len] || cp > 0x10FFFF ||
+          (cp >= 0xD800 && cp <= 0xDFFF)) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        return Status::InvalidArgument(
+            source_ + ":" + std::to_string(line) + ":" +
+            std::to_string(column) +
+            ": the config is not valid UTF-8 (byte 0x" + kHex[b >> 4] +
+            kHex[b & 0xF] + ")");
+      }
+      if (b == '\n') {
+        ++line;
+        column = 0;
+      }
+      ++column;
+      i += len;
+    }
+    return Status::OK();
+  }
+
   Status error_at(const YAML::Mark& mark, const std::string& what) const {
     std::ostringstream out;
     out << source_;
@@ -128,6 +186,16 @@ class Parser {
     return Status::OK();
   }
 
+  StatusOr<bool> boolean(const YAML::Node& node, const std::string& key) const {
+    std::string text;
+    KALAM_RETURN_IF_ERROR(scalar(node, key, &text));
+    if (text == "true") return true;
+    if (text == "false") return false;
+    return error_at(
+        node.Mark(),
+        "key '" + key + "' must be true or false, not '" + text + "'");
+  }
+
   static std::string kind(const YAML::Node& node) {
     if (node.IsMap()) return "a mapping";
     if (node.IsSequence()) return "a list";
@@ -147,7 +215,8 @@ class Parser {
     }
     KALAM_RETURN_IF_ERROR(
         check_keys(node, "'storage'",
-                   {"backend", "path", "plugin_path", "read_only", "options"}));
+                   {"backend", "path", "plugin_path", "read_only",
+                    "check_iterators", "options"}));
 
     YAML::Node backend = node["backend"];
     if (!backend || backend.IsNull()) {
@@ -189,18 +258,11 @@ class Parser {
     }
 
     if (YAML::Node ro = node["read_only"]) {
-      std::string text;
-      KALAM_RETURN_IF_ERROR(scalar(ro, "storage.read_only", &text));
-      if (text == "true") {
-        out->read_only = true;
-      } else if (text == "false") {
-        out->read_only = false;
-      } else {
-        return error_at(ro.Mark(),
-                        "key 'storage.read_only' must be true or "
-                        "false, not '" +
-                            text + "'");
-      }
+      KALAM_ASSIGN_OR_RETURN(out->read_only, boolean(ro, "storage.read_only"));
+    }
+    if (YAML::Node checks = node["check_iterators"]) {
+      KALAM_ASSIGN_OR_RETURN(out->check_iterators,
+                             boolean(checks, "storage.check_iterators"));
     }
 
     if (YAML::Node options = node["options"]; options && !options.IsNull()) {
@@ -218,8 +280,28 @@ class Parser {
     return Status::OK();
   }
 
+  // Counts `count` more nodes and `bytes` more bytes of option text against
+  // the budget for storage.options.
+  Status spend(const YAML::Node& at, size_t count, size_t bytes) {
+    option_nodes_ += count;
+    option_bytes_ += bytes;
+    if (option_nodes_ > kMaxOptionNodes) {
+      return error_at(at.Mark(), "storage.options has more than " +
+                                     std::to_string(kMaxOptionNodes) +
+                                     " nodes (counting what YAML aliases "
+                                     "expand to)");
+    }
+    if (option_bytes_ > kMaxOptionBytes) {
+      return error_at(at.Mark(), "storage.options expands to more than " +
+                                     std::to_string(kMaxOptionBytes) +
+                                     " bytes of option names and values "
+                                     "(counting what YAML aliases expand to)");
+    }
+    return Status::OK();
+  }
+
   Status flatten(const YAML::Node& map, const std::string& prefix, int depth,
-                 std::vector<BackendOption>* out) const {
+                 std::vector<BackendOption>* out) {
     if (depth > kMaxOptionDepth) {
       return error_at(map.Mark(), "storage.options nests deeper than " +
                                       std::to_string(kMaxOptionDepth) +
@@ -227,6 +309,7 @@ class Parser {
     }
     std::set<std::string> seen;
     for (const auto& entry : map) {
+      KALAM_RETURN_IF_ERROR(spend(entry.first, 1, 0));
       if (!entry.first.IsScalar()) {
         return error_at(entry.first.Mark(), "option names must be plain names");
       }
@@ -240,16 +323,22 @@ class Parser {
       if (value.IsMap()) {
         KALAM_RETURN_IF_ERROR(flatten(value, key + ".", depth + 1, out));
       } else if (value.IsScalar()) {
+        KALAM_RETURN_IF_ERROR(
+            spend(entry.first, 0, key.size() + value.Scalar().size()));
+        KALAM_RETURN_IF_ERROR(check_flat_key(entry.first, key));
         out->push_back({key, value.Scalar(), line});
       } else if (value.IsSequence()) {
+        KALAM_RETURN_IF_ERROR(spend(entry.first, 0, key.size()));
         std::string joined;
         for (const auto& item : value) {
           if (!item.IsScalar()) {
             return error_at(item.Mark(), "option 'storage.options." + key +
                                              "' must be a list of values");
           }
+          KALAM_RETURN_IF_ERROR(spend(item, 1, item.Scalar().size() + 1));
           joined += (joined.empty() ? "" : ",") + item.Scalar();
         }
+        KALAM_RETURN_IF_ERROR(check_flat_key(entry.first, key));
         out->push_back({key, joined, line});
       } else {
         return error_at(entry.first.Mark(),
@@ -264,8 +353,22 @@ class Parser {
     return Status::OK();
   }
 
+  // A dotted name and nested keys can spell the same option ("a.b: 1" and
+  // "a: {b: 2}"); the plugin must not get it twice.
+  Status check_flat_key(const YAML::Node& at, const std::string& key) {
+    if (flat_keys_.insert(key).second) return Status::OK();
+    return error_at(at.Mark(), "duplicate option 'storage.options." + key +
+                                   "' (given both as nested keys and as a "
+                                   "dotted name)");
+  }
+
   std::string source_;
   fs::path base_dir_;
+  // Every flattened option key so far.
+  std::set<std::string> flat_keys_;
+  // What flatten() has spent of the storage.options budget.
+  size_t option_nodes_ = 0;
+  size_t option_bytes_ = 0;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 // RAII wrappers over the backend ABI: Database, ColumnFamily, WriteBatch,
 // Iterator, Snapshot.
+#include <fcntl.h>
 #include <kalam/database.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +38,8 @@ struct DbCore {
   fs::path path;
   // Backends without the thread_safe capability get every call serialised.
   bool serialize = false;
+  // Iterators check the plugin's order and bounds (OpenOptions).
+  bool check_iterators = false;
   std::mutex call_mu;
   std::atomic<int> live_iterators{0};
   std::atomic<int> live_snapshots{0};
@@ -104,6 +108,66 @@ std::optional<std::string> prefix_successor(std::string prefix) {
     prefix.pop_back();
   }
   return std::nullopt;
+}
+
+// `bytes` as hex for a message, cut after 32 bytes: "6b6579" or
+// "6b65...(300 bytes)"; "(empty)" for the empty string.
+std::string hex_for_message(std::string_view bytes) {
+  constexpr size_t kShown = 32;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  if (bytes.empty()) return "(empty)";
+  std::string out;
+  const size_t shown = std::min(bytes.size(), kShown);
+  out.reserve(2 * shown + 24);
+  for (size_t i = 0; i < shown; ++i) {
+    const auto byte = static_cast<unsigned char>(bytes[i]);
+    out += kDigits[byte >> 4];
+    out += kDigits[byte & 0xF];
+  }
+  if (shown < bytes.size()) {
+    out += "...(" + std::to_string(bytes.size()) + " bytes)";
+  }
+  return out;
+}
+
+// KALAM_STORE_OPENED in a data directory: the store there was created and
+// opened successfully at least once (written right after that first open,
+// and into checkpoints). From then on the engine never lets the plugin
+// create a fresh store there. A creation killed half-way leaves no marker,
+// so it can simply be retried.
+constexpr const char* kStoreOpenedFileName = "KALAM_STORE_OPENED";
+
+bool store_was_opened(const fs::path& data_dir) {
+  std::error_code ec;
+  return fs::exists(data_dir / kManifestFileName, ec) &&
+         fs::exists(data_dir / kStoreOpenedFileName, ec);
+}
+
+// Writes the marker durably (file and directory fsynced). Best effort: the
+// marker only guards against silent re-creation, so a failure to write it
+// leaves the database as usable as before.
+void mark_store_opened(const fs::path& data_dir) {
+  const fs::path file = data_dir / kStoreOpenedFileName;
+  const int fd =
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  static constexpr char kText[] =
+      "The store in this directory was created and opened. Kalam will not "
+      "create a new one here:\nif its files go missing, opening it is a "
+      "CORRUPTION error instead of a silently empty database.\n";
+  const bool written = ::write(fd, kText, sizeof kText - 1) ==
+                       static_cast<ssize_t>(sizeof kText - 1);
+  const bool synced = written && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) {
+    ::unlink(file.c_str());
+    return;
+  }
+  const int dir = ::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
 }
 
 // Carries a C++ callback and any exception it threw across a C call.
@@ -189,12 +253,22 @@ using detail::SnapshotState;
 
 // --- Iterator ----------------------------------------------------------------
 
+bool iterator_checks_default() {
+#ifdef NDEBUG
+  return false;
+#else
+  return true;
+#endif
+}
+
 Iterator::Iterator(std::shared_ptr<DbCore> core, kalam_iter* handle,
-                   std::string cf_name, std::shared_ptr<SnapshotState> at)
+                   std::string cf_name, std::shared_ptr<SnapshotState> at,
+                   std::unique_ptr<Bounds> checked_bounds)
     : core_(std::move(core)),
       handle_(handle),
       cf_name_(std::move(cf_name)),
-      snapshot_(std::move(at)) {
+      snapshot_(std::move(at)),
+      checked_(std::move(checked_bounds)) {
   ++core_->live_iterators;
 }
 
@@ -206,7 +280,10 @@ Iterator::Iterator(Iterator&& other) noexcept
       valid_(std::exchange(other.valid_, false)),
       key_(other.key_),
       value_(other.value_),
-      status_(std::move(other.status_)) {}
+      status_(std::move(other.status_)),
+      checked_(std::move(other.checked_)),
+      last_key_(std::move(other.last_key_)),
+      broken_(other.broken_) {}
 
 Iterator& Iterator::operator=(Iterator&& other) noexcept {
   if (this != &other) {
@@ -228,7 +305,48 @@ Iterator::~Iterator() {
   core_.reset();
 }
 
-void Iterator::after_move(int rc, const char* operation, void* buffer) {
+bool Iterator::check_key(std::string_view key, const std::string* previous,
+                         const char* operation, const Expect& expect) {
+  using Order = Expect::Order;
+  const Bounds& b = *checked_;
+  std::string problem;
+  if (b.lower && key < *b.lower) {
+    problem = "is below the lower bound " + hex_for_message(*b.lower);
+  } else if (b.upper && key >= *b.upper) {
+    problem = "is not below the upper bound " + hex_for_message(*b.upper);
+  } else if (previous != nullptr &&
+             ((expect.order == Order::kAfter && key <= *previous) ||
+              (expect.order == Order::kBefore && key >= *previous))) {
+    problem = std::string("does not come ") +
+              (expect.order == Order::kAfter ? "after" : "before") +
+              " the previous key " + hex_for_message(*previous);
+  } else if (previous != nullptr && expect.order == Order::kSame &&
+             key != *previous) {
+    problem = "is not the entry it should have stayed on, " +
+              hex_for_message(*previous);
+  } else if ((expect.target_order == Order::kAfter && key < expect.target) ||
+             (expect.target_order == Order::kBefore && key > expect.target)) {
+    problem = std::string("is ") +
+              (expect.target_order == Order::kAfter ? "before" : "after") +
+              " the seek target " + hex_for_message(expect.target);
+  } else {
+    return true;
+  }
+  broken_ = true;
+  valid_ = false;
+  key_ = value_ = {};
+  status_ = Status::Corruption(
+      "iterator " + std::string(operation) + " on column family '" + cf_name_ +
+      "': plugin '" + core_->backend() + "' (" +
+      core_->plugin->file().string() + ") returned key " +
+      hex_for_message(key) + ", which " + problem +
+      "; the plugin breaks the iterator contract, so the iterator was "
+      "stopped (storage.check_iterators)");
+  return false;
+}
+
+void Iterator::after_move(int rc, const char* operation, void* buffer,
+                          const Expect& expect, bool had_previous) {
   valid_ = false;
   key_ = value_ = {};
   if (rc == KALAM_OK) {
@@ -236,8 +354,17 @@ void Iterator::after_move(int rc, const char* operation, void* buffer) {
     size_t kl = 0, vl = 0;
     rc = core_->vt->iter_entry(handle_, &k, &kl, &v, &vl);
     if (rc == KALAM_OK) {
+      const std::string_view key(static_cast<const char*>(k), kl);
+      if (checked_ != nullptr) {
+        if (!check_key(key, had_previous ? &last_key_ : nullptr, operation,
+                       expect)) {
+          return;
+        }
+        // Reuses last_key_'s capacity: no allocation once it has grown.
+        last_key_.assign(key);
+      }
       valid_ = true;
-      key_ = {static_cast<const char*>(k), kl};
+      key_ = key;
       value_ = {static_cast<const char*>(v), vl};
       return;
     }
@@ -253,42 +380,53 @@ void Iterator::after_move(int rc, const char* operation, void* buffer) {
 }
 
 template <typename Call>
-void Iterator::move(const char* operation, Call call) {
-  if (handle_ == nullptr) return;
+void Iterator::move(const char* operation, const Expect& expect, Call call) {
+  if (handle_ == nullptr || broken_) return;
+  // last_key_ holds the current key when checks are on and it is valid.
+  const bool had_previous = valid_;
   StatusBuffer detail;
   auto lock = core_->lock();
-  after_move(call(core_->vt, detail.get()), operation, &detail);
+  after_move(call(core_->vt, detail.get()), operation, &detail, expect,
+             had_previous);
 }
 
 void Iterator::seek_to_first() {
-  move("seek_to_first", [&](const kalam_backend_vtable* vt, kalam_status* s) {
-    return vt->iter_seek_first(handle_, s);
-  });
+  move("seek_to_first", {},
+       [&](const kalam_backend_vtable* vt, kalam_status* s) {
+         return vt->iter_seek_first(handle_, s);
+       });
 }
 void Iterator::seek_to_last() {
-  move("seek_to_last", [&](const kalam_backend_vtable* vt, kalam_status* s) {
-    return vt->iter_seek_last(handle_, s);
-  });
+  move("seek_to_last", {},
+       [&](const kalam_backend_vtable* vt, kalam_status* s) {
+         return vt->iter_seek_last(handle_, s);
+       });
 }
 void Iterator::seek(std::string_view target) {
-  move("seek", [&](const kalam_backend_vtable* vt, kalam_status* s) {
+  const Expect expect{Expect::Order::kAny, Expect::Order::kAfter, target};
+  move("seek", expect, [&](const kalam_backend_vtable* vt, kalam_status* s) {
     return vt->iter_seek(handle_, target.data(), target.size(), s);
   });
 }
 void Iterator::seek_for_prev(std::string_view target) {
-  move("seek_for_prev", [&](const kalam_backend_vtable* vt, kalam_status* s) {
-    return vt->iter_seek_for_prev(handle_, target.data(), target.size(), s);
-  });
+  const Expect expect{Expect::Order::kAny, Expect::Order::kBefore, target};
+  move("seek_for_prev", expect,
+       [&](const kalam_backend_vtable* vt, kalam_status* s) {
+         return vt->iter_seek_for_prev(handle_, target.data(), target.size(),
+                                       s);
+       });
 }
 void Iterator::next() {
-  move("next", [&](const kalam_backend_vtable* vt, kalam_status* s) {
-    return vt->iter_next(handle_, s);
-  });
+  move("next", {Expect::Order::kAfter},
+       [&](const kalam_backend_vtable* vt, kalam_status* s) {
+         return vt->iter_next(handle_, s);
+       });
 }
 void Iterator::prev() {
-  move("prev", [&](const kalam_backend_vtable* vt, kalam_status* s) {
-    return vt->iter_prev(handle_, s);
-  });
+  move("prev", {Expect::Order::kBefore},
+       [&](const kalam_backend_vtable* vt, kalam_status* s) {
+         return vt->iter_prev(handle_, s);
+       });
 }
 
 StatusOr<size_t> Iterator::next_batch(
@@ -296,20 +434,58 @@ StatusOr<size_t> Iterator::next_batch(
     const std::function<bool(std::string_view, std::string_view)>& visit,
     Direction direction) {
   if (handle_ == nullptr) return Status::Closed("iterator was moved from");
+  if (broken_) return status_;
   using Fn = std::function<bool(std::string_view, std::string_view)>;
-  Trampoline<Fn> trampoline{&visit, nullptr};
+  const Expect::Order order = direction == Direction::kBackward
+                                  ? Expect::Order::kBefore
+                                  : Expect::Order::kAfter;
+  // What the entry visitor needs: the caller's callback and, with checks
+  // on, the iterator whose last_key_ holds the previous entry.
+  struct Context {
+    Trampoline<Fn> trampoline;
+    Iterator* checked_by;  // null with checks off
+    Expect expect;
+    // Whether last_key_ holds the previous entry: the current one at the
+    // start, then each visited entry.
+    bool have_previous;
+    size_t visited = 0;
+    // The visitor returned non-zero for a reason of the caller's: the
+    // plugin stays on the last entry visited.
+    bool stopped = false;
+  } context{
+      {&visit, nullptr}, checked_ != nullptr ? this : nullptr, {order}, valid_};
   auto entry_visitor = [](void* ctx, const void* key, size_t key_len,
                           const void* value, size_t value_len) -> int {
-    auto* t = static_cast<Trampoline<Fn>*>(ctx);
-    try {
-      return (*t->fn)({static_cast<const char*>(key), key_len},
-                      {static_cast<const char*>(value), value_len})
-                 ? 0
-                 : 1;
-    } catch (...) {
-      t->error = std::current_exception();
-      return 1;
+    auto* c = static_cast<Context*>(ctx);
+    const std::string_view k(static_cast<const char*>(key), key_len);
+    if (Iterator* it = c->checked_by; it != nullptr) {
+      // The first entry is the one the iterator is on: the same key.
+      Expect expect = c->expect;
+      if (c->visited == 0) expect.order = Expect::Order::kSame;
+      if (!it->check_key(k, c->have_previous ? &it->last_key_ : nullptr,
+                         "next_batch", expect)) {
+        return 1;
+      }
+      try {
+        it->last_key_.assign(k);
+      } catch (...) {
+        c->trampoline.error = std::current_exception();
+        c->stopped = true;
+        return 1;
+      }
+      c->have_previous = true;
     }
+    ++c->visited;
+    try {
+      if ((*c->trampoline.fn)(k,
+                              {static_cast<const char*>(value), value_len})) {
+        return 0;
+      }
+    } catch (...) {
+      c->trampoline.error = std::current_exception();
+    }
+    c->stopped = true;
+    return 1;
   };
   StatusBuffer detail;
   size_t consumed = 0;
@@ -318,10 +494,16 @@ StatusOr<size_t> Iterator::next_batch(
     auto lock = core_->lock();
     rc = core_->vt->iter_next_batch(
         handle_, direction == Direction::kBackward ? KALAM_BATCH_REVERSE : 0,
-        max_entries, entry_visitor, &trampoline, &consumed, detail.get());
+        max_entries, entry_visitor, &context, &consumed, detail.get());
   }
-  after_move(rc, "next_batch", &detail);
-  trampoline.rethrow();
+  if (broken_) return status_;  // a check failed inside the batch
+  // Where the batch must have left the iterator: on the last entry visited
+  // when the caller stopped there (or nothing was visited), else past it.
+  const Expect after{
+      context.stopped || context.visited == 0 ? Expect::Order::kSame : order};
+  after_move(rc, "next_batch", &detail, after, context.have_previous);
+  if (broken_) return status_;
+  context.trampoline.rethrow();
   if (!status_.ok()) return status_;
   return consumed;
 }
@@ -347,6 +529,9 @@ StatusOr<std::unique_ptr<Database>> Database::open(const StorageConfig& config,
                          load_plugin(config.backend, config.plugin_path));
   OpenOptions effective = options;
   effective.read_only = options.read_only || config.read_only;
+  if (!effective.check_iterators) {
+    effective.check_iterators = config.check_iterators;
+  }
   return open(std::move(plugin), config.path, config.options, effective);
 }
 
@@ -358,6 +543,12 @@ StatusOr<std::unique_ptr<Database>> Database::open(
     return Status::NotSupported("backend '" + plugin->name() +
                                 "' cannot open a database read-only");
   }
+  // A store that was opened before is an existing database: the plugin
+  // must find it there, never create a fresh, empty one over files it no
+  // longer recognises (a deleted RocksDB CURRENT, an SQLite file truncated
+  // to nothing).
+  const bool persistent = plugin->has(KALAM_CAP_PERSISTENT);
+  const bool existing = persistent && store_was_opened(path);
   KALAM_ASSIGN_OR_RETURN(
       fs::path store,
       prepare_data_dir(*plugin, path,
@@ -372,7 +563,8 @@ StatusOr<std::unique_ptr<Database>> Database::open(
   kalam_open_params params{};
   params.struct_size = sizeof params;
   params.flags =
-      (options.create_if_missing ? KALAM_OPEN_CREATE_IF_MISSING : 0) |
+      (options.create_if_missing && !existing ? KALAM_OPEN_CREATE_IF_MISSING
+                                              : 0) |
       (options.read_only ? KALAM_OPEN_READ_ONLY : 0);
   params.path = store_path.c_str();
   params.option_keys = keys.data();
@@ -384,9 +576,22 @@ StatusOr<std::unique_ptr<Database>> Database::open(
   core->vt = &plugin->vtable();
   core->path = path;
   core->serialize = !plugin->has(KALAM_CAP_THREAD_SAFE);
+  core->check_iterators =
+      options.check_iterators.value_or(iterator_checks_default());
   StatusBuffer detail;
   kalam_db* db = nullptr;
   const int rc = core->vt->open(&params, &db, detail.get());
+  if (rc == KALAM_NOT_FOUND && existing) {
+    // NOT_FOUND is a result, so the plugin may have left no message.
+    const std::string why = detail.message_or("");
+    return Status::Corruption(
+        "open " + path.string() + " (" + plugin->name() +
+        "): " + kManifestFileName + " says a " + plugin->name() +
+        " database is here, but the plugin finds none in " + store_path +
+        (why.empty() ? "" : " (" + why + ")") +
+        ": files it needs are missing or damaged; restore the directory "
+        "from a backup or checkpoint");
+  }
   if (rc != KALAM_OK) {
     return status_from_abi(
         rc, detail, [&] { return "open " + path.string(); }, plugin->name());
@@ -396,6 +601,7 @@ StatusOr<std::unique_ptr<Database>> Database::open(
                             "): the plugin returned OK and no database");
   }
   core->db = db;
+  if (persistent && !existing && !options.read_only) mark_store_opened(path);
   return std::unique_ptr<Database>(new Database(std::move(core)));
 }
 
@@ -614,6 +820,21 @@ Status Database::expand_delete_range(const WriteBatch& batch,
   IteratorOptions bounds;
   bounds.lower = std::string(begin);
   bounds.upper = std::string(end);
+  // Keys put earlier in this batch are not in the store yet; the range
+  // removes them too, as a native delete_range would.
+  const size_t earlier = ops->size();
+  for (size_t i = 0; i < earlier; ++i) {
+    kalam_write_op del = (*ops)[i];
+    std::string_view key(static_cast<const char*>(del.key), del.key_len);
+    if (del.type != KALAM_OP_PUT || del.cf != range.cf || key < begin ||
+        key >= end) {
+      continue;
+    }
+    del.type = KALAM_OP_DELETE;
+    del.value = nullptr;
+    del.value_len = 0;
+    ops->push_back(del);
+  }
   KALAM_ASSIGN_OR_RETURN(Iterator it, new_iterator(family, bounds));
   for (it.seek_to_first(); it.valid(); it.next()) {
     const std::string& key = keys->emplace_back(it.key());
@@ -798,6 +1019,14 @@ StatusOr<Iterator> Database::new_iterator(const ColumnFamily& cf,
     io.upper_len = upper->size();
   }
   if (options.reverse) io.flags |= KALAM_ITER_REVERSE;
+  // The bounds as the plugin gets them, for the iterator checks (they cover
+  // the prefix: a key inside them starts with it). Copied before the plugin
+  // allocates anything, so no throw can leak its iterator.
+  std::unique_ptr<Iterator::Bounds> checked;
+  if (core_->check_iterators) {
+    checked =
+        std::make_unique<Iterator::Bounds>(Iterator::Bounds{lower, upper});
+  }
   StatusBuffer detail;
   kalam_iter* handle = nullptr;
   int rc;
@@ -811,7 +1040,8 @@ StatusOr<Iterator> Database::new_iterator(const ColumnFamily& cf,
       [&] { return "new iterator on " + family_label(cf.state_.get()); },
       core_->backend()));
   return Iterator(core_, handle, cf.name(),
-                  options.snapshot ? options.snapshot->state_ : nullptr);
+                  options.snapshot ? options.snapshot->state_ : nullptr,
+                  std::move(checked));
 }
 
 StatusOr<Snapshot> Database::snapshot() {
@@ -928,7 +1158,9 @@ Status Database::checkpoint(const fs::path& dir) {
   KALAM_RETURN_IF_ERROR(status_from_abi(
       rc, detail, [&] { return "checkpoint into " + dir.string(); },
       core_->backend()));
-  return copy_manifest(core_->path, dir);
+  KALAM_RETURN_IF_ERROR(copy_manifest(core_->path, dir));
+  mark_store_opened(dir);
+  return Status::OK();
 }
 
 }  // namespace kalam

@@ -254,6 +254,41 @@ int load_families(kalam_db* db, kalam_status* status) {
   return KALAM_OK;
 }
 
+// LMDB maps the file and trusts it: a data file shorter than the pages its
+// meta page says are in use makes the first read past the end die with
+// SIGBUS. Checked once at open (one stat), so a truncated file is
+// KALAM_CORRUPTION instead.
+int check_file_covers_pages(MDB_env* env, const std::string& data_file,
+                            kalam_status* status) {
+  MDB_envinfo info{};
+  MDB_stat stat{};
+  int rc = mdb_env_info(env, &info);
+  if (rc == 0) rc = mdb_env_stat(env, &stat);
+  if (rc != 0) {
+    return fail_mdb(status, rc,
+                    "lmdb open: cannot read the environment of '%s'",
+                    data_file.c_str());
+  }
+  struct stat sb {};
+  if (::stat(data_file.c_str(), &sb) != 0) {
+    const int err = errno;
+    return fail(status, code_of(err), err, "lmdb open: cannot stat '%s': %s",
+                data_file.c_str(), std::strerror(err));
+  }
+  const uint64_t needed =
+      (static_cast<uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+  if (static_cast<uint64_t>(sb.st_size) < needed) {
+    return fail(status, KALAM_CORRUPTION, 0,
+                "lmdb open: '%s' is %llu bytes, but its meta page says %llu "
+                "pages of %u bytes are in use (%llu bytes): the file was "
+                "truncated; restore the database from a checkpoint or backup",
+                data_file.c_str(), static_cast<unsigned long long>(sb.st_size),
+                static_cast<unsigned long long>(info.me_last_pgno) + 1,
+                stat.ms_psize, static_cast<unsigned long long>(needed));
+  }
+  return KALAM_OK;
+}
+
 int open_impl(const kalam_open_params* params, kalam_db** out_db,
               kalam_status* status) {
   if (params == nullptr || out_db == nullptr) {
@@ -333,6 +368,11 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
           "lmdb open: no database in '%s' (no data.mdb)%s", db->path.c_str(),
           db->read_only ? "; a read-only open does not create one" : "");
     }
+  } else if (sb.st_size == 0 && !create) {
+    // LMDB would take an empty file for a new environment and initialise it.
+    return fail(status, KALAM_NOT_FOUND, 0,
+                "lmdb open: no database in '%s' (data.mdb is empty)",
+                db->path.c_str());
   }
 
   PathClaim claim;
@@ -374,6 +414,8 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
                     db->path.c_str(),
                     format_size(db->options.map_size).c_str());
   }
+  rc = check_file_covers_pages(env.get(), data_file, status);
+  if (rc != KALAM_OK) return rc;
   const int max_key = mdb_env_get_maxkeysize(env.get());
   if (max_key < static_cast<int>(kMaxKeySize)) {
     return fail(status, KALAM_NOT_SUPPORTED, 0,

@@ -103,6 +103,17 @@ int prologue(kalam_iter* it, kalam_status* status) {
 // outside the bounds in the direction of travel.
 int land(kalam_iter* it, int rc, bool out_of_bounds, const char* what,
          kalam_status* status) {
+  if (rc == 0 && (it->key.mv_size == 0 || it->key.mv_size > kMaxKeySize)) {
+    // No key LMDB stored for us has that size: LMDB read a damaged page
+    // (it keeps no checksums).
+    it->valid = false;
+    fail(&it->error, KALAM_CORRUPTION, MDB_CORRUPTED,
+         "lmdb %s in column family '%s': an entry has a key of %zu bytes "
+         "(stored keys are 1 to %zu): the data file is damaged; restore it "
+         "from a checkpoint or backup",
+         what, it->cf->name.c_str(), it->key.mv_size, kMaxKeySize);
+    return report_sticky(it, status);
+  }
   if (rc == 0 && !out_of_bounds) {
     it->valid = true;
     return KALAM_OK;

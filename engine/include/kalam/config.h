@@ -5,6 +5,7 @@
 //     path: ./data            # data directory
 //     plugin_path: [./build/plugins]
 //     read_only: false
+//     check_iterators: true   # verify the plugin's key order and bounds
 //     options:                # handed to the plugin as flat key/value strings
 //       block_cache_size: 64MiB
 //
@@ -15,6 +16,7 @@
 #include <kalam/status.h>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +41,11 @@ struct StorageConfig {
   std::vector<std::filesystem::path> plugin_path;
   // Open without write access (where the backend allows it).
   bool read_only = false;
+  // Check every key a plugin's iterator yields: in order, inside the bounds
+  // (a violation is a CORRUPTION error naming the plugin). Unset: on in
+  // debug builds of the engine, off in release builds. See
+  // OpenOptions::check_iterators.
+  std::optional<bool> check_iterators;
   // The backend's options, in document order.
   std::vector<BackendOption> options;
   // The raw YAML text of the options subtree ("" when absent).

@@ -136,6 +136,15 @@ struct IteratorOptions {
 //
 //   for (it.seek_to_first(); it.valid(); it.next()) use(it.key(), it.value());
 //   if (!it.status().ok()) ...
+//
+// Iterator checks (OpenOptions::check_iterators): the engine does not trust
+// the plugin's order. With checks on, every key a move or next_batch()
+// yields must lie inside the iterator's bounds (and so its prefix), come
+// strictly after the previous key in the direction of travel (bytewise), and
+// not before a seek's target. A key that breaks this makes the iterator invalid
+// for good with a CORRUPTION status naming the plugin and the offending keys
+// (in hex); later moves leave it invalid. The cost is a few compares and one
+// copy of the current key per entry.
 class Iterator {
  public:
   Iterator(Iterator&&) noexcept;
@@ -177,12 +186,34 @@ class Iterator {
 
  private:
   friend class Database;
+  // What a correct plugin's move yields, for the iterator checks.
+  struct Expect {
+    // How the new key relates to the one before the move.
+    // kSame: still on the key it was on (a batch the caller stopped).
+    enum class Order { kAny, kAfter, kBefore, kSame } order = Order::kAny;
+    // A seek's target: the new key is >= it (kAfter) or <= it (kBefore).
+    Order target_order = Order::kAny;
+    std::string_view target;
+  };
+  // The bounds the plugin was given, narrowed to the prefix (a key inside
+  // them starts with it); kept only with checks on.
+  struct Bounds {
+    std::optional<std::string> lower, upper;
+  };
   Iterator(std::shared_ptr<detail::DbCore> core, kalam_iter* handle,
-           std::string cf_name, std::shared_ptr<detail::SnapshotState> at);
+           std::string cf_name, std::shared_ptr<detail::SnapshotState> at,
+           std::unique_ptr<Bounds> checked_bounds);
   // Runs one ABI move under the database's call lock, then after_move().
   template <typename Call>
-  void move(const char* operation, Call call);
-  void after_move(int rc, const char* operation, void* status_buffer);
+  void move(const char* operation, const Expect& expect, Call call);
+  // `had_previous`: last_key_ holds the key before the move.
+  void after_move(int rc, const char* operation, void* status_buffer,
+                  const Expect& expect, bool had_previous);
+  // With checks on: whether `key` may follow `previous` (the key before the
+  // move; null when there was none) given `expect`. When not, stops the
+  // iterator with a CORRUPTION status and returns false.
+  bool check_key(std::string_view key, const std::string* previous,
+                 const char* operation, const Expect& expect);
   std::shared_ptr<detail::DbCore> core_;
   kalam_iter* handle_ = nullptr;
   std::string cf_name_;
@@ -192,6 +223,12 @@ class Iterator {
   std::string_view key_;
   std::string_view value_;
   Status status_;
+  // Non-null when the iterator checks are on.
+  std::unique_ptr<Bounds> checked_;
+  // With checks on: a copy of key_ (the views die at the next move) and
+  // whether the plugin broke its contract (the iterator then stays invalid).
+  std::string last_key_;
+  bool broken_ = false;
 };
 
 struct OpenOptions {
@@ -200,7 +237,16 @@ struct OpenOptions {
   // Open without write access (backends with read_only_open). Overrides
   // StorageConfig::read_only when true.
   bool read_only = false;
+  // Check that the plugin's iterators yield keys in order and inside their
+  // bounds (see Iterator). Unset: StorageConfig::check_iterators when opened
+  // from a config, else on in debug builds of the engine (NDEBUG not
+  // defined) and off in release builds.
+  std::optional<bool> check_iterators;
 };
+
+// Whether iterator checks are on when nothing asks otherwise: true in debug
+// builds of the engine library, false in release (NDEBUG) builds.
+bool iterator_checks_default();
 
 class Database {
  public:
@@ -211,7 +257,11 @@ class Database {
   ~Database();
 
   // Loads the plugin `config` names, checks (or, for a new directory,
-  // stamps) the data directory's manifest, and opens the database.
+  // stamps) the data directory's manifest, and opens the database. A store
+  // that was opened once (marked by KALAM_STORE_OPENED beside the manifest)
+  // is never re-created: if the plugin finds no database there (files
+  // deleted or truncated to nothing), the result is CORRUPTION, whatever
+  // create_if_missing says.
   // Errors: NOT_FOUND (no plugin, or no database and !create_if_missing),
   // INVALID_ARGUMENT (bad option, plugin refused, directory written by
   // another backend), ABI_MISMATCH, BUSY, IO_ERROR, CORRUPTION.

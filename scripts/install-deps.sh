@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev liblmdb-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format gnuplot-nox
+  clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer, ASan/UBSan runtimes
 )
 
 missing=()

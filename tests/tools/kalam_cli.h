@@ -147,11 +147,13 @@ inline bool have_backend(const std::string& name) {
 }
 
 // The built plugins whose data outlives a process (all but memory): the
-// backends on which one kalam run can read what another wrote.
+// backends on which one kalam run can read what another wrote. Not faulty:
+// it wraps memory unless KALAM_FAULTY_INNER says otherwise
+// (plugins/faulty/README.md), so its data does not outlive a process either.
 inline std::vector<std::string> persistent_backends() {
   std::vector<std::string> out;
   for (const auto& backend : built_backends()) {
-    if (backend != "memory") out.push_back(backend);
+    if (backend != "memory" && backend != "faulty") out.push_back(backend);
   }
   return out;
 }

@@ -132,9 +132,10 @@ TEST_F(BadInputTest, UnknownSubcommandOptionOrMissingArgument) {
   EXPECT_EQ(nested.exit_code, 2) << nested;
   EXPECT_THAT(nested.err, HasSubstr("unknown subcommand 'rename' of 'kalam "
                                     "cf'"));
-  // Table-layer subcommands do not exist yet.
-  CliResult table = run_kalam(dir_, {"select"});
+  CliResult table = run_kalam(dir_, {"table", "rename", "a.b"});
   EXPECT_EQ(table.exit_code, 2) << table;
+  EXPECT_THAT(table.err, HasSubstr("unknown subcommand 'rename' of 'kalam "
+                                   "table'"));
 
   CliResult none = run_kalam(dir_, {});
   EXPECT_EQ(none.exit_code, 2) << none;
@@ -143,6 +144,7 @@ TEST_F(BadInputTest, UnknownSubcommandOptionOrMissingArgument) {
   expect_error({"scan", "--bogus"}, 2,
                {"--bogus", "run 'kalam scan --help' for usage"});
   expect_error({"get"}, 2, {"KEY is required"});
+  expect_error({"select"}, 2, {"TABLE is required"});
   expect_error({"scan", "--limit", "0"}, 2, {"--limit"});
   expect_error({"scan", "--format", "xml"}, 2, {"--format"});
 }
@@ -163,7 +165,19 @@ TEST(Help, EverySubcommandHasHelpWithAnExample) {
                                            {"check"},
                                            {"dump"},
                                            {"load"},
-                                           {"migrate"}}) {
+                                           {"migrate"},
+                                           {"ns"},
+                                           {"ns", "create"},
+                                           {"ns", "list"},
+                                           {"ns", "drop"},
+                                           {"table"},
+                                           {"table", "create"},
+                                           {"table", "list"},
+                                           {"table", "describe"},
+                                           {"table", "drop"},
+                                           {"insert"},
+                                           {"select"},
+                                           {"flush"}}) {
     std::string name = "kalam";
     for (const auto& word : command) name += " " + word;
     command.push_back("--help");
@@ -176,7 +190,8 @@ TEST(Help, EverySubcommandHasHelpWithAnExample) {
   CliResult top = run_kalam(dir, {"--help"});
   EXPECT_EQ(top.exit_code, 0) << top;
   for (const char* name : {"info", "plugins", "cf", "get", "put", "del", "scan",
-                           "stats", "check", "dump", "load", "migrate"}) {
+                           "stats", "check", "dump", "load", "migrate", "ns",
+                           "table", "insert", "select", "flush"}) {
     EXPECT_THAT(top.out, HasSubstr("\n  " + std::string(name) + " "));
   }
 }

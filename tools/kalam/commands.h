@@ -41,5 +41,15 @@ void register_load(CLI::App& root, CommonOptions* common,
                    CommandList* commands);
 void register_migrate(CLI::App& root, CommonOptions* common,
                       CommandList* commands);
+// The table layer's subcommands (table_support.h has what they share).
+void register_ns(CLI::App& root, CommonOptions* common, CommandList* commands);
+void register_table(CLI::App& root, CommonOptions* common,
+                    CommandList* commands);
+void register_insert(CLI::App& root, CommonOptions* common,
+                     CommandList* commands);
+void register_select(CLI::App& root, CommonOptions* common,
+                     CommandList* commands);
+void register_flush(CLI::App& root, CommonOptions* common,
+                    CommandList* commands);
 
 }  // namespace kalam::cli

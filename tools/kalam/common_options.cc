@@ -10,6 +10,9 @@ void add_common_options(CLI::App* app, CommonOptions* options) {
       ->option_text("FILE (default: ./kalam.yaml)");
   app->add_flag("-v,--verbose", options->verbose,
                 "Say more on stderr: what was opened, and error details");
+  app->add_flag("--read-only", options->read_only,
+                "Open the database without write access (where the backend "
+                "can); a write subcommand refuses to run");
 }
 
 void add_family_option(CLI::App* app, std::string* family) {

@@ -15,9 +15,13 @@ struct CommonOptions {
   std::string config_file = "kalam.yaml";
   // More detail on stderr: what was opened, and the detail of errors.
   bool verbose = false;
+  // --read-only: open without write access. Read subcommands do that
+  // anyway (where the backend can); write subcommands refuse to run.
+  bool read_only = false;
 };
 
-// Adds --config/-c and --verbose/-v to `app`, bound to `options`.
+// Adds --config/-c, --verbose/-v and --read-only to `app`, bound to
+// `options`.
 void add_common_options(CLI::App* app, CommonOptions* options);
 
 // Adds `--cf NAME`: the column family a key/value subcommand works on.

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   kalam::cli::set_example(&app,
                           "kalam info --config kalam.yaml\n"
                           "kalam scan --cf users --prefix alice: --limit 10\n"
+                          "kalam select app.notes --user alice --limit 10\n"
                           "kalam migrate --config rocksdb.yaml --to lmdb.yaml");
 
   kalam::cli::CommandList commands;
@@ -106,6 +107,11 @@ int main(int argc, char** argv) {
   kalam::cli::register_dump(app, &common, &commands);
   kalam::cli::register_load(app, &common, &commands);
   kalam::cli::register_migrate(app, &common, &commands);
+  kalam::cli::register_ns(app, &common, &commands);
+  kalam::cli::register_table(app, &common, &commands);
+  kalam::cli::register_insert(app, &common, &commands);
+  kalam::cli::register_select(app, &common, &commands);
+  kalam::cli::register_flush(app, &common, &commands);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   try {

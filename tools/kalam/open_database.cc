@@ -58,6 +58,11 @@ OpenedDatabase open_configured(EngineConfig config, Access access,
                                const CommonOptions& options,
                                std::string_view command) {
   const StorageConfig& storage = config.storage;
+  if (access != Access::kRead && options.read_only) {
+    throw CliError::Usage(std::string(command) +
+                          " writes, and --read-only was given; drop "
+                          "--read-only to write");
+  }
   if (access != Access::kRead && storage.read_only) {
     throw CliError::Failure(std::string(command) + " writes, but " +
                             config.source +

@@ -78,6 +78,10 @@ std::vector<Workload> workload_catalog(const std::vector<size_t>& batch_sizes) {
   add("readseq", WorkloadKind::kReadSeq,
       "one entry of a full scan (latency: per entry, from timed chunks)")
       ->needs_load = true;
+  add("scanprefix", WorkloadKind::kScanPrefix,
+      "one entry of a scan of every key under one prefix (tables: of one "
+      "user's rows; latency: per entry, from timed chunks)")
+      ->needs_load = true;
   x = add("seekrandom", WorkloadKind::kSeekRandom,
           "seek to a present key + read the next entries");
   x->needs_load = true;
@@ -106,6 +110,15 @@ Workload load_workload() {
   return w;
 }
 
+bool mode_runs(const std::string& mode, const Workload& w) {
+  if (mode == kModeNative) return w.kind != WorkloadKind::kScanPrefix;
+  if (mode == kModeTables) {
+    return w.kind != WorkloadKind::kSeekRandom &&
+           w.kind != WorkloadKind::kYcsbE && w.kind != WorkloadKind::kOpen;
+  }
+  return true;
+}
+
 const Workload* find_workload(const std::vector<Workload>& catalog,
                               const std::string& name) {
   for (const auto& w : catalog) {
@@ -124,9 +137,10 @@ std::string usage() {
   return R"(kalam-bench: the Kalam benchmark driver (issue 7).
 
 Runs db_bench/YCSB-style workloads against each storage library called
-directly ("native") and through the engine's C++ API -> C ABI -> plugin
-("plugin"), each measurement in its own child process, and writes CSV,
-Markdown, a gnuplot chart and the machine description to --out.
+directly ("native"), through the engine's C++ API -> C ABI -> plugin
+("plugin") and, for the row workloads, through the table layer's
+UserTableStore ("tables"), each measurement in its own child process, and
+writes CSV, Markdown, gnuplot charts and the machine description to --out.
 
 Usage: kalam-bench [flags]
 
@@ -150,7 +164,7 @@ What to run
   --workloads LIST     workload names, or prefixes for groups (fill, read,
                        ycsb) (default: all; see --list)
   --backends LIST      memory,rocksdb,lmdb,sqlite (default: all built)
-  --modes LIST         native,plugin (default: both)
+  --modes LIST         native,plugin,tables (default: all three)
   --repetitions N      runs per figure; figures are medians (default 3)
   --open-repetitions N runs of the open workload (default: max(reps, 5))
   --sync off|on|both   durability of writes (default off); "on" runs the

@@ -19,6 +19,8 @@ enum class WorkloadKind {
   kReadRandom,    // uniformly random existing keys (hits)
   kReadMissing,   // uniformly random absent keys (misses)
   kReadSeq,       // one full scan in key order
+  kScanPrefix,    // one scan of every key under one prefix (a bounded
+                  // iterator); tables: the user-scoped scan iter(ns, t, user)
   kSeekRandom,    // seek to a random existing key, then read `seek_nexts`
   kDeleteRandom,  // delete every key once, in random order
   kYcsbA,         // 50% read, 50% update; zipfian
@@ -48,10 +50,17 @@ struct Workload {
 // fillrandom-batch<N> per size (N > 1).
 std::vector<Workload> workload_catalog(const std::vector<size_t>& batch_sizes);
 
-// The two modes of issue 7 built so far. A third one ("tables") is a new
-// Store type plus one entry in modes.cc; see README.md, "Adding a mode".
+// The three modes of issue 7. A mode is a Store type plus one entry in
+// modes.cc; see README.md, "Adding a mode".
 inline constexpr const char* kModeNative = "native";
 inline constexpr const char* kModePlugin = "plugin";
+inline constexpr const char* kModeTables = "tables";
+
+// Whether `mode` runs workload `w`. native: everything but scanprefix (the
+// baselines have no bounded iterator); plugin: everything; tables: the row
+// workloads — not seekrandom, YCSB E (a RowCursor has no seek: it reads a
+// partition from its start) or open.
+bool mode_runs(const std::string& mode, const Workload& w);
 
 struct Config {
   // Workload shape.
@@ -73,7 +82,7 @@ struct Config {
   // What to run.
   std::vector<std::string> workloads;  // empty = all
   std::vector<std::string> backends;   // empty = every built one
-  std::vector<std::string> modes;      // empty = native, plugin
+  std::vector<std::string> modes;      // empty = native, plugin, tables
   int repetitions = 3;
   int open_repetitions = 0;  // 0 = max(repetitions, 5)
   bool sync_off = true;      // --sync off|on|both

@@ -41,9 +41,10 @@ std::vector<std::string> split(const std::string& text, char sep) {
 
 // The LMDB map must hold the data: the plugin's default of 1 GiB is kept
 // unless a generous estimate (B+tree pages about half full, plus the pages
-// copy-on-write keeps) exceeds it. Both modes get the same value.
+// copy-on-write keeps) exceeds it. Every mode gets the same value; the
+// entry size allows for the tables mode's longer keys and JSON rows.
 uint64_t lmdb_map_size(const Config& c) {
-  const uint64_t entry = c.key_size + c.value_size + 16;
+  const uint64_t entry = 2 * c.key_size + c.value_size + 64;
   const uint64_t keys = c.num + c.effective_ycsb_e_ops();
   const uint64_t estimate = keys * entry * 3 + (uint64_t{64} << 20);
   if (estimate <= (uint64_t{1} << 30)) return 0;
@@ -58,6 +59,7 @@ StoreOptions store_options(const Config& c, const std::string& backend,
   o.sync = sync;
   o.lmdb_map_size = lmdb_map_size(c);
   o.plugin_dir = c.plugin_dir;
+  o.scan_batch = c.scan_batch;
   return o;
 }
 
@@ -145,6 +147,9 @@ RunResult spawn(const std::string& self, const Config& c, const Job& job,
   text << in.rdbuf();
   RunResult r = RunResult::parse(text.str());
   r.child_maxrss_kib = static_cast<uint64_t>(usage.ru_maxrss);
+  r.child_cpu_seconds =
+      double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+      double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   const bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (!clean_exit && r.ok) r.ok = false;
   if (!clean_exit && r.error.empty()) r.error = "no result";
@@ -252,7 +257,7 @@ int run_parent(Config c) {
     }
   }
   std::vector<std::string> modes = c.modes;
-  if (modes.empty()) modes = {kModeNative, kModePlugin};
+  if (modes.empty()) modes = {kModeNative, kModePlugin, kModeTables};
   auto have = [&](const std::string& mode, const std::string& backend) {
     for (const auto& t : targets) {
       if (t.mode == mode && t.backend == backend) return true;
@@ -265,8 +270,8 @@ int run_parent(Config c) {
     if (!any) die("backend '" + b + "' is not built in any selected mode");
   }
   for (const auto& m : modes) {
-    if (m != kModeNative && m != kModePlugin) {
-      die("unknown mode '" + m + "' (native, plugin)");
+    if (m != kModeNative && m != kModePlugin && m != kModeTables) {
+      die("unknown mode '" + m + "' (native, plugin, tables)");
     }
   }
   const std::vector<Workload> workloads = select_workloads(c);
@@ -318,7 +323,7 @@ int run_parent(Config c) {
   };
   auto uses_template = [&](const Job& j) {
     return j.workload.needs_load &&
-           !(j.mode == kModePlugin && volatile_plugins.count(j.backend));
+           !(j.mode != kModeNative && volatile_plugins.count(j.backend));
   };
 
   // The plan. Repetitions are the outer loop and the order of the modes
@@ -350,7 +355,9 @@ int run_parent(Config c) {
     for (int rep = 0; rep < c.effective_open_repetitions(); ++rep) {
       for (const auto& b : backends) {
         for (const auto& m : modes_for(rep)) {
-          if (have(m, b)) jobs.push_back({b, m, *open, false, rep, false});
+          if (have(m, b) && mode_runs(m, *open)) {
+            jobs.push_back({b, m, *open, false, rep, false});
+          }
         }
       }
     }
@@ -366,7 +373,9 @@ int run_parent(Config c) {
           if (w.kind == WorkloadKind::kOpen) continue;
           if (sync && !w.has_sync_variant) continue;
           for (const auto& m : modes_for(rep)) {
-            if (have(m, b)) jobs.push_back({b, m, w, sync, rep, false});
+            if (have(m, b) && mode_runs(m, w)) {
+              jobs.push_back({b, m, w, sync, rep, false});
+            }
           }
         }
       }

@@ -4,6 +4,7 @@
 
 #include "plugin_store.h"
 #include "runner.h"
+#include "tables_store.h"
 
 namespace kalam_bench {
 namespace {
@@ -12,6 +13,12 @@ RunResult run_plugin(const Config& config, const Job& job,
                      const StoreOptions& options,
                      const std::filesystem::path& dir) {
   return run_job<PluginStore>(config, job, options, dir);
+}
+
+RunResult run_tables(const Config& config, const Job& job,
+                     const StoreOptions& options,
+                     const std::filesystem::path& dir) {
+  return run_job<TablesStore>(config, job, options, dir);
 }
 
 }  // namespace
@@ -39,6 +46,9 @@ std::vector<Target> all_targets() {
 #endif
   for (const auto& backend : built_plugins()) {
     targets.push_back({kModePlugin, backend, &run_plugin});
+  }
+  for (const auto& backend : built_plugins()) {
+    targets.push_back({kModeTables, backend, &run_tables});
   }
   return targets;
 }

@@ -1,7 +1,7 @@
-// The registry of measurable targets: a mode ("native", "plugin") on a
-// backend. Adding a mode (issue 7's "tables") is a Store type (store.h) and
-// one more entry in all_targets(); the orchestrator, the report and the
-// chart pick it up by name.
+// The registry of measurable targets: a mode ("native", "plugin", "tables")
+// on a backend. Adding a mode is a Store type (store.h) and one more entry
+// in all_targets(); the orchestrator, the report and the charts pick it up
+// by name (config.h's mode_runs() says which workloads it runs).
 #pragma once
 
 #include <filesystem>
@@ -23,7 +23,8 @@ struct Target {
   RunFn run;
 };
 
-// Every target this binary was built with, native ones first.
+// Every target this binary was built with: native, then plugin, then
+// tables.
 std::vector<Target> all_targets();
 
 // The backends with a plugin in this build (memory, rocksdb, ...).

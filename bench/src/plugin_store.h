@@ -87,6 +87,17 @@ class PluginStore {
     if (!it.ok()) die("new_iterator: " + it.status().to_string());
     return Cursor(std::move(it).value());
   }
+  // A raw prefix scan: an iterator with IteratorOptions::prefix (the engine
+  // narrows the bounds to the prefix's range and passes the prefix on).
+  Cursor prefix_cursor(std::string_view prefix) {
+    kalam::IteratorOptions options;
+    options.prefix = std::string(prefix);
+    kalam::StatusOr<kalam::Iterator> it = db_->new_iterator(cf_, options);
+    if (!it.ok()) die("new_iterator: " + it.status().to_string());
+    Cursor cursor(std::move(it).value());
+    cursor.seek_first();
+    return cursor;
+  }
 
   void flush() {
     kalam::Status s = db_->flush();

@@ -16,6 +16,28 @@ namespace fs = std::filesystem;
 constexpr double kRatioTarget = 0.97;
 constexpr double kOpenTargetMs = 5.0;
 constexpr double kRssTargetMiB = 5.0;
+// Issue 7: user-table inserts >= 60% of the raw plugin put rate; user-scoped
+// scans >= 60% of a raw prefix scan.
+constexpr double kTablesTarget = 0.60;
+
+// The table-layer target that applies to workload `w` in tables mode, or 0:
+// inserts (the fills, single rows and put_many batches) against the plugin's
+// puts, and the user-scoped scan against the raw prefix scan (scanprefix).
+double tables_target(const Workload& w) {
+  if (w.kind == WorkloadKind::kFillSeq || w.kind == WorkloadKind::kFillRandom ||
+      w.kind == WorkloadKind::kScanPrefix) {
+    return kTablesTarget;
+  }
+  return 0;
+}
+
+// The mode a mode's throughput is compared against: plugin against native,
+// tables against plugin. "" for native.
+std::string baseline_of(const std::string& mode) {
+  if (mode == kModePlugin) return kModeNative;
+  if (mode == kModeTables) return kModePlugin;
+  return "";
+}
 
 using Key = std::tuple<std::string, std::string, std::string, bool>;
 
@@ -128,12 +150,16 @@ class Aggregates {
     return it == map_.end() ? nullptr : &it->second;
   }
 
-  // Plugin / native throughput: the ratio of the medians, and the range of
-  // the ratios of paired repetitions (rep i against rep i).
+  // The throughput of `mode` over that of its baseline (plugin / native,
+  // tables / plugin): the ratio of the medians, and the range of the ratios
+  // of paired repetitions (rep i against rep i).
   bool ratio(const std::string& backend, const std::string& workload, bool sync,
-             double* median, Summary* paired) const {
-    const Aggregate* n = find(backend, kModeNative, workload, sync);
-    const Aggregate* p = find(backend, kModePlugin, workload, sync);
+             double* median, Summary* paired,
+             const std::string& mode = kModePlugin) const {
+    const std::string base = baseline_of(mode);
+    if (base.empty()) return false;
+    const Aggregate* n = find(backend, base, workload, sync);
+    const Aggregate* p = find(backend, mode, workload, sync);
     if (n == nullptr || p == nullptr || n->ok_runs.empty() ||
         p->ok_runs.empty() || n->ops_s.median <= 0) {
       return false;
@@ -146,6 +172,34 @@ class Aggregates {
         const double a = double(pr->result.ops) / pr->result.seconds;
         const double b = double(nr->result.ops) / nr->result.seconds;
         if (b > 0) pairs.push_back(a / b);
+      }
+    }
+    *paired = summarize(pairs);
+    return true;
+  }
+
+  // A paired difference of `mode` against its baseline in `field` (peak
+  // RSS, open time): the difference of the medians, and the range of the
+  // differences of paired repetitions.
+  bool difference(const std::string& backend, const std::string& workload,
+                  bool sync, const std::string& mode,
+                  double (*field)(const RunResult&), double* median,
+                  Summary* paired) const {
+    const Aggregate* n = find(backend, baseline_of(mode), workload, sync);
+    const Aggregate* p = find(backend, mode, workload, sync);
+    if (n == nullptr || p == nullptr || n->ok_runs.empty() ||
+        p->ok_runs.empty()) {
+      return false;
+    }
+    std::vector<double> a, b, pairs;
+    for (const RunRecord* r : p->ok_runs) a.push_back(field(r->result));
+    for (const RunRecord* r : n->ok_runs) b.push_back(field(r->result));
+    *median = summarize(a).median - summarize(b).median;
+    for (const RunRecord* pr : p->ok_runs) {
+      for (const RunRecord* nr : n->ok_runs) {
+        if (nr->job.rep == pr->job.rep) {
+          pairs.push_back(field(pr->result) - field(nr->result));
+        }
       }
     }
     *paired = summarize(pairs);
@@ -183,7 +237,8 @@ std::string runs_csv(const Report& report) {
   std::ostringstream out;
   out << "backend,mode,workload,sync,rep,ok,ops,seconds,ops_per_s,ns_per_op,"
          "p50_ns,p99_ns,latency_samples,write_bytes,wchar,db_bytes,"
-         "peak_rss_kib,start_rss_kib,rss_scope,child_maxrss_kib,found,"
+         "peak_rss_kib,start_rss_kib,rss_scope,child_maxrss_kib,child_cpu_s,"
+         "found,"
          "entries,checksum,open_ns,load_plugin_ns,error\n";
   for (const auto& run : report.runs) {
     if (run.job.settings_check) continue;
@@ -201,64 +256,105 @@ std::string runs_csv(const Report& report) {
         << (x.io_ok ? std::to_string(x.wchar) : "") << ',' << x.db_bytes << ','
         << x.peak_rss_kib << ',' << x.start_rss_kib << ','
         << (x.rss_reset ? "workload" : "process") << ',' << x.child_maxrss_kib
-        << ',' << x.found << ',' << x.entries << ',' << x.checksum << ','
-        << x.open_ns << ',' << x.load_plugin_ns << ',' << csv_escape(x.error)
-        << '\n';
+        << ',' << fixed(x.child_cpu_seconds, 3) << ',' << x.found << ','
+        << x.entries << ',' << x.checksum << ',' << x.open_ns << ','
+        << x.load_plugin_ns << ',' << csv_escape(x.error) << '\n';
   }
   return out.str();
 }
 
+// One row per (backend, mode, workload, sync): every figure as median, min
+// and max over the repetitions; the ratio to the mode's baseline with the
+// range of the paired ratios.
 std::string results_csv(const Report& report, const Aggregates& agg) {
   std::ostringstream out;
-  out << "backend,mode,workload,sync,num,runs,failed_runs,ops,"
-         "ops_per_s_median,ops_per_s_min,ops_per_s_max,ns_per_op_median,"
-         "p50_ns_median,p50_ns_min,p50_ns_max,p99_ns_median,p99_ns_min,"
-         "p99_ns_max,bytes_written_median,bytes_written_min,"
-         "bytes_written_max,wchar_median,db_bytes_median,peak_rss_kib_median,"
-         "peak_rss_kib_min,peak_rss_kib_max,plugin_native_ratio,"
-         "paired_ratio_min,paired_ratio_max,open_ns_median,"
-         "load_plugin_ns_median\n";
+  auto triple = [&out](const std::string& name) {
+    out << ',' << name << "_median," << name << "_min," << name << "_max";
+  };
+  out << "backend,mode,workload,sync,num,runs,failed_runs,ops";
+  for (const char* name :
+       {"ops_per_s", "ns_per_op", "p50_ns", "p99_ns", "bytes_written", "wchar",
+        "db_bytes", "peak_rss_kib", "open_ns", "load_plugin_ns"}) {
+    triple(name);
+  }
+  out << ",plugin_native_ratio,plugin_native_ratio_min,"
+         "plugin_native_ratio_max,tables_plugin_ratio,tables_plugin_ratio_min,"
+         "tables_plugin_ratio_max\n";
   const Config& c = *report.config;
+  auto put = [&out](const Summary& x, int digits, bool present = true) {
+    if (!present) {
+      out << ",,,";
+      return;
+    }
+    out << ',' << fixed(x.median, digits) << ',' << fixed(x.min, digits) << ','
+        << fixed(x.max, digits);
+  };
   for (const auto& backend : report.backends) {
     for (const auto& w : report.workloads) {
       for (bool sync : sync_variants(c)) {
         for (const auto& mode : report.modes) {
           const Aggregate* a = agg.find(backend, mode, w.name, sync);
           if (a == nullptr) continue;
-          double ratio = 0;
-          Summary paired;
-          const bool has_ratio =
-              mode == kModePlugin && w.kind != WorkloadKind::kOpen &&
-              agg.ratio(backend, w.name, sync, &ratio, &paired);
           out << backend << ',' << mode << ',' << w.name << ','
               << (sync ? 1 : 0) << ','
               << (sync ? std::min(c.num, c.sync_num) : c.num) << ','
               << a->ok_runs.size() << ',' << a->failed_runs.size() << ','
-              << a->ops << ',' << fixed(a->ops_s.median, 1) << ','
-              << fixed(a->ops_s.min, 1) << ',' << fixed(a->ops_s.max, 1) << ','
-              << fixed(a->ns_op.median, 1) << ',' << fixed(a->p50.median, 0)
-              << ',' << fixed(a->p50.min, 0) << ',' << fixed(a->p50.max, 0)
-              << ',' << fixed(a->p99.median, 0) << ',' << fixed(a->p99.min, 0)
-              << ',' << fixed(a->p99.max, 0) << ',';
-          if (a->io_ok) {
-            out << fixed(a->write_bytes.median, 0) << ','
-                << fixed(a->write_bytes.min, 0) << ','
-                << fixed(a->write_bytes.max, 0) << ','
-                << fixed(a->wchar.median, 0) << ',';
-          } else {
-            out << ",,,,";
+              << a->ops;
+          put(a->ops_s, 1);
+          put(a->ns_op, 1);
+          put(a->p50, 0);
+          put(a->p99, 0);
+          put(a->write_bytes, 0, a->io_ok);
+          put(a->wchar, 0, a->io_ok);
+          put(a->db_bytes, 0);
+          put(a->rss, 0);
+          const bool open = w.kind == WorkloadKind::kOpen;
+          put(a->open_ns, 0, open);
+          put(a->load_plugin_ns, 0, open && mode == kModePlugin);
+          for (const std::string& m :
+               {std::string(kModePlugin), std::string(kModeTables)}) {
+            double ratio = 0;
+            Summary paired;
+            const bool has =
+                mode == m && !open &&
+                agg.ratio(backend, w.name, sync, &ratio, &paired, mode);
+            out << ',' << (has ? fixed(ratio, 4) : "") << ','
+                << (has ? fixed(paired.min, 4) : "") << ','
+                << (has ? fixed(paired.max, 4) : "");
           }
-          out << fixed(a->db_bytes.median, 0) << ',' << fixed(a->rss.median, 0)
-              << ',' << fixed(a->rss.min, 0) << ',' << fixed(a->rss.max, 0)
-              << ',';
-          if (has_ratio) {
-            out << fixed(ratio, 4) << ',' << fixed(paired.min, 4) << ','
-                << fixed(paired.max, 4);
-          } else {
-            out << ",,";
+          out << '\n';
+        }
+      }
+    }
+  }
+  return out.str();
+}
+
+// The ratios issue 7 sets targets for, one row each: plugin / native per
+// workload, tables / plugin per row workload (a target only for inserts and
+// the user-scoped scan).
+std::string ratios_csv(const Report& report, const Aggregates& agg) {
+  std::ostringstream out;
+  out << "backend,ratio,workload,sync,median,min,max,target,meets_target\n";
+  const Config& c = *report.config;
+  for (const auto& backend : report.backends) {
+    for (const std::string& mode :
+         {std::string(kModePlugin), std::string(kModeTables)}) {
+      for (const auto& w : report.workloads) {
+        if (w.kind == WorkloadKind::kOpen) continue;
+        for (bool sync : sync_variants(c)) {
+          double ratio = 0;
+          Summary paired;
+          if (!agg.ratio(backend, w.name, sync, &ratio, &paired, mode)) {
+            continue;
           }
-          out << ',' << fixed(a->open_ns.median, 0) << ','
-              << fixed(a->load_plugin_ns.median, 0) << '\n';
+          const double target =
+              mode == kModePlugin ? kRatioTarget : tables_target(w);
+          out << backend << ',' << mode << '/' << baseline_of(mode) << ','
+              << w.name << ',' << (sync ? 1 : 0) << ',' << fixed(ratio, 4)
+              << ',' << fixed(paired.min, 4) << ',' << fixed(paired.max, 4)
+              << ',' << (target > 0 ? fixed(target, 2) : "") << ','
+              << (target > 0 ? (ratio >= target ? "yes" : "no") : "") << '\n';
         }
       }
     }
@@ -277,7 +373,11 @@ std::string markdown(const Report& report, const Aggregates& agg) {
   md << "# Kalam benchmark: " << date << " on " << host << "\n\n";
   if (!c.label.empty()) md << "> **" << c.label << "**\n\n";
   md << "Command: `" << report.command_line << "`  \n"
-     << "Keys: " << c.num << " of " << c.key_size << " bytes, values of "
+     << "Modes: ";
+  for (size_t i = 0; i < report.modes.size(); ++i) {
+    md << (i ? ", " : "") << report.modes[i];
+  }
+  md << ". Keys: " << c.num << " of " << c.key_size << " bytes, values of "
      << c.value_size << " bytes; " << c.repetitions
      << " repetition(s) per figure (open: " << c.effective_open_repetitions()
      << "); each run in its own process.  \n"
@@ -286,7 +386,10 @@ std::string markdown(const Report& report, const Aggregates& agg) {
     if (k == "Load average at start") md << "Load average at start " << v;
   }
   md << ", at end " << report.load_at_end << ".\n\n"
-     << "Every figure is the median of the runs, with [min–max]. ops/s counts "
+     << "Every figure is the median of the runs, with [min–max]; a ratio is "
+        "the ratio of the medians, with the range of the ratios of paired "
+        "repetitions (rep i against rep i); a difference likewise. ops/s "
+        "counts "
         "the operation each workload defines (bench/README.md); latency "
         "quantiles come from per-op timing (sampled 1 in "
      << c.latency_sample
@@ -311,7 +414,7 @@ std::string markdown(const Report& report, const Aggregates& agg) {
     for (size_t i = 0; i < ratio_backends.size(); ++i) md << " ---: |";
     md << '\n';
     for (const auto& w : report.workloads) {
-      if (w.kind == WorkloadKind::kOpen) continue;
+      if (w.kind == WorkloadKind::kOpen || !mode_runs(kModeNative, w)) continue;
       for (bool sync : sync_variants(c)) {
         if (sync && !w.has_sync_variant) continue;
         md << "| " << label(w.name, sync) << " |";
@@ -330,6 +433,85 @@ std::string markdown(const Report& report, const Aggregates& agg) {
       }
     }
     md << '\n';
+  }
+
+  // The table layer: tables / plugin.
+  if (std::count(report.modes.begin(), report.modes.end(), kModeTables) > 0 &&
+      std::count(report.modes.begin(), report.modes.end(), kModePlugin) > 0) {
+    std::vector<std::string> tb;
+    for (const auto& b : report.backends) {
+      for (const auto& w : report.workloads) {
+        if (agg.find(b, kModeTables, w.name, false) ||
+            agg.find(b, kModeTables, w.name, true)) {
+          tb.push_back(b);
+          break;
+        }
+      }
+    }
+    auto cell = [&](const std::string& b, const Workload& w, bool sync,
+                    bool mark) {
+      double ratio = 0;
+      Summary paired;
+      if (!agg.ratio(b, w.name, sync, &ratio, &paired, kModeTables)) {
+        return std::string("-");
+      }
+      const double target = tables_target(w);
+      return fixed(ratio, 3) +
+             (mark && target > 0 && ratio < target ? " ✗" : "") + " [" +
+             fixed(paired.min, 2) + "–" + fixed(paired.max, 2) + "]";
+    };
+    const Workload* insert = nullptr;
+    const Workload* scan = nullptr;
+    for (const auto& w : report.workloads) {
+      if (w.kind == WorkloadKind::kFillRandom && w.batch <= 1) insert = &w;
+      if (w.kind == WorkloadKind::kScanPrefix) scan = &w;
+    }
+    if (!tb.empty()) {
+      md << "## Table layer / raw plugin throughput\n\n"
+         << "The `tables` mode does the same operations as rows of a user "
+            "table through `UserTableStore` (JSON rows validated, dumped and "
+            "parsed; keys encoded as table id | user | primary key; a catalog "
+            "lookup per call), on the same plugin with the same options. "
+            "Issue 7's targets (≥ "
+         << fixed(kTablesTarget, 2)
+         << "; ✗ marks a miss):\n\n| ratio | workloads |";
+      for (const auto& b : tb) md << ' ' << b << " |";
+      md << "\n| --- | --- |";
+      for (size_t i = 0; i < tb.size(); ++i) md << " ---: |";
+      md << '\n';
+      if (insert != nullptr) {
+        md << "| user-table inserts / raw plugin puts | tables `"
+           << insert->name << "` / plugin `" << insert->name << "` |";
+        for (const auto& b : tb)
+          md << ' ' << cell(b, *insert, false, true) << " |";
+        md << '\n';
+      }
+      if (scan != nullptr) {
+        md << "| user-scoped scan / raw prefix scan | tables `" << scan->name
+           << "` (iter(ns, table, user)) / plugin `" << scan->name
+           << "` (Iterator with a prefix) |";
+        for (const auto& b : tb)
+          md << ' ' << cell(b, *scan, false, true) << " |";
+        md << '\n';
+      }
+      md << "\nEvery workload the tables mode runs, tables ops/s over plugin "
+            "ops/s (the target applies to the inserts and the user-scoped "
+            "scan; the rest are for information):\n\n| workload |";
+      for (const auto& b : tb) md << ' ' << b << " |";
+      md << "\n| --- |";
+      for (size_t i = 0; i < tb.size(); ++i) md << " ---: |";
+      md << '\n';
+      for (const auto& w : report.workloads) {
+        if (!mode_runs(kModeTables, w)) continue;
+        for (bool sync : sync_variants(c)) {
+          if (sync && !w.has_sync_variant) continue;
+          md << "| " << label(w.name, sync) << " |";
+          for (const auto& b : tb) md << ' ' << cell(b, w, sync, true) << " |";
+          md << '\n';
+        }
+      }
+      md << '\n';
+    }
   }
 
   // Open time.
@@ -360,11 +542,17 @@ std::string markdown(const Report& report, const Aggregates& agg) {
       md << "| " << b << " | " << cell(n, &Aggregate::open_ns) << " | "
          << cell(p, &Aggregate::open_ns) << " | "
          << cell(p, &Aggregate::load_plugin_ns) << " | ";
-      if (n != nullptr && p != nullptr && !n->ok_runs.empty() &&
-          !p->ok_runs.empty()) {
-        const double extra_ms = (p->open_ns.median - n->open_ns.median) / 1e6;
+      double extra = 0;
+      Summary paired;
+      if (agg.difference(
+              b, "open", false, kModePlugin,
+              [](const RunResult& x) { return double(x.open_ns); }, &extra,
+              &paired)) {
+        const double extra_ms = extra / 1e6;
         md << fixed(extra_ms, 2) << " ms"
-           << (extra_ms > kOpenTargetMs ? " ✗" : "");
+           << (extra_ms > kOpenTargetMs ? " ✗" : "") << " ["
+           << fixed(paired.min / 1e6, 2) << "–" << fixed(paired.max / 1e6, 2)
+           << " ms]";
       } else {
         md << "-";
       }
@@ -374,12 +562,17 @@ std::string markdown(const Report& report, const Aggregates& agg) {
   }
 
   // One table per backend.
+  auto range = [](const Summary& x, std::string (*f)(double)) {
+    return f(x.median) + " [" + f(x.min) + "–" + f(x.max) + "]";
+  };
+  auto ns0 = [](double v) { return fixed(v, 0); };
+  auto kib = [](double v) { return bytes(v * 1024); };
   for (const auto& b : report.backends) {
     bool any = false;
     std::ostringstream t;
     t << "## " << b << "\n\n"
-      << "| workload | mode | ops/s [min–max] | ns/op | p50 | p99 | bytes "
-         "written | peak RSS | plugin/native |\n"
+      << "| workload | mode | ops/s | ns/op | p50 | p99 | bytes written | "
+         "peak RSS (Δ baseline, MiB) | ratio to baseline |\n"
       << "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const auto& w : report.workloads) {
       if (w.kind == WorkloadKind::kOpen) continue;
@@ -394,24 +587,36 @@ std::string markdown(const Report& report, const Aggregates& agg) {
               << " run(s)) | | | | | | |\n";
             continue;
           }
-          t << rate(a->ops_s.median) << " [" << rate(a->ops_s.min) << "–"
-            << rate(a->ops_s.max) << "] | " << fixed(a->ns_op.median, 0)
-            << " | " << duration(a->p50.median) << " | "
-            << duration(a->p99.median) << " | "
-            << (a->io_ok ? bytes(a->write_bytes.median) : "n/a") << " | "
-            << bytes(a->rss.median * 1024);
-          const Aggregate* n = agg.find(b, kModeNative, w.name, sync);
-          if (mode == kModePlugin && n != nullptr && !n->ok_runs.empty()) {
-            const double delta_mib = (a->rss.median - n->rss.median) / 1024;
-            t << " (" << (delta_mib >= 0 ? "+" : "") << fixed(delta_mib, 1)
-              << (std::fabs(delta_mib) > kRssTargetMiB ? " ✗" : "") << ")";
+          t << range(a->ops_s, rate) << " | " << range(a->ns_op, ns0) << " | "
+            << range(a->p50, duration) << " | " << range(a->p99, duration)
+            << " | " << (a->io_ok ? range(a->write_bytes, bytes) : "n/a")
+            << " | " << range(a->rss, kib);
+          double delta = 0;
+          Summary paired;
+          if (agg.difference(
+                  b, w.name, sync, mode,
+                  [](const RunResult& x) { return double(x.peak_rss_kib); },
+                  &delta, &paired)) {
+            const double mib = delta / 1024;
+            auto sign = [](double v) {
+              std::string out(v >= 0 ? "+" : "");
+              out += fixed(v, 1);
+              return out;
+            };
+            t << " (" << sign(mib)
+              << (mode == kModePlugin && std::fabs(mib) > kRssTargetMiB ? " ✗"
+                                                                        : "")
+              << " [" << sign(paired.min / 1024) << "–"
+              << sign(paired.max / 1024) << "])";
           }
           t << " | ";
           double ratio = 0;
-          Summary paired;
-          if (mode == kModePlugin &&
-              agg.ratio(b, w.name, sync, &ratio, &paired)) {
-            t << fixed(ratio, 3) << (ratio < kRatioTarget ? " ✗" : "");
+          if (agg.ratio(b, w.name, sync, &ratio, &paired, mode)) {
+            const double target =
+                mode == kModePlugin ? kRatioTarget : tables_target(w);
+            t << baseline_of(mode) << ": " << fixed(ratio, 3)
+              << (target > 0 && ratio < target ? " ✗" : "") << " ["
+              << fixed(paired.min, 2) << "–" << fixed(paired.max, 2) << "]";
           }
           t << " |";
           if (!a->failed_runs.empty()) {
@@ -423,9 +628,13 @@ std::string markdown(const Report& report, const Aggregates& agg) {
     }
     if (any) md << t.str() << '\n';
   }
-  md << "Plugin rows show their peak RSS difference to native in MiB "
-        "(target: within "
-     << fixed(kRssTargetMiB, 0) << " MiB).\n\n";
+  md << "Baselines: plugin rows are compared with native (throughput target ≥ "
+     << fixed(kRatioTarget, 2) << ", peak RSS within "
+     << fixed(kRssTargetMiB, 0) << " MiB), tables rows with plugin (target ≥ "
+     << fixed(kTablesTarget, 2)
+     << " for the inserts and the user-scoped scan `scanprefix`). The native "
+        "mode does not run `scanprefix`; the tables mode does not run "
+        "`seekrandom` or `ycsb-e` (a RowCursor cannot seek).\n\n";
 
   // Settings.
   md << "## Settings\n\n"
@@ -466,19 +675,25 @@ std::string markdown(const Report& report, const Aggregates& agg) {
   for (const auto& [k, v] : report.machine)
     md << "| " << k << " | " << v << " |\n";
   md << "| Load average at end | " << report.load_at_end << " |\n\n";
-  md << "Charts: `ratio.png` (plugin/native throughput), `throughput.png` "
-        "(ops/s, log scale). Raw runs: `runs.csv`; medians: `results.csv`.\n";
+  md << "Charts: `ratio.png` (plugin/native throughput), `tables-ratio.png` "
+        "(tables/plugin throughput), `throughput.png` (ops/s, log scale). "
+        "Raw runs: `runs.csv`; median/min/max of every figure: "
+        "`results.csv`; every ratio with its target: `ratios.csv`.\n";
   return md.str();
 }
 
-// A colour per backend: light for native, dark for plugin.
+// A colour per backend: light for native, dark for plugin, darkest for
+// tables.
 std::string color(const std::string& backend, const std::string& mode) {
-  const bool native = mode == kModeNative;
-  if (backend == "rocksdb") return native ? "#b39ddb" : "#5e35b1";
-  if (backend == "lmdb") return native ? "#80cbc4" : "#00796b";
-  if (backend == "sqlite") return native ? "#90caf9" : "#1565c0";
-  if (backend == "memory") return native ? "#ef9a9a" : "#c62828";
-  return native ? "#bdbdbd" : "#424242";
+  const int shade = mode == kModeNative ? 0 : mode == kModePlugin ? 1 : 2;
+  auto pick = [shade](const char* a, const char* b, const char* c) {
+    return std::string(shade == 0 ? a : shade == 1 ? b : c);
+  };
+  if (backend == "rocksdb") return pick("#b39ddb", "#5e35b1", "#311b92");
+  if (backend == "lmdb") return pick("#80cbc4", "#00796b", "#004d40");
+  if (backend == "sqlite") return pick("#90caf9", "#1565c0", "#0d47a1");
+  if (backend == "memory") return pick("#ef9a9a", "#c62828", "#7f0000");
+  return pick("#bdbdbd", "#424242", "#212121");
 }
 
 // Writes the chart data and script; runs gnuplot when it is installed.
@@ -500,6 +715,34 @@ std::vector<std::string> charts(const Report& report, const Aggregates& agg,
         }
       }
     }
+  }
+  std::vector<std::string> tables_backends;
+  for (const auto& b : report.backends) {
+    for (const auto& w : report.workloads) {
+      double r = 0;
+      Summary paired;
+      if (agg.ratio(b, w.name, false, &r, &paired, kModeTables)) {
+        tables_backends.push_back(b);
+        break;
+      }
+    }
+  }
+  std::ostringstream tables_ratio;
+  tables_ratio << "workload";
+  for (const auto& b : tables_backends) tables_ratio << '\t' << b;
+  tables_ratio << '\n';
+  for (const auto& w : report.workloads) {
+    if (tables_backends.empty() || !mode_runs(kModeTables, w)) continue;
+    tables_ratio << w.name;
+    for (const auto& b : tables_backends) {
+      double r = 0;
+      Summary paired;
+      tables_ratio << '\t'
+                   << (agg.ratio(b, w.name, false, &r, &paired, kModeTables)
+                           ? fixed(r, 4)
+                           : "?");
+    }
+    tables_ratio << '\n';
   }
   std::ostringstream ratio, tput;
   ratio << "workload";
@@ -540,6 +783,9 @@ std::vector<std::string> charts(const Report& report, const Aggregates& agg,
       lowest < 1e18 ? std::pow(10.0, std::floor(std::log10(lowest))) : 1;
   write_file(out / "chart-ratio.dat", ratio.str());
   write_file(out / "chart-throughput.dat", tput.str());
+  if (!tables_backends.empty()) {
+    write_file(out / "chart-tables-ratio.dat", tables_ratio.str());
+  }
   const size_t width = std::max<size_t>(900, 120 + rows * 70);
   std::ostringstream gp;
   gp << "# gnuplot chart.gp (run in this directory) redraws the charts.\n"
@@ -565,6 +811,22 @@ std::vector<std::string> charts(const Report& report, const Aggregates& agg,
        << fixed(kRatioTarget, 2)
        << " with lines dashtype 2 linecolor rgb \"red\" title \"target\"\n";
   }
+  if (!tables_backends.empty()) {
+    gp << "set output \"tables-ratio.png\"\n"
+       << "set title \"Kalam: tables (UserTableStore) / plugin throughput "
+          "(median of "
+       << c.repetitions << " runs; target >= " << fixed(kTablesTarget, 2)
+       << " for inserts and scanprefix)\"\nset yrange [0:1.3]\nplot ";
+    for (size_t i = 0; i < tables_backends.size(); ++i) {
+      gp << (i ? ", " : "") << "\"chart-tables-ratio.dat\" using " << i + 2
+         << (i == 0 ? ":xtic(1)" : "") << " title columnheader(" << i + 2
+         << ") linecolor rgb \"" << color(tables_backends[i], kModeTables)
+         << "\"";
+    }
+    gp << ", 1 with lines dashtype 3 linecolor rgb \"gray40\" notitle, "
+       << fixed(kTablesTarget, 2)
+       << " with lines dashtype 2 linecolor rgb \"red\" title \"target\"\n";
+  }
   if (!series.empty()) {
     gp << "set output \"throughput.png\"\n"
        << "set title \"Kalam: throughput, ops/s (median; log scale)\"\n"
@@ -580,6 +842,7 @@ std::vector<std::string> charts(const Report& report, const Aggregates& agg,
   write_file(out / "chart.gp", gp.str());
   written.insert(written.end(),
                  {"chart-ratio.dat", "chart-throughput.dat", "chart.gp"});
+  if (!tables_backends.empty()) written.push_back("chart-tables-ratio.dat");
   if (!c.chart) return written;
   const std::string command =
       "cd '" + out.string() + "' && gnuplot chart.gp 2> gnuplot.log";
@@ -593,6 +856,7 @@ std::vector<std::string> charts(const Report& report, const Aggregates& agg,
   } else {
     fs::remove(out / "gnuplot.log");
     if (!ratio_backends.empty()) written.push_back("ratio.png");
+    if (!tables_backends.empty()) written.push_back("tables-ratio.png");
     if (!series.empty()) written.push_back("throughput.png");
   }
   return written;
@@ -609,14 +873,15 @@ std::vector<std::string> write_report(const Report& report,
   std::vector<std::string> written;
   write_file(out / "runs.csv", runs_csv(report));
   write_file(out / "results.csv", results_csv(report, agg));
+  write_file(out / "ratios.csv", ratios_csv(report, agg));
   write_file(out / "results.md", markdown(report, agg));
   std::ostringstream machine;
   for (const auto& [k, v] : report.machine) machine << k << ": " << v << "\n";
   machine << "Load average at end: " << report.load_at_end << "\n"
           << "Command: " << report.command_line << "\n";
   write_file(out / "machine.txt", machine.str());
-  written.insert(written.end(),
-                 {"results.md", "results.csv", "runs.csv", "machine.txt"});
+  written.insert(written.end(), {"results.md", "results.csv", "ratios.csv",
+                                 "runs.csv", "machine.txt"});
   for (auto& name : charts(report, agg, out)) written.push_back(name);
   return written;
 }

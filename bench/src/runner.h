@@ -127,12 +127,14 @@ RunResult run_job(const Config& config, const Job& job,
   const uint64_t stride = (w.time_every_op || sync) ? 1 : config.latency_sample;
   const size_t plan_size = plan.ops.size();
   LatencyRecorder latency;
-  if (w.kind == WorkloadKind::kReadSeq) {
+  if (w.kind == WorkloadKind::kReadSeq || w.kind == WorkloadKind::kScanPrefix) {
     latency.reserve(num / config.scan_batch + 2);
   } else {
     latency.reserve(plan_size / std::max<size_t>(w.batch, 1) / stride + 2);
   }
   Sink sink;
+  const std::string scan_prefix =
+      w.kind == WorkloadKind::kScanPrefix ? keys.common_prefix(num) : "";
   uint64_t found = 0, entries = 0, ops = 0;
   size_t min_seek = SIZE_MAX;
 
@@ -213,6 +215,23 @@ RunResult run_job(const Config& config, const Job& job,
         entries += got;
       }
       ops = entries;
+      break;
+    }
+    case WorkloadKind::kScanPrefix: {
+      if constexpr (requires { store->prefix_cursor(std::string_view()); }) {
+        auto cursor = store->prefix_cursor(scan_prefix);
+        for (;;) {
+          const uint64_t t = now_ns();
+          const size_t got = cursor.read(config.scan_batch, sink);
+          const uint64_t dt = now_ns() - t;
+          if (got == 0) break;
+          latency.add(dt / got);  // per entry
+          entries += got;
+        }
+        ops = entries;
+      } else {
+        die("workload " + w.name + " needs a bounded (prefix) cursor");
+      }
       break;
     }
     case WorkloadKind::kSeekRandom: {
@@ -310,6 +329,9 @@ RunResult run_job(const Config& config, const Job& job,
         break;
       case WorkloadKind::kReadSeq:
         check(&r, entries == num, "the scan did not visit num entries");
+        break;
+      case WorkloadKind::kScanPrefix:
+        check(&r, entries == num, "the prefix scan did not visit num entries");
         break;
       case WorkloadKind::kSeekRandom:
         check(&r, plan_size == 0 || min_seek >= 1,

@@ -1,7 +1,8 @@
 // The interface every measured target implements, and what one run reports.
 //
 // A Store is one way of reaching a key/value store: the library's own API
-// (native_*.cc) or the engine's C++ API -> C ABI -> plugin (plugin_store.cc).
+// (native_*.cc), the engine's C++ API -> C ABI -> plugin (plugin_store.cc),
+// or the table layer's UserTableStore on top of it (tables_store.h).
 // The workload loop (runner.h) is a template over the Store type, so every
 // call is a direct call: the driver adds no indirection of its own to either
 // side of a comparison. A Store type provides:
@@ -18,6 +19,10 @@
 //     void seek_first();  void seek(std::string_view target);
 //     size_t read(size_t n, Sink&);   // visit up to n entries from the
 //                                     // current one and move past them
+//   // Optional (the scanprefix workload): a cursor over the keys that start
+//   // with `prefix`, positioned at the first of them. The tables mode
+//   // returns its user-scoped scan (the user holds exactly those rows).
+//   Cursor prefix_cursor(std::string_view prefix);
 //   void flush();                     // make everything durable
 //   void close();
 //
@@ -42,6 +47,9 @@ struct StoreOptions {
   bool sync = false;
   // LMDB map size in bytes; 0 keeps the plugin's default (1 GiB).
   uint64_t lmdb_map_size = 0;
+  // Entries per batched iterator step (--scan-batch); the tables mode sets
+  // its RowCursor's batch size to it.
+  size_t scan_batch = 256;
   std::filesystem::path plugin_dir;
 };
 
@@ -68,6 +76,7 @@ struct RunResult {
   uint64_t start_rss_kib = 0;
   bool rss_reset = false;         // false: VmHWM of the whole child process
   uint64_t child_maxrss_kib = 0;  // wait4() ru_maxrss, filled by the parent
+  double child_cpu_seconds = 0;   // wait4() user + system time, ditto
   uint64_t found = 0;             // point reads that found their key
   uint64_t entries = 0;           // entries visited by scans
   uint64_t checksum = 0;

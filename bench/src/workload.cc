@@ -59,6 +59,18 @@ uint64_t ScrambledZipfian::next(std::mt19937_64& rng) const {
   return fnv1a64(rank) % n_;
 }
 
+std::string KeyFormatter::common_prefix(uint64_t num) const {
+  // The largest loaded key is the number 2*(num-1); every loaded key has
+  // at most as many digits, so all share the leading zeros before them.
+  uint64_t largest = num > 0 ? 2 * (num - 1) : 0;
+  size_t digits = 1;
+  while (largest >= 10) {
+    largest /= 10;
+    ++digits;
+  }
+  return std::string(size_ > digits ? size_ - digits : 0, '0');
+}
+
 uint64_t run_seed(uint64_t seed, const std::string& workload, int rep) {
   uint64_t h = fnv1a64(seed);
   for (char c : workload) h = fnv1a64(h ^ static_cast<unsigned char>(c));
@@ -100,6 +112,7 @@ Plan make_plan(const Config& config, const Workload& w, uint64_t num, int rep) {
       uniform(config.effective_seeks());
       break;
     case WorkloadKind::kReadSeq:
+    case WorkloadKind::kScanPrefix:
     case WorkloadKind::kOpen:
     case WorkloadKind::kLoad:
       break;

@@ -38,6 +38,11 @@ class KeyFormatter {
   std::string_view absent(uint64_t i, char* out) const {
     return format(2 * i + 1, out);
   }
+  // The leading zeros that every key of a store loaded with `num` keys
+  // starts with (as long as the key of the largest one allows): the prefix
+  // of the scanprefix workload, which runs on a store holding exactly those
+  // keys, so it visits all `num` of them.
+  std::string common_prefix(uint64_t num) const;
 
  private:
   size_t size_;

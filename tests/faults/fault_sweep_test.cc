@@ -267,6 +267,16 @@ bool open_tables(Database& db, Ctx& ctx, std::unique_ptr<Tables>* out) {
   });
 }
 
+// Creates namespace "app" and the table `spec` describes, each retried once
+// after an injected failure. False when the disk died first.
+bool create_app_table(Tables& t, Ctx& ctx, const tables::TableSpec& spec) {
+  return ctx.retry("create_namespace", [&] {
+    return ctx.ok(t.catalog().create_namespace("app"), "create_namespace");
+  }) && ctx.retry("create_table", [&] {
+    return ctx.ok(t.catalog().create_table(spec), "create_table");
+  });
+}
+
 // Namespaces and tables, as acknowledged; checked through the catalog API.
 struct CatalogModel {
   std::map<std::string, std::set<std::string>> namespaces;
@@ -344,19 +354,11 @@ class UserRowsScenario : public Scenario {
   void run(Database& db, Ctx& ctx) override {
     std::unique_ptr<Tables> t;
     if (!open_tables(db, ctx, &t)) return;
-    if (!ctx.retry("create_namespace", [&] {
-          return ctx.ok(t->catalog().create_namespace("app"),
-                        "create_namespace");
-        })) {
-      return;
-    }
-    if (!ctx.retry("create_table", [&] {
-          return ctx.ok(t->catalog().create_table({.ns = "app",
-                                                   .name = "notes",
-                                                   .kind = TableKind::kUser,
-                                                   .schema = notes_schema()}),
-                        "create_table");
-        })) {
+    if (!create_app_table(*t, ctx,
+                          {.ns = "app",
+                           .name = "notes",
+                           .kind = TableKind::kUser,
+                           .schema = notes_schema()})) {
       return;
     }
     created_ = true;
@@ -429,7 +431,12 @@ class FlushScenario : public Scenario {
   void run(Database& db, Ctx& ctx) override {
     std::unique_ptr<Tables> t;
     if (!open_tables(db, ctx, &t)) return;
-    if (!create_table(*t, ctx)) return;
+    created_ = create_app_table(*t, ctx,
+                                {.ns = "app",
+                                 .name = "notes",
+                                 .kind = TableKind::kUser,
+                                 .schema = notes_schema()});
+    if (!created_) return;
     auto& users = t->user();
     auto put = [&](const std::string& user, int i, const std::string& title) {
       nlohmann::json row = {
@@ -474,22 +481,6 @@ class FlushScenario : public Scenario {
   }
 
  private:
-  bool create_table(Tables& t, Ctx& ctx) {
-    if (!ctx.retry("create_namespace", [&] {
-          return ctx.ok(t.catalog().create_namespace("app"),
-                        "create_namespace");
-        })) {
-      return false;
-    }
-    created_ = ctx.retry("create_table", [&] {
-      return ctx.ok(t.catalog().create_table({.ns = "app",
-                                              .name = "notes",
-                                              .kind = TableKind::kUser,
-                                              .schema = notes_schema()}),
-                    "create_table");
-    });
-    return created_;
-  }
   static std::map<std::pair<std::string, std::string>, nlohmann::json> found(
       const std::vector<tables::Row>& rows) {
     std::map<std::pair<std::string, std::string>, nlohmann::json> out;
@@ -515,22 +506,13 @@ class StreamEvictionScenario : public Scenario {
   void run(Database& db, Ctx& ctx) override {
     std::unique_ptr<Tables> t;
     if (!open_tables(db, ctx, &t)) return;
-    if (!ctx.retry("create_namespace", [&] {
-          return ctx.ok(t->catalog().create_namespace("app"),
-                        "create_namespace");
-        })) {
-      return;
-    }
-    created_ = ctx.retry("create_table", [&] {
-      return ctx.ok(
-          t->catalog().create_table(
-              {.ns = "app",
-               .name = "events",
-               .kind = TableKind::kStream,
-               .schema = {.columns = {{"n", ColumnType::kInt64, false}}},
-               .options = {.max_rows = kKeep}}),
-          "create_table");
-    });
+    created_ = create_app_table(
+        *t, ctx,
+        {.ns = "app",
+         .name = "events",
+         .kind = TableKind::kStream,
+         .schema = {.columns = {{"n", ColumnType::kInt64, false}}},
+         .options = {.max_rows = kKeep}});
     if (!created_) return;
     for (int64_t n = 1; n <= 5; ++n) {
       if (ctx.ok(t->stream().append("app", "events", {{"n", n}}), "append")) {

@@ -440,14 +440,16 @@ static int t_write(kalam_db *db, const kalam_write_options *options,
       } else if (compare(op->key, op->key_len, op->value, op->value_len) < 0) {
         end = lower_bound(cf, op->value, op->value_len);
       }
-      for (j = at; j < end; ++j) {
-        free(cf->entries[j].key);
-        free(cf->entries[j].value);
+      if (end > at) { /* an empty range touches nothing (entries may be NULL) */
+        for (j = at; j < end; ++j) {
+          free(cf->entries[j].key);
+          free(cf->entries[j].value);
+        }
+        memmove(&cf->entries[at], &cf->entries[end],
+                (cf->count - end) * sizeof(entry));
+        cf->count -= end - at;
+        db->total_keys -= end - at;
       }
-      memmove(&cf->entries[at], &cf->entries[end],
-              (cf->count - end) * sizeof(entry));
-      cf->count -= end - at;
-      db->total_keys -= end - at;
     }
   }
   free(copies);

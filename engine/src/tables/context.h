@@ -150,6 +150,13 @@ inline ColdPartition cold_partition(const TableInfo& info,
           user ? std::optional<std::string>(std::string(*user)) : std::nullopt};
 }
 
+// One batched step of `it` (Iterator::next_batch): `decode` gets up to
+// `max` entries. Returns a decode error, the iterator's error, or INTERNAL
+// when the step neither handed out an entry nor moved.
+Status decode_batch(
+    Iterator& it, size_t max,
+    const std::function<Status(std::string_view, std::string_view)>& decode);
+
 // Milliseconds since the epoch, now.
 int64_t now_ms();
 

@@ -1,6 +1,8 @@
 // Hybrid reads (see hybrid_source.h).
 #include "hybrid_source.h"
 
+#include "context.h"
+
 #include <optional>
 
 namespace kalam::tables::detail {
@@ -27,23 +29,13 @@ class HotStream final : public EntryStream {
       iterator_.reset();
       return s;
     }
-    Status decode_error;
-    auto consumed = it.next_batch(
-        kHotBatch, [&](std::string_view key, std::string_view value) {
-          KeyedEntry entry;
-          decode_error = decoder_(key, value, entry);
-          if (!decode_error.ok()) return false;
-          buffer_.push_back(std::move(entry));
-          return true;
-        });
-    KALAM_RETURN_IF_ERROR(decode_error);
-    KALAM_RETURN_IF_ERROR(consumed.status());
-    if (*consumed == 0 && it.valid()) {
-      return Status::Internal(
-          "the backend's iterator handed out no entry and did not move "
-          "(next_batch made no progress)");
-    }
-    return Status::OK();
+    return decode_batch(it, kHotBatch,
+                        [&](std::string_view key, std::string_view value) {
+                          KeyedEntry entry;
+                          KALAM_RETURN_IF_ERROR(decoder_(key, value, entry));
+                          buffer_.push_back(std::move(entry));
+                          return Status::OK();
+                        });
   }
 
   bool valid() const override { return !buffer_.empty(); }

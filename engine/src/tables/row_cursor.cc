@@ -30,25 +30,13 @@ class IteratorRowSource final : public RowSource {
         iterator_.reset();  // releases the iterator (and its hold on the db)
         return s;
       }
-      Status decode_error;
-      auto consumed =
-          it.next_batch(max, [&](std::string_view key, std::string_view value) {
+      KALAM_RETURN_IF_ERROR(decode_batch(
+          it, max, [&](std::string_view key, std::string_view value) {
             Row row;
-            auto keep = decoder_(key, value, row);
-            if (!keep.ok()) {
-              decode_error = keep.status();
-              return false;
-            }
-            if (*keep) out.push_back(std::move(row));
-            return true;
-          });
-      KALAM_RETURN_IF_ERROR(decode_error);
-      KALAM_RETURN_IF_ERROR(consumed.status());
-      if (*consumed == 0 && it.valid()) {
-        return Status::Internal(
-            "the backend's iterator handed out no entry and did not move "
-            "(next_batch made no progress)");
-      }
+            KALAM_ASSIGN_OR_RETURN(bool keep, decoder_(key, value, row));
+            if (keep) out.push_back(std::move(row));
+            return Status::OK();
+          }));
     }
     return Status::OK();
   }
@@ -60,6 +48,25 @@ class IteratorRowSource final : public RowSource {
 };
 
 }  // namespace
+
+Status decode_batch(
+    Iterator& it, size_t max,
+    const std::function<Status(std::string_view, std::string_view)>& decode) {
+  Status decode_error;
+  auto consumed =
+      it.next_batch(max, [&](std::string_view key, std::string_view value) {
+        decode_error = decode(key, value);
+        return decode_error.ok();
+      });
+  KALAM_RETURN_IF_ERROR(decode_error);
+  KALAM_RETURN_IF_ERROR(consumed.status());
+  if (*consumed == 0 && it.valid()) {
+    return Status::Internal(
+        "the backend's iterator handed out no entry and did not move "
+        "(next_batch made no progress)");
+  }
+  return Status::OK();
+}
 
 RowCursor RowCursorAccess::make(Iterator iterator, RowDecoder decoder) {
   return make(std::make_unique<IteratorRowSource>(std::move(iterator),

@@ -12,6 +12,8 @@
 #include <mutex>
 
 #include "abi_status.h"
+#include "counters.h"
+#include "log.h"
 #include "manifest.h"
 
 namespace kalam {
@@ -45,6 +47,31 @@ struct DbCore {
   std::atomic<int> live_snapshots{0};
   std::mutex families_mu;
   std::map<std::string, std::shared_ptr<CfState>, std::less<>> families;
+  CounterCells counters;
+  // The data directory's stored counters (persistent backends); saved with
+  // this session's counters on a clean close when `save_counters`.
+  std::optional<StoredCounters> stored_counters;
+  bool save_counters = false;
+
+  void count(CounterCells::Field field, uint64_t n = 1) {
+    counters.add(field, n);
+  }
+  // Counts one key looked up with result `rc`; `bytes`: the value's size.
+  void count_get(int rc, size_t bytes) {
+    if (rc == KALAM_OK || rc == KALAM_BUFFER_TOO_SMALL) {
+      count(CounterCells::kGets);
+      count(CounterCells::kGetHits);
+      if (bytes != 0) count(CounterCells::kGetBytes, bytes);
+    } else if (rc == KALAM_NOT_FOUND) {
+      count(CounterCells::kGets);
+    } else {
+      count(CounterCells::kErrors);
+    }
+  }
+  // Counts an ABI call's failure (NOT_FOUND is a result).
+  void count_failure(int rc) {
+    if (rc != KALAM_OK && rc != KALAM_NOT_FOUND) count(CounterCells::kErrors);
+  }
 
   std::unique_lock<std::mutex> lock() {
     return serialize ? std::unique_lock<std::mutex>(call_mu)
@@ -61,20 +88,38 @@ struct DbCore {
           rc, detail, [&] { return "close " + path.string(); }, backend());
     }
     db = nullptr;
-    std::lock_guard lock(families_mu);
-    for (auto& [name, state] : families) {
-      state->closed = true;
-      state->handle = nullptr;
+    {
+      std::lock_guard lock(families_mu);
+      for (auto& [name, state] : families) {
+        state->closed = true;
+        state->handle = nullptr;
+      }
     }
+    if (rc == KALAM_OK && save_counters) save_counters_at_close();
     return status_from_abi(
         rc, detail, [&] { return "close " + path.string(); }, backend());
+  }
+
+  // Folds this session into the stored counters and marks the store closed.
+  // The counters are advisory: failing to save them is logged, not returned.
+  void save_counters_at_close() {
+    StoredCounters stored = *stored_counters;
+    stored.totals += counters.read();
+    ++stored.clean_closes;
+    stored.open = false;
+    Status s = write_stored_counters(path, stored);
+    if (!s.ok()) {
+      detail::log(LogLevel::kWarn,
+                  "could not save the engine's counters: " + s.to_string());
+    }
+    save_counters = false;
   }
 
   ~DbCore() {
     Status s = close_now();
     if (!s.ok()) {
       // Nobody is left to return it to.
-      std::fprintf(stderr, "[kalam] error: %s\n", s.to_string().c_str());
+      detail::log(LogLevel::kError, s.to_string());
     }
   }
 };
@@ -82,6 +127,7 @@ struct DbCore {
 }  // namespace detail
 
 using detail::CfState;
+using detail::CounterCells;
 using detail::DbCore;
 
 namespace {
@@ -175,6 +221,7 @@ template <typename Fn>
 struct Trampoline {
   const Fn* fn;
   std::exception_ptr error;
+  size_t value_bytes = 0;  // what the plugin handed over (get_with)
   void rethrow() const {
     if (error) std::rethrow_exception(error);
   }
@@ -335,6 +382,7 @@ bool Iterator::check_key(std::string_view key, const std::string* previous,
   broken_ = true;
   valid_ = false;
   key_ = value_ = {};
+  core_->count(CounterCells::kErrors);
   status_ = Status::Corruption(
       "iterator " + std::string(operation) + " on column family '" + cf_name_ +
       "': plugin '" + core_->backend() + "' (" +
@@ -346,7 +394,8 @@ bool Iterator::check_key(std::string_view key, const std::string* previous,
 }
 
 void Iterator::after_move(int rc, const char* operation, void* buffer,
-                          const Expect& expect, bool had_previous) {
+                          const Expect& expect, bool had_previous,
+                          bool count_landing) {
   valid_ = false;
   key_ = value_ = {};
   if (rc == KALAM_OK) {
@@ -366,12 +415,14 @@ void Iterator::after_move(int rc, const char* operation, void* buffer,
       valid_ = true;
       key_ = key;
       value_ = {static_cast<const char*>(v), vl};
+      if (count_landing) core_->count(CounterCells::kIteratorEntries);
       return;
     }
     // A plugin that says "positioned" and then has no entry is broken.
     rc = KALAM_INTERNAL;
   }
   if (rc != KALAM_NOT_FOUND && status_.ok()) {
+    core_->count(CounterCells::kErrors);
     status_ = status_from_abi(rc, *static_cast<StatusBuffer*>(buffer),
                               std::string("iterator ") + operation +
                                   " on column family '" + cf_name_ + "'",
@@ -501,7 +552,13 @@ StatusOr<size_t> Iterator::next_batch(
   // when the caller stopped there (or nothing was visited), else past it.
   const Expect after{
       context.stopped || context.visited == 0 ? Expect::Order::kSame : order};
-  after_move(rc, "next_batch", &detail, after, context.have_previous);
+  // The batch landed on each entry it moved to: the consumed ones but the
+  // first (counted when the iterator got there) and the one it ends on.
+  if (consumed > 1) {
+    core_->count(CounterCells::kIteratorEntries, consumed - 1);
+  }
+  after_move(rc, "next_batch", &detail, after, context.have_previous,
+             /*count_landing=*/consumed > 0);
   if (broken_) return status_;
   context.trampoline.rethrow();
   if (!status_.ok()) return status_;
@@ -517,11 +574,41 @@ Database::~Database() {
   if (core_->live_iterators == 0 && core_->live_snapshots == 0) {
     Status s = core_->close_now();
     if (!s.ok()) {
-      std::fprintf(stderr, "[kalam] error: %s\n", s.to_string().c_str());
+      detail::log(LogLevel::kError, s.to_string());
     }
   }
   // Otherwise the last iterator or snapshot closes it (DbCore's destructor).
 }
+
+namespace {
+
+// Reads the data directory's stored counters into `core` and, for a writable
+// open, records the open (and an earlier open that never closed).
+void open_stored_counters(DbCore& core, bool read_only) {
+  std::string damaged;
+  StoredCounters stored = detail::read_stored_counters(core.path, &damaged);
+  if (!damaged.empty()) {
+    detail::log(LogLevel::kWarn, damaged +
+                                     "; the engine's stored counters restart "
+                                     "from zero (the data is not affected)");
+  }
+  if (!read_only) {
+    if (stored.open) ++stored.unclean_shutdowns;
+    ++stored.opens;
+    stored.open = true;
+    Status s = detail::write_stored_counters(core.path, stored);
+    if (s.ok()) {
+      core.save_counters = true;
+    } else {
+      detail::log(LogLevel::kWarn,
+                  "could not record the open in the engine's counters: " +
+                      s.to_string());
+    }
+  }
+  core.stored_counters = stored;
+}
+
+}  // namespace
 
 StatusOr<std::unique_ptr<Database>> Database::open(const StorageConfig& config,
                                                    const OpenOptions& options) {
@@ -602,6 +689,7 @@ StatusOr<std::unique_ptr<Database>> Database::open(
   }
   core->db = db;
   if (persistent && !existing && !options.read_only) mark_store_opened(path);
+  if (persistent) open_stored_counters(*core, options.read_only);
   return std::unique_ptr<Database>(new Database(std::move(core)));
 }
 
@@ -619,24 +707,35 @@ Status Database::close() {
 }
 
 const Plugin& Database::plugin() const { return *core_->plugin; }
+
+EngineCounters Database::counters() const { return core_->counters.read(); }
+
+std::optional<StoredCounters> Database::stored_counters() const {
+  return core_->stored_counters;
+}
 const fs::path& Database::path() const { return core_->path; }
 
 Status Database::check_family(const ColumnFamily& cf) const {
+  auto refuse = [&](Status status) {
+    core_->count(CounterCells::kErrors);
+    return status;
+  };
   if (core_->db == nullptr) {
-    return Status::Closed("database " + core_->path.string() + " is closed");
+    return refuse(
+        Status::Closed("database " + core_->path.string() + " is closed"));
   }
   const CfState* state = cf.state_.get();
   if (state == nullptr) return Status::OK();
   if (state->closed) {
-    return Status::Closed(family_label(state) +
-                          " belongs to a closed database");
+    return refuse(
+        Status::Closed(family_label(state) + " belongs to a closed database"));
   }
   if (state->owner != core_.get()) {
-    return Status::InvalidArgument(family_label(state) +
-                                   " belongs to another database");
+    return refuse(Status::InvalidArgument(family_label(state) +
+                                          " belongs to another database"));
   }
   if (state->dropped) {
-    return Status::Dropped(family_label(state) + " was dropped");
+    return refuse(Status::Dropped(family_label(state) + " was dropped"));
   }
   return Status::OK();
 }
@@ -722,9 +821,20 @@ StatusOr<std::vector<std::string>> Database::list_column_families() {
 
 Status Database::put(const ColumnFamily& cf, std::string_view key,
                      std::string_view value, const WriteOptions& options) {
+  return write_one(cf, KALAM_OP_PUT, key, value, options);
+}
+
+Status Database::del(const ColumnFamily& cf, std::string_view key,
+                     const WriteOptions& options) {
+  return write_one(cf, KALAM_OP_DELETE, key, {}, options);
+}
+
+Status Database::write_one(const ColumnFamily& cf, int type,
+                           std::string_view key, std::string_view value,
+                           const WriteOptions& options) {
   KALAM_RETURN_IF_ERROR(check_family(cf));
   kalam_write_op op{};
-  op.type = KALAM_OP_PUT;
+  op.type = type;
   op.cf = handle_of(cf.state_.get());
   op.key = key.data();
   op.key_len = key.size();
@@ -740,17 +850,21 @@ Status Database::put(const ColumnFamily& cf, std::string_view key,
     auto lock = core_->lock();
     rc = core_->vt->write(core_->db, &wo, &op, 1, detail.get());
   }
-  if (rc == KALAM_OK) return Status::OK();
+  if (rc == KALAM_OK) {
+    core_->count(type == KALAM_OP_PUT ? CounterCells::kPuts
+                                      : CounterCells::kDeletes);
+    core_->count(CounterCells::kBytesWritten, key.size() + value.size());
+    return Status::OK();
+  }
+  core_->count_failure(rc);
   return status_from_abi(
-      rc, detail, [&] { return "put into " + family_label(cf.state_.get()); },
+      rc, detail,
+      [&] {
+        return std::string(type == KALAM_OP_PUT ? "put into "
+                                                : "delete from ") +
+               family_label(cf.state_.get());
+      },
       core_->backend());
-}
-
-Status Database::del(const ColumnFamily& cf, std::string_view key,
-                     const WriteOptions& options) {
-  WriteBatch batch;
-  batch.del(cf, key);
-  return write(batch, options);
 }
 
 Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
@@ -764,7 +878,14 @@ Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
   // the ops can point into it while it grows.
   std::deque<std::string> expanded_keys;
   const bool native_range = core_->plugin->has(KALAM_CAP_DELETE_RANGE);
+  // What the batch asks for, counted once it is applied.
+  uint64_t by_type[4] = {};  // by KALAM_OP_PUT, _DELETE, _DELETE_RANGE
+  uint64_t bytes = 0;
   for (const auto& op : batch.ops_) {
+    if (op.type >= KALAM_OP_PUT && op.type <= KALAM_OP_DELETE_RANGE) {
+      ++by_type[op.type];
+    }
+    bytes += op.key_size + op.value_size;
     kalam_write_op w{};
     w.type = op.type;
     w.cf = handle_of(op.cf);
@@ -790,6 +911,15 @@ Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
     auto lock = core_->lock();
     rc = core_->vt->write(core_->db, &wo, ops.data(), ops.size(), detail.get());
   }
+  if (rc == KALAM_OK) {
+    core_->count(CounterCells::kBatches);
+    core_->count(CounterCells::kPuts, by_type[KALAM_OP_PUT]);
+    core_->count(CounterCells::kDeletes, by_type[KALAM_OP_DELETE]);
+    core_->count(CounterCells::kDeleteRanges, by_type[KALAM_OP_DELETE_RANGE]);
+    core_->count(CounterCells::kBytesWritten, bytes);
+    return Status::OK();
+  }
+  core_->count_failure(rc);
   return status_from_abi(
       rc, detail,
       [&] { return "write batch of " + std::to_string(ops.size()) + " op(s)"; },
@@ -879,6 +1009,7 @@ Status Database::get_with(const ColumnFamily& cf, std::string_view key,
         core_->db, &ro, handle_of(cf.state_.get()), key.data(), key.size(),
         [](void* ctx, const void* value, size_t len) {
           auto* t = static_cast<Trampoline<Fn>*>(ctx);
+          t->value_bytes = len;
           try {
             (*t->fn)({static_cast<const char*>(value), len});
           } catch (...) {
@@ -887,6 +1018,7 @@ Status Database::get_with(const ColumnFamily& cf, std::string_view key,
         },
         &trampoline, detail.get());
   }
+  core_->count_get(rc, trampoline.value_bytes);
   trampoline.rethrow();
   if (rc == KALAM_NOT_FOUND) {
     return Status::NotFound("not found");
@@ -913,6 +1045,7 @@ StatusOr<size_t> Database::get_into(const ColumnFamily& cf,
                              key.data(), key.size(), buffer.data(),
                              buffer.size(), &length, detail.get());
   }
+  core_->count_get(rc, rc == KALAM_OK ? length : 0);
   if (rc == KALAM_OK) return length;
   if (rc == KALAM_NOT_FOUND) {
     return Status::NotFound("not found");
@@ -945,6 +1078,8 @@ StatusOr<std::vector<std::optional<std::string>>> Database::multi_get(
     std::vector<std::optional<std::string>> values;
     int first_error = KALAM_OK;
     size_t visited = 0;
+    size_t hits = 0;
+    size_t hit_bytes = 0;
     bool out_of_memory = false;
   } results;
   results.values.resize(keys.size());
@@ -963,6 +1098,8 @@ StatusOr<std::vector<std::optional<std::string>>> Database::multi_get(
             return;
           }
           if (code == KALAM_OK) {
+            ++r->hits;
+            r->hit_bytes += len;
             try {
               r->values[index].emplace(static_cast<const char*>(value), len);
             } catch (...) {
@@ -975,6 +1112,14 @@ StatusOr<std::vector<std::optional<std::string>>> Database::multi_get(
         &results, detail.get());
   }
   auto what = [&] { return "multi_get from " + family_label(cf.state_.get()); };
+  if (rc != KALAM_OK || results.first_error != KALAM_OK ||
+      results.visited != keys.size()) {
+    core_->count(CounterCells::kErrors);
+  } else {
+    core_->count(CounterCells::kGets, keys.size());
+    core_->count(CounterCells::kGetHits, results.hits);
+    core_->count(CounterCells::kGetBytes, results.hit_bytes);
+  }
   KALAM_RETURN_IF_ERROR(status_from_abi(rc, detail, what, core_->backend()));
   if (results.out_of_memory) {
     return Status(Code::kNoMemory, what() + ": out of memory copying values");
@@ -1035,6 +1180,8 @@ StatusOr<Iterator> Database::new_iterator(const ColumnFamily& cf,
     rc = core_->vt->iter_create(core_->db, &io, handle_of(cf.state_.get()),
                                 &handle, detail.get());
   }
+  core_->count_failure(rc);
+  if (rc == KALAM_OK) core_->count(CounterCells::kIterators);
   KALAM_RETURN_IF_ERROR(status_from_abi(
       rc, detail,
       [&] { return "new iterator on " + family_label(cf.state_.get()); },

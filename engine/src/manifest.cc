@@ -23,9 +23,10 @@ Status errno_status(const std::string& what) {
                        : Status::IoError(message);
 }
 
-// Writes `text` to `file` durably: temporary file, fsync, rename, fsync of
-// the directory, so a crash leaves the old file or the new one, never half.
-Status write_file_atomically(const fs::path& file, const std::string& text) {
+}  // namespace
+
+Status write_file_atomically(const fs::path& file, const std::string& text,
+                             bool sync) {
   const fs::path tmp = file.string() + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return errno_status("cannot create " + tmp.string());
@@ -41,7 +42,7 @@ Status write_file_atomically(const fs::path& file, const std::string& text) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (sync && ::fsync(fd) != 0) {
     Status s = errno_status("cannot fsync " + tmp.string());
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -53,6 +54,7 @@ Status write_file_atomically(const fs::path& file, const std::string& text) {
     ::unlink(tmp.c_str());
     return s;
   }
+  if (!sync) return Status::OK();
   int dir =
       ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
@@ -61,6 +63,8 @@ Status write_file_atomically(const fs::path& file, const std::string& text) {
   }
   return Status::OK();
 }
+
+namespace {
 
 std::string now_utc() {
   const auto now =

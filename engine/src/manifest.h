@@ -25,6 +25,12 @@ inline std::filesystem::path store_dir_of(const std::filesystem::path& dir) {
 StatusOr<std::filesystem::path> prepare_data_dir(
     const Plugin& plugin, const std::filesystem::path& data_dir, bool create);
 
+// Writes `text` to `file` through a temporary file renamed into place, so
+// a crash leaves the old file or the new one, never half of one. With
+// `sync`, durably: the file and then its directory are fsync'ed.
+Status write_file_atomically(const std::filesystem::path& file,
+                             const std::string& text, bool sync = true);
+
 // Copies data_dir's manifest into checkpoint directory `dir`.
 Status copy_manifest(const std::filesystem::path& data_dir,
                      const std::filesystem::path& dir);

@@ -553,6 +553,156 @@ TEST_P(DatabaseTest, UnknownOptionIsRejectedNamingTheKey) {
   EXPECT_THAT(refused.status().message(), HasSubstr("surely_not_an_option"));
 }
 
+TEST_P(DatabaseTest, CountersFollowEveryCall) {
+  EXPECT_EQ(db_->counters(), EngineCounters{});
+  ColumnFamily cf;
+  ASSERT_TRUE(db_->put(cf, "a1", "xyz").ok());  // 5 bytes
+  ASSERT_TRUE(db_->put(cf, "a2", "").ok());     // 2
+  ASSERT_TRUE(db_->del(cf, "absent").ok());     // 6
+  WriteBatch batch;
+  batch.put(cf, "b1", "12345");      // 7
+  batch.put(cf, "b2", "1");          // 3
+  batch.del(cf, "a2");               // 2
+  batch.delete_range(cf, "c", "d");  // 2
+  ASSERT_TRUE(db_->write(batch).ok());
+  EXPECT_EQ(*db_->get(cf, "a1"), "xyz");
+  EXPECT_TRUE(db_->get(cf, "a2").status().is_not_found());
+  char buffer[8];
+  EXPECT_EQ(*db_->get_into(cf, "b1", buffer), 5u);
+  const std::vector<std::string_view> keys = {"b2", "nope", "a1"};
+  ASSERT_TRUE(db_->multi_get(cf, keys).ok());
+
+  EngineCounters want;
+  want.puts = 4;
+  want.deletes = 2;
+  want.delete_ranges = 1;
+  want.batches = 1;
+  want.bytes_written = 5 + 2 + 6 + 7 + 3 + 2 + 2;
+  want.gets = 3 + 3;
+  want.get_hits = 2 + 2;
+  want.get_bytes = 3 + 5 + (1 + 3);
+  EXPECT_EQ(db_->counters(), want);
+
+  // Iterators: every entry landed on counts once, whether reached by a
+  // seek, a move or a batch; a refused entry is not counted twice.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(db_->put(cf, "k" + std::to_string(i), "v").ok());
+  }
+  want.puts += 10;
+  want.bytes_written += 10 * 3;
+  {
+    auto it = *db_->new_iterator(cf, {.prefix = "k"});
+    it.seek_to_first();  // k0
+    it.next();           // k1
+    int seen = 0;
+    ASSERT_TRUE(it.next_batch(10, [&](std::string_view, std::string_view) {
+                    return ++seen < 3;
+                  }).ok());  // visits k1, k2 (consumed), refuses k3: on k3
+    ASSERT_TRUE(it.valid());
+    ASSERT_EQ(it.key(), "k3");
+    ASSERT_TRUE(it.next_batch(100, [](auto, auto) { return true; }).ok());
+    EXPECT_FALSE(it.valid());  // k3..k9 consumed
+    // Plus the iterator that found the keys of the delete-range on backends
+    // without a native one (it found none).
+    want.iterators = has(KALAM_CAP_DELETE_RANGE) ? 1 : 2;
+    want.iterator_entries = 10;
+    EXPECT_EQ(db_->counters(), want);
+  }
+
+  // Failures count only as errors.
+  auto dropped = *db_->column_family("gone", true);
+  ASSERT_TRUE(db_->drop_column_family(dropped).ok());
+  EXPECT_FALSE(db_->put(dropped, "k", "v").ok());
+  EXPECT_FALSE(db_->get(dropped, "k").ok());
+  want.errors = 2;
+  EXPECT_EQ(db_->counters(), want);
+}
+
+TEST_P(DatabaseTest, StoredCountersKeepTotalsAndCountUncleanShutdowns) {
+  if (!has(KALAM_CAP_PERSISTENT)) {
+    EXPECT_FALSE(db_->stored_counters().has_value());
+    GTEST_SKIP() << GetParam() << " does not declare persistent";
+  }
+  const fs::path file = dir_ / "db" / "KALAM_COUNTERS";
+  auto stored = db_->stored_counters();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->opens, 1u);
+  EXPECT_TRUE(stored->open);
+  EXPECT_EQ(stored->totals, EngineCounters{});
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  ASSERT_TRUE(db_->close().ok());
+  reopen();
+  stored = db_->stored_counters();
+  EXPECT_EQ(stored->opens, 2u);
+  EXPECT_EQ(stored->clean_closes, 1u);
+  EXPECT_EQ(stored->unclean_shutdowns, 0u);
+  EXPECT_EQ(stored->totals.puts, 1u);
+  EXPECT_EQ(stored->totals.bytes_written, 2u);
+
+  // A process killed while the store is open leaves the file saying so.
+  const fs::path saved = dir_ / "counters-while-open";
+  fs::copy_file(file, saved);
+  ASSERT_TRUE(db_->put({}, "lost", "count").ok());
+  ASSERT_TRUE(db_->close().ok());
+  fs::copy_file(saved, file, fs::copy_options::overwrite_existing);
+  reopen();
+  stored = db_->stored_counters();
+  EXPECT_EQ(stored->opens, 3u);
+  EXPECT_EQ(stored->clean_closes, 1u);
+  EXPECT_EQ(stored->unclean_shutdowns, 1u);
+  EXPECT_EQ(stored->totals.puts, 1u);         // the killed session's are gone
+  EXPECT_EQ(*db_->get({}, "lost"), "count");  // the data is not
+
+  // A read-only open reads the counters and changes nothing.
+  if (has(KALAM_CAP_READ_ONLY_OPEN)) {
+    ASSERT_TRUE(db_->close().ok());
+    db_.reset();
+    auto read_file = [&] {
+      std::ifstream in(file);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const std::string before = read_file();
+    {
+      auto ro = Database::open(plugin_, dir_ / "db", {}, {.read_only = true});
+      ASSERT_TRUE(ro.ok()) << ro.status();
+      EXPECT_EQ((*ro)->stored_counters()->opens, 3u);
+      EXPECT_FALSE((*ro)->get({}, "k").status().is_not_found());
+    }
+    EXPECT_EQ(read_file(), before);
+    reopen();
+  }
+}
+
+TEST_P(DatabaseTest, DamagedStoredCountersRestartFromZeroWithAWarning) {
+  if (!has(KALAM_CAP_PERSISTENT)) {
+    GTEST_SKIP() << GetParam() << " does not declare persistent";
+  }
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  ASSERT_TRUE(db_->close().ok());
+  db_.reset();
+  {
+    std::ofstream damage(dir_ / "db" / "KALAM_COUNTERS", std::ios::trunc);
+    damage << "{\"format\": \"kalam.counters\", \"version\": 1, \"op";
+  }
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel level, std::string_view, std::string_view line) {
+    if (level == LogLevel::kWarn) warnings.emplace_back(line);
+  });
+  reopen();
+  set_log_sink([](LogLevel level, std::string_view source,
+                  std::string_view line) {
+    if (level >= LogLevel::kWarn) {
+      std::fprintf(stderr, "[%.*s] %.*s\n", static_cast<int>(source.size()),
+                   source.data(), static_cast<int>(line.size()), line.data());
+    }
+  });
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("KALAM_COUNTERS"));
+  EXPECT_THAT(warnings[0], HasSubstr("restart from zero"));
+  EXPECT_EQ(db_->stored_counters()->opens, 1u);
+  EXPECT_EQ(*db_->get({}, "k"), "v");
+}
+
 std::vector<std::string> all_plugins() { return {KALAM_TEST_PLUGIN_NAMES}; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DatabaseTest,

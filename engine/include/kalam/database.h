@@ -207,8 +207,10 @@ class Iterator {
   template <typename Call>
   void move(const char* operation, const Expect& expect, Call call);
   // `had_previous`: last_key_ holds the key before the move.
+  // `count_landing`: an entry it lands on is a new one for the counters.
   void after_move(int rc, const char* operation, void* status_buffer,
-                  const Expect& expect, bool had_previous);
+                  const Expect& expect, bool had_previous,
+                  bool count_landing = true);
   // With checks on: whether `key` may follow `previous` (the key before the
   // move; null when there was none) given `expect`. When not, stops the
   // iterator with a CORRUPTION status and returns false.
@@ -242,6 +244,58 @@ struct OpenOptions {
   // from a config, else on in debug builds of the engine (NDEBUG not
   // defined) and off in release builds.
   std::optional<bool> check_iterators;
+};
+
+// What the engine counted for one database: its own figures, taken above
+// the ABI, so they mean the same on every backend. Failed calls count only
+// as errors.
+struct EngineCounters {
+  uint64_t puts = 0;           // keys written: put() and batch puts
+  uint64_t deletes = 0;        // keys deleted: del() and batch deletes
+  uint64_t delete_ranges = 0;  // delete-range ops in batches
+  uint64_t batches = 0;        // write() calls applied
+  // Key and value bytes of applied puts and deletes (both bounds of a
+  // delete-range).
+  uint64_t bytes_written = 0;
+  // Keys looked up by get(), get_with(), get_into() and multi_get().
+  uint64_t gets = 0;
+  uint64_t get_hits = 0;          // of which found
+  uint64_t get_bytes = 0;         // value bytes the hits returned
+  uint64_t iterators = 0;         // iterators created
+  uint64_t iterator_entries = 0;  // entries iterators landed on
+  // Calls that failed with an error (NOT_FOUND is a result, not an error).
+  uint64_t errors = 0;
+
+  EngineCounters& operator+=(const EngineCounters& other);
+  friend bool operator==(const EngineCounters&,
+                         const EngineCounters&) = default;
+};
+
+// One field of EngineCounters, for printing and storing them all.
+struct EngineCounterField {
+  const char* name;  // e.g. "puts"
+  uint64_t EngineCounters::*member;
+  const char* help;  // one line
+};
+// Every field, in declaration order.
+std::span<const EngineCounterField> engine_counter_fields();
+
+// Counters the engine keeps in the data directory (file KALAM_COUNTERS) of a
+// persistent backend, across processes. Writable opens update them: the
+// open itself when it happens, the totals when the database closes
+// cleanly. They are advisory: a damaged or missing file restarts them from
+// zero with a warning and never stops an open. Several processes sharing one
+// store at once (LMDB allows it) make them approximate.
+struct StoredCounters {
+  uint64_t opens = 0;         // writable opens, the current one included
+  uint64_t clean_closes = 0;  // closes that saved their counters
+  // Opens that found the previous writable open never closed (a crash, a
+  // kill, or a close that failed).
+  uint64_t unclean_shutdowns = 0;
+  // Whether a writable open is in progress (or ended without closing).
+  bool open = false;
+  // The sum of the counters of every session that closed cleanly.
+  EngineCounters totals;
 };
 
 // Whether iterator checks are on when nothing asks otherwise: true in debug
@@ -345,9 +399,22 @@ class Database {
   // which must not exist. NOT_SUPPORTED without checkpoint.
   Status checkpoint(const std::filesystem::path& dir);
 
+  // --- Counters ---
+  // What this Database object counted since it was opened (in this process
+  // only). Safe to call from any thread; concurrent calls in flight may or
+  // may not be included yet.
+  EngineCounters counters() const;
+  // The counters stored in the data directory, as read when this Database
+  // was opened (for a writable open: with that open already counted). nullopt
+  // on backends that are not persistent.
+  std::optional<StoredCounters> stored_counters() const;
+
  private:
   explicit Database(std::shared_ptr<detail::DbCore> core);
   Status check_family(const ColumnFamily& cf) const;
+  // put() and del(): one op, without a WriteBatch.
+  Status write_one(const ColumnFamily& cf, int type, std::string_view key,
+                   std::string_view value, const WriteOptions& options);
   // The snapshot's ABI handle, after checking it belongs to this database.
   StatusOr<const kalam_snapshot*> snapshot_handle(const Snapshot* s) const;
   // Replaces a delete-range op with deletes of the keys in range, for

@@ -180,7 +180,6 @@ class MigrateFaults : public ::testing::Test {
   // Returns false when no fault was injected (the index is past the end).
   bool run_faulty(const std::string& fault) {
     SCOPED_TRACE(fault);
-    const bool disk_died = fault.rfind("fail_from", 0) == 0;
     fs::remove_all(dir_ / "dst-data");
     CliRun r = migrate(destination(fault));
     EXPECT_LT(r.exit_code, 128) << "kalam crashed\n" << r;
@@ -192,21 +191,15 @@ class MigrateFaults : public ::testing::Test {
       ADD_FAILURE() << "an injected failure was swallowed\n" << r;
     } else {
       EXPECT_EQ(r.exit_code, 1) << r;
-      // One error line in kalam's format carrying the plugin's reason. When
-      // the disk died (fail_from), closing the destination fails too, and
-      // that may be reported as well, but nothing else.
-      int main_lines = 0;
-      for (const auto& line : error_lines(r.err)) {
-        if (line.rfind("kalam: ", 0) == 0 &&
-            line.find("injected IO_ERROR") != std::string::npos) {
-          ++main_lines;
-        } else {
-          EXPECT_TRUE(disk_died && line.find("close") != std::string::npos)
-              << "unexpected line: " << line << "\n"
-              << r;
-        }
+      // One error line in kalam's format carrying the plugin's reason, and
+      // nothing else: when the disk died (fail_from), closing the
+      // destination fails too, but that is detail for --verbose.
+      const std::vector<std::string> lines = error_lines(r.err);
+      EXPECT_EQ(lines.size(), 1u) << "want one error line\n" << r;
+      if (!lines.empty()) {
+        EXPECT_EQ(lines[0].rfind("kalam: ", 0), 0u) << r;
+        EXPECT_NE(lines[0].find("injected IO_ERROR"), std::string::npos) << r;
       }
-      EXPECT_EQ(main_lines, 1) << "want one error line\n" << r;
     }
     expect_rerunnable(r);
     return true;

@@ -71,12 +71,34 @@ TEST_P(InspectTest, StatsShowsTheBackendPropertiesPerFamily) {
 
   const std::vector<std::string> lines =
       lines_of(ok({"stats", "--format", "json", "--property", "no.such"}));
-  ASSERT_EQ(lines.size(), 2u);  // default, users
+  ASSERT_EQ(lines.size(), 3u);  // default, users, engine counters
   const auto users = nlohmann::json::parse(lines[1]);
   EXPECT_EQ(users["column_family"], "users");
   EXPECT_EQ(users["properties"]["kalam.estimate-num-keys"], "2");
   EXPECT_TRUE(users["properties"]["kalam.stats"].is_string());
   EXPECT_TRUE(users["properties"]["no.such"].is_null());
+}
+
+TEST_P(InspectTest, StatsShowsTheEngineCountersOfEveryWritableSession) {
+  fill();  // four writable sessions: cf create, then three puts
+  ok({"del", "bob", "--cf", "users"});
+  const std::string text = ok({"stats"});
+  EXPECT_THAT(text, HasSubstr("engine counters (KALAM_COUNTERS"));
+  EXPECT_THAT(text, HasSubstr("\n  opens                         5  "));
+  EXPECT_THAT(text, HasSubstr("\n  unclean_shutdowns             0  "));
+  EXPECT_THAT(text, HasSubstr("\n  puts                          3  keys "));
+
+  const std::vector<std::string> lines =
+      lines_of(ok({"stats", "--format", "json"}));
+  const auto engine = nlohmann::json::parse(lines.back())["engine_counters"];
+  EXPECT_EQ(engine["opens"], 5);
+  EXPECT_EQ(engine["clean_closes"], 5);
+  EXPECT_EQ(engine["open"], false);
+  EXPECT_EQ(engine["totals"]["puts"], 3);
+  EXPECT_EQ(engine["totals"]["deletes"], 1);
+  // alice/1, bob/2, greeting/hello, then the key bob deleted.
+  EXPECT_EQ(engine["totals"]["bytes_written"], 6 + 4 + 13 + 3);
+  EXPECT_EQ(engine["totals"]["errors"], 0);
 }
 
 TEST_P(InspectTest, CheckPassesOnAHealthyDatabase) {
@@ -110,6 +132,11 @@ TEST(InspectMemory, InfoAndCheckWorkOnTheMemoryBackend) {
   EXPECT_EQ(check.exit_code, 0) << check;
   EXPECT_THAT(check.out,
               HasSubstr("check: 1 column families, 0 entries, no problems"));
+  CliResult stats = run_kalam(dir, {"stats", "--config", config});
+  ASSERT_EQ(stats.exit_code, 0) << stats;
+  EXPECT_THAT(stats.out,
+              HasSubstr("engine counters: none (backend 'memory' is not "
+                        "persistent: nothing is counted across processes)"));
 }
 
 TEST(Plugins, ListsEveryPluginOfThisBuild) {

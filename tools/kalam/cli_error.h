@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kalam::cli {
 
@@ -44,6 +45,13 @@ class CliError : public std::runtime_error {
   int exit_code_;
   std::string detail_;
 };
+
+// An error met while already failing (e.g. closing the database after the
+// subcommand failed): kept, and printed after the main error with --verbose,
+// so the main error stays the one line on stderr.
+void note_secondary_error(std::string message);
+// The notes kept so far, oldest first; clears them.
+std::vector<std::string> take_secondary_errors();
 
 // Throws CliError::FromStatus(doing, status) unless `status` is OK.
 void throw_if_error(const Status& status, std::string_view doing);

@@ -73,6 +73,9 @@ int report(const CliError& error, bool verbose) {
   if (verbose && !error.detail().empty()) {
     std::fprintf(stderr, "kalam: detail: %s\n", error.detail().c_str());
   }
+  for (const std::string& also : kalam::cli::take_secondary_errors()) {
+    if (verbose) std::fprintf(stderr, "kalam: also: %s\n", also.c_str());
+  }
   return error.exit_code();
 }
 

@@ -115,6 +115,15 @@ OpenedDatabase open_configured(EngineConfig config, Access access,
   return opened;
 }
 
+OpenedDatabase::~OpenedDatabase() {
+  if (db == nullptr) return;
+  const Status closed = db->close();
+  if (!closed.ok()) {
+    note_secondary_error("closing " + describe_location(config) + ": " +
+                         closed.to_string());
+  }
+}
+
 void close_database(OpenedDatabase* opened) {
   if (opened->db == nullptr) return;
   throw_if_error(opened->db->close(),

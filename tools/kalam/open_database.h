@@ -25,6 +25,14 @@ enum class Access {
 };
 
 struct OpenedDatabase {
+  OpenedDatabase() = default;
+  OpenedDatabase(OpenedDatabase&&) = default;
+  OpenedDatabase& operator=(OpenedDatabase&&) = default;
+  // When close_database() was not reached (the subcommand failed), closes
+  // the database here and keeps a failed close as a secondary error, so the
+  // subcommand's error stays the one line on stderr.
+  ~OpenedDatabase();
+
   EngineConfig config;
   std::unique_ptr<Database> db;
   // Opened with the backend's read-only mode.

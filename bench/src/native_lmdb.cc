@@ -11,7 +11,9 @@
 //   database               the named database "default" (MDB_CREATE), as
 //                          the plugin stores the default column family
 //   point reads            one read transaction reused with
-//                          mdb_txn_renew / mdb_txn_reset, as the plugin
+//                          mdb_txn_renew / mdb_txn_reset around every get
+//                          (the plugin keeps its transaction live between
+//                          reads until a commit: bench/README.md, Settings)
 //   cursors                a read transaction of their own + a cursor
 //   writes                 one write transaction per write call
 //   flush and close        mdb_env_sync(env, 1)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -13,11 +14,30 @@
 namespace kalam_lmdb {
 namespace {
 
+// Takes `slot` from any phase but kSlotReclaiming (waiting that out) to
+// `to`; returns the phase it had.
+int take_slot(ReaderSlot* slot, int to) noexcept {
+  for (;;) {
+    int phase = slot->phase.load(std::memory_order_acquire);
+    if (phase == kSlotReclaiming) {
+      std::this_thread::yield();  // a committer is inside mdb_txn_reset()
+      continue;
+    }
+    if (slot->phase.compare_exchange_weak(phase, to,
+                                          std::memory_order_acq_rel)) {
+      return phase;
+    }
+  }
+}
+
 // Aborts a slot's transaction and marks it dead, once.
 void retire(ReaderSlot* slot) noexcept {
   try {
     std::lock_guard<std::mutex> lock(slot->mu);
     if (slot->dead.load()) return;
+    // A committer may be resetting the transaction (thread exit is not
+    // ordered with writes); once dead, committers leave it alone.
+    take_slot(slot, kSlotDead);
     if (slot->txn != nullptr) mdb_txn_abort(slot->txn);
     slot->txn = nullptr;
     slot->dead.store(true);
@@ -64,9 +84,10 @@ ReaderSlot* slot_for(kalam_db* db) {
   return slot.get();
 }
 
-// A read transaction for point reads: the thread's reusable one (renewed at
-// begin, reset at the end), a snapshot's, or, for a re-entrant call from a
-// visitor while the thread's one is in use, a temporary one.
+// A read transaction for point reads: the thread's reusable one (kept live
+// between reads until a commit, see lmdb_plugin.h), a snapshot's, or, for a
+// re-entrant call from a visitor while the thread's one is in use, a
+// temporary one.
 class ReadView {
  public:
   explicit ReadView(kalam_db* db) : db_(db) {}
@@ -75,8 +96,21 @@ class ReadView {
   ~ReadView() {
     switch (kind_) {
       case Kind::kSlot:
-        mdb_txn_reset(txn_);
         slot_->in_use = false;
+        // Hand the live transaction to the next read, then look for a
+        // commit made meanwhile: a committer that counted its commit before
+        // this store finds the slot idle and resets it, one that did after
+        // is seen by the load below (both seq_cst), so a slot never stays
+        // idle on a transaction older than the last commit.
+        slot_->phase.store(kSlotIdleLive, std::memory_order_seq_cst);
+        if (db_->commit_gen.load(std::memory_order_seq_cst) != slot_->gen) {
+          int idle = kSlotIdleLive;
+          if (slot_->phase.compare_exchange_strong(idle, kSlotBusy,
+                                                   std::memory_order_seq_cst)) {
+            mdb_txn_reset(txn_);
+            slot_->phase.store(kSlotReset, std::memory_order_release);
+          }
+        }
         break;
       case Kind::kTemporary:
         mdb_txn_abort(txn_);
@@ -102,10 +136,10 @@ class ReadView {
       return KALAM_OK;
     }
     ReaderSlot* slot = slot_for(db_);
-    // Families created after this load are not in the view; loaded before
-    // the transaction starts, so every family up to it is.
-    cf_seq_ = db_->published_cf_seq.load(std::memory_order_acquire);
     if (slot->in_use) {
+      // Families created after this load are not in the view; loaded before
+      // the transaction starts, so every family up to it is.
+      cf_seq_ = db_->published_cf_seq.load(std::memory_order_acquire);
       const int rc = mdb_txn_begin(db_->env, nullptr, MDB_RDONLY, &txn_);
       if (rc != 0) {
         return fail_mdb(status, rc,
@@ -116,28 +150,40 @@ class ReadView {
       kind_ = Kind::kTemporary;
       return KALAM_OK;
     }
-    // slot->txn is only touched by this thread while the database is open
-    // (close() and thread exit are not concurrent with this call), and renew
-    // reads no family's name, so no lock is needed here.
-    int rc = MDB_SUCCESS;
-    if (slot->txn != nullptr) {
-      rc = mdb_txn_renew(slot->txn);
-      if (rc != 0) {
-        mdb_txn_abort(slot->txn);
-        slot->txn = nullptr;
+    // From kSlotBusy on, slot->txn is this thread's alone: committers only
+    // reset idle slots, and close() and thread exit are not concurrent with
+    // this call. Renew reads no family's name, so no lock is needed here.
+    const int was = take_slot(slot, kSlotBusy);
+    // Loaded before the transaction (re)starts: it then sees every commit
+    // counted up to `gen` (a commit is counted after it is made) and every
+    // family up to `cf_seq`.
+    const uint64_t gen = db_->commit_gen.load(std::memory_order_seq_cst);
+    if (was != kSlotIdleLive || slot->gen != gen) {
+      if (was == kSlotIdleLive) mdb_txn_reset(slot->txn);
+      slot->gen = gen;
+      slot->cf_seq = db_->published_cf_seq.load(std::memory_order_acquire);
+      int rc = MDB_SUCCESS;
+      if (slot->txn != nullptr) {
+        rc = mdb_txn_renew(slot->txn);
+        if (rc != 0) {
+          mdb_txn_abort(slot->txn);
+          slot->txn = nullptr;
+        }
       }
-    }
-    if (slot->txn == nullptr) {
-      rc = mdb_txn_begin(db_->env, nullptr, MDB_RDONLY, &slot->txn);
-      if (rc != 0) slot->txn = nullptr;
-    }
-    if (rc != 0) {
-      return fail_mdb(status, rc, "lmdb %s: cannot begin a read transaction",
-                      what);
+      if (slot->txn == nullptr) {
+        rc = mdb_txn_begin(db_->env, nullptr, MDB_RDONLY, &slot->txn);
+        if (rc != 0) slot->txn = nullptr;
+      }
+      if (rc != 0) {
+        slot->phase.store(kSlotReset, std::memory_order_release);
+        return fail_mdb(status, rc, "lmdb %s: cannot begin a read transaction",
+                        what);
+      }
     }
     slot->in_use = true;
     slot_ = slot;
     txn_ = slot->txn;
+    cf_seq_ = slot->cf_seq;
     kind_ = Kind::kSlot;
     return KALAM_OK;
   }
@@ -388,6 +434,7 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
   }
   rc = txn.commit();
   write_lock.unlock();
+  if (rc == 0) invalidate_read_txns(db);
   if (rc != 0) {
     return fail_mdb(status, rc,
                     "lmdb write: commit of %zu ops to '%s' "
@@ -409,6 +456,24 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
 }
 
 }  // namespace
+
+void invalidate_read_txns(kalam_db* db) noexcept {
+  db->commit_gen.fetch_add(1, std::memory_order_seq_cst);
+  try {
+    std::lock_guard<std::mutex> lock(db->registry_mu);
+    for (const auto& slot : db->slots) {
+      int idle = kSlotIdleLive;
+      if (slot->phase.compare_exchange_strong(idle, kSlotReclaiming,
+                                              std::memory_order_seq_cst)) {
+        mdb_txn_reset(slot->txn);
+        slot->phase.store(kSlotReset, std::memory_order_release);
+      }
+    }
+  } catch (...) {
+    // The lock failed: the idle slots stay live until their next read,
+    // which renews them (commit_gen moved); only their pages stay pinned.
+  }
+}
 
 void kill_reader_slots(kalam_db* db) noexcept {
   try {

@@ -668,6 +668,7 @@ int cf_open(kalam_db* db, const char* name, uint32_t flags, kalam_cf** out_cf,
       cf = add_family(db, cf_name, dbi);
     }
     db->published_cf_seq.store(cf->seq, std::memory_order_release);
+    invalidate_read_txns(db);
     const int rc = sync_if_deferred(db);
     if (rc != 0) {
       return fail_mdb(status, rc,
@@ -755,6 +756,9 @@ int cf_drop(kalam_db* db, kalam_cf* cf, kalam_status* status) noexcept {
         db->live_cfs.erase(cf->name);
         set_state(kDropped);
       }
+      // The failed drop closed and reopened the dbi: read transactions
+      // from before must renew to use it again.
+      invalidate_read_txns(db);
       db->drop_cv.notify_all();
       return fail_mdb(status, rc,
                       "lmdb cf_drop: cannot drop column family "
@@ -764,6 +768,7 @@ int cf_drop(kalam_db* db, kalam_cf* cf, kalam_status* status) noexcept {
     db->live_cfs.erase(cf->name);
     set_state(kDropped);
     write_lock.unlock();
+    invalidate_read_txns(db);
     db->drop_cv.notify_all();
     rc = sync_if_deferred(db);
     if (rc != 0) {

@@ -4,8 +4,14 @@
 // Concurrency design (KALAM_CAP_THREAD_SAFE; see README.md for the summary):
 // - Every LMDB read transaction is created with MDB_NOTLS, so one thread may
 //   hold several (its reusable one, snapshots, iterators).
-// - Plain point reads use a per-thread, per-database read transaction that is
-//   reset after each call and renewed by the next (ABI.md measurements).
+// - Plain point reads use a per-thread, per-database read transaction. It
+//   stays live between reads while nothing has been committed since it
+//   began (kalam_db::commit_gen), so a run of reads costs no renew/reset;
+//   every commit (write, family creation and drop) resets the idle ones
+//   (invalidate_read_txns()), so they pin no old pages and the next read
+//   renews, seeing the commit. The owner and a committer hand the
+//   transaction over through ReaderSlot::phase; with MDB_NOTLS a read
+//   transaction may be reset by another thread when its use is synchronised.
 // - Writes are LMDB write transactions, serialised (with family creation and
 //   drop) by write_mu.
 // - Column family handles are named databases (MDB_dbi). mdb_drop(del=1)
@@ -49,13 +55,29 @@ constexpr const char* kDefaultCfName = "default";
 
 enum CfState : int { kLive = 0, kDropping = 1, kDropped = 2 };
 
+// Who may touch ReaderSlot::txn, and in which state it is.
+enum SlotPhase : int {
+  kSlotReset = 0,       // txn is NULL or reset; owner only
+  kSlotIdleLive = 1,    // txn live, not in a read: the owner may reuse it,
+                        // a committer may reset it (whoever swaps first)
+  kSlotBusy = 2,        // the owner is reading through txn
+  kSlotReclaiming = 3,  // a committer is resetting txn
+  kSlotDead = 4,        // retired: txn aborted
+};
+
 // A reusable read transaction of one thread for one database.
 struct ReaderSlot {
   // Held around every LMDB call through `txn` (not around visitors), so that
   // cf_drop() can wait for them (the drop barrier).
   std::mutex mu;
-  // Reset between uses; NULL before the first use.
+  // Live between reads only in phase kSlotIdleLive; NULL before first use.
   MDB_txn* txn = nullptr;
+  std::atomic<int> phase{kSlotReset};
+  // kalam_db::commit_gen and published_cf_seq as loaded just before `txn`
+  // was last renewed (owner thread only): `txn` sees every commit counted
+  // up to `gen` and every family up to `cf_seq`.
+  uint64_t gen = 0;
+  uint64_t cf_seq = 0;
   // The owning thread is inside a read that uses `txn` (re-entrant calls from
   // a visitor then use a temporary transaction). Owner thread only.
   bool in_use = false;
@@ -120,6 +142,9 @@ struct kalam_db {
   // dbi is visible to new transactions.
   uint64_t last_cf_seq = 0;
   std::atomic<uint64_t> published_cf_seq{0};
+  // Bumped after every commit (and failed drop) by invalidate_read_txns():
+  // a reader slot whose `gen` differs must renew before reading.
+  std::atomic<uint64_t> commit_gen{0};
 
   // Held by write() and by family creation and drop around their LMDB write
   // transaction and the state change that follows, so a writer that finds a
@@ -249,6 +274,11 @@ class CursorGuard {
 
 // Kills every reader slot of `db` (aborting its transaction). close() only.
 void kill_reader_slots(kalam_db* db) noexcept;
+// After a commit (or anything that changed the environment's dbis): makes
+// every reader slot renew before its next read and resets the idle ones, so
+// no slot hides the commit or pins the pages it freed. Call it after the
+// change is visible (committed, family state and published_cf_seq set).
+void invalidate_read_txns(kalam_db* db) noexcept;
 
 // ---- Entry points (see backend_api.h for each contract) ----
 

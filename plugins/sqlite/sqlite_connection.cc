@@ -116,6 +116,11 @@ int Connection::exec(const std::string& sql) {
 }
 
 void Connection::give_back(uint64_t key, sqlite3_stmt* stmt) noexcept {
+  if (last_stmt_ == nullptr) {
+    last_key_ = key;
+    last_stmt_ = stmt;
+    return;
+  }
   try {
     idle_[key].push_back(stmt);
   } catch (...) {
@@ -124,6 +129,9 @@ void Connection::give_back(uint64_t key, sqlite3_stmt* stmt) noexcept {
 }
 
 void Connection::forget_family(uint64_t family_id) noexcept {
+  if (last_stmt_ != nullptr && (last_key_ >> 6) == family_id + 1) {
+    sqlite3_finalize(std::exchange(last_stmt_, nullptr));
+  }
   for (auto it = idle_.begin(); it != idle_.end();) {
     if ((it->first >> 6) == family_id + 1) {
       for (sqlite3_stmt* stmt : it->second) sqlite3_finalize(stmt);
@@ -136,6 +144,8 @@ void Connection::forget_family(uint64_t family_id) noexcept {
 
 int Connection::close(Error& err) {
   if (db_ == nullptr) return KALAM_OK;
+  if (last_stmt_ != nullptr)
+    sqlite3_finalize(std::exchange(last_stmt_, nullptr));
   for (auto& [key, stmts] : idle_) {
     for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);
   }

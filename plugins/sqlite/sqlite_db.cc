@@ -149,6 +149,12 @@ ReadView::~ReadView() {
 }
 
 int Database::take_reader(std::unique_ptr<Connection>* out, Error& err) {
+  if (Connection* hot =
+          hot_reader_.exchange(nullptr, std::memory_order_acq_rel);
+      hot != nullptr) {
+    out->reset(hot);
+    return KALAM_OK;
+  }
   {
     std::lock_guard<std::mutex> lock(pool_mutex_);
     if (!idle_readers_.empty()) {
@@ -169,14 +175,34 @@ void Database::return_reader(std::unique_ptr<Connection> conn) noexcept {
                             "closing it");
     return;  // `conn` closes here
   }
+  if (options_.read_pool_size == 0) return;  // `conn` closes here
+  Connection* empty = nullptr;
+  if (hot_reader_.compare_exchange_strong(empty, conn.get(),
+                                          std::memory_order_acq_rel)) {
+    conn.release();  // owned by hot_reader_ now
+    return;
+  }
   std::lock_guard<std::mutex> lock(pool_mutex_);
-  if (idle_readers_.size() < options_.read_pool_size) {
+  // hot_reader_ holds one of the read_pool_size idle connections.
+  if (idle_readers_.size() + 1 < options_.read_pool_size) {
     try {
       idle_readers_.push_back(std::move(conn));
     } catch (...) {
       // Out of memory: `conn` closes instead.
     }
   }
+}
+
+std::vector<std::unique_ptr<Connection>> Database::take_idle_readers() {
+  std::vector<std::unique_ptr<Connection>> readers;
+  std::unique_ptr<Connection> hot(
+      hot_reader_.exchange(nullptr, std::memory_order_acq_rel));
+  {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    readers.swap(idle_readers_);
+  }
+  if (hot != nullptr) readers.push_back(std::move(hot));
+  return readers;
 }
 
 int Database::begin_view(std::shared_ptr<ReadView>* out, Error& err) {
@@ -273,6 +299,7 @@ int Database::with_reader(Snapshot* snapshot, Read&& read, Error& err) {
 
 Database::~Database() {
   // Readers first: the last connection to close checkpoints the WAL.
+  delete hot_reader_.exchange(nullptr);
   idle_readers_.clear();
   main_.reset();
   unlock_path();
@@ -617,11 +644,7 @@ int Database::close(Error& err) {
                     " are still alive; destroy and release them first");
   }
   int result = flush(0, err);
-  std::vector<std::unique_ptr<Connection>> readers;
-  {
-    std::lock_guard<std::mutex> lock(pool_mutex_);
-    readers.swap(idle_readers_);
-  }
+  std::vector<std::unique_ptr<Connection>> readers = take_idle_readers();
   for (auto& reader : readers) {
     Error close_err;
     if (reader->close(close_err) != KALAM_OK && result == KALAM_OK) {
@@ -1489,6 +1512,7 @@ int Database::get_property(kalam_cf* cf, const char* name,
             std::lock_guard<std::mutex> lock(pool_mutex_);
             idle = idle_readers_.size();
           }
+          if (hot_reader_.load(std::memory_order_acquire) != nullptr) ++idle;
           text = "SQLite " + std::string(sqlite3_libversion()) + "\n" +
                  "file: " + file_ + (read_only_ ? " (read-only)" : "") + "\n" +
                  "column family: " + family->name + " (table " + family->table +

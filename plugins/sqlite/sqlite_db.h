@@ -208,9 +208,15 @@ class Database {
   std::vector<std::unique_ptr<Family>> families_;  // every handle, dropped too
   Family* default_family_ = nullptr;
 
-  // Idle read connections.
+  // Idle read connections: at most options_.read_pool_size, one of them
+  // in `hot_reader_` (owned, taken and given back without pool_mutex_, so a
+  // thread reading alone pays no lock per read), the others in
+  // idle_readers_.
+  std::atomic<Connection*> hot_reader_{nullptr};
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;
+  // The idle connections, hot_reader_ included, moved out (close()).
+  std::vector<std::unique_ptr<Connection>> take_idle_readers();
 
   std::atomic<int64_t> live_iterators_{0};
   std::atomic<int64_t> live_snapshots_{0};

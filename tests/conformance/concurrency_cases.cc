@@ -1,6 +1,10 @@
 // Thread-safe handles: concurrent readers and writers lose nothing and see
 // no torn values.
+#include <gmock/gmock.h>
+
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "conformance.h"
@@ -92,6 +96,116 @@ TEST_P(Conformance, Concurrency_FamiliesCreatedFromManyThreads) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(list_families().size(), 21u);
+}
+
+// A thread that reads, waits and reads again sees every write another thread
+// completed in between, in an existing family and in one created meanwhile,
+// whatever the plugin keeps between a thread's reads (a cached read
+// transaction, a pooled connection).
+TEST_P(Conformance, Concurrency_ReaderThreadSeesEachCompletedWrite) {
+  KALAM_REQUIRE(KALAM_CAP_THREAD_SAFE);
+  constexpr int kRounds = 200;
+  std::mutex mu;
+  std::condition_variable cv;
+  int written = -1;  // the round the writer finished
+  int checked = -1;  // the round the reader verified
+  kalam_cf* later = nullptr;
+  std::vector<std::string> errors;
+  std::thread reader([&] {
+    for (int round = 0; round < kRounds; ++round) {
+      kalam_cf* family = nullptr;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return written >= round; });
+        family = later;
+      }
+      const std::string want = std::to_string(round);
+      std::string got;
+      int rc = get(nullptr, "k", &got);
+      if (rc != KALAM_OK || got != want) {
+        errors.push_back("round " + want + ": default family gave " +
+                         kalam_code_name(rc) + " '" + got + "'");
+      }
+      if (family != nullptr) {
+        rc = get(family, "k", &got);
+        if (rc != KALAM_OK || got != want) {
+          errors.push_back("round " + want + ": family 'later' gave " +
+                           kalam_code_name(rc) + " '" + got + "'");
+        }
+      }
+      // A read of an absent key in between, as a busy reader would do.
+      if (get(nullptr, "absent", &got) != KALAM_NOT_FOUND) {
+        errors.push_back("round " + want + ": 'absent' was found");
+      }
+      std::lock_guard lock(mu);
+      checked = round;
+      cv.notify_all();
+    }
+  });
+  for (int round = 0; round < kRounds; ++round) {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return checked == round - 1; });
+    }
+    // EXPECT, not ASSERT: the reader thread must be joined either way.
+    const std::string value = std::to_string(round);
+    EXPECT_EQ(put(nullptr, "k", value), KALAM_OK);
+    kalam_cf* family = later;
+    if (round == kRounds / 2) family = cf("later");
+    if (family != nullptr) {
+      EXPECT_EQ(put(family, "k", value), KALAM_OK);
+    }
+    std::lock_guard lock(mu);
+    later = family;
+    written = round;
+    cv.notify_all();
+  }
+  reader.join();
+  EXPECT_THAT(errors, ::testing::IsEmpty());
+}
+
+// Many threads reading one key while another overwrites it: every read sees
+// a whole value no older than the last write completed before it began.
+TEST_P(Conformance, Concurrency_ManyReadersNeverSeeAnOlderValue) {
+  KALAM_REQUIRE(KALAM_CAP_THREAD_SAFE);
+  constexpr int kReaders = 4, kWrites = 300;
+  ASSERT_EQ(put(nullptr, "k", make_value("k", 0)), KALAM_OK);
+  std::atomic<int> completed{0};  // the last version whose put returned
+  std::atomic<bool> done{false};
+  std::atomic<int> stale{0}, torn{0}, failed{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < kReaders; ++r) {
+    readers.emplace_back([&] {
+      while (!done) {
+        const int floor = completed.load();
+        std::string v;
+        if (get(nullptr, "k", &v) != KALAM_OK) {
+          ++failed;
+          continue;
+        }
+        if (!is_whole(v)) {
+          ++torn;
+          continue;
+        }
+        // make_value("k", n) starts "k:<n>;".
+        const int version = std::stoi(v.substr(2, v.find(';') - 2));
+        if (version < floor) ++stale;
+      }
+    });
+  }
+  for (int version = 1; version <= kWrites; ++version) {
+    if (put(nullptr, "k", make_value("k", version)) != KALAM_OK) {
+      ADD_FAILURE() << "put of version " << version << " failed";
+      break;  // the readers must be joined either way
+    }
+    completed = version;
+  }
+  done = true;
+  for (auto& thread : readers) thread.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(torn, 0);
+  EXPECT_EQ(stale, 0);
+  EXPECT_EQ(value_of(nullptr, "k"), make_value("k", kWrites));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Point reads and writes: values, binary keys, sizes, the three read paths.
 #include <map>
+#include <optional>
 #include <random>
 
 #include "conformance.h"
@@ -16,6 +17,28 @@ TEST_P(Conformance, Point_PutGetOverwriteDelete) {
   ASSERT_EQ(del(nullptr, "k"), KALAM_OK);
   EXPECT_EQ(value_of(nullptr, "k"), std::nullopt);
   EXPECT_EQ(del(nullptr, "never-there"), KALAM_OK);
+}
+
+// Reads interleaved with writes on one thread: each read sees the write
+// before it (a plugin that keeps state between reads, such as a read
+// transaction or a statement, must not serve an older view), in the
+// default family and in a family created after the thread's first reads.
+TEST_P(Conformance, Point_ReadsOnOneThreadSeeEveryEarlierWrite) {
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(value_of(nullptr, "k"),
+              i == 0 ? std::nullopt : std::optional(std::to_string(i - 1)));
+    ASSERT_EQ(put(nullptr, "k", std::to_string(i)), KALAM_OK);
+    EXPECT_EQ(value_of(nullptr, "k"), std::to_string(i)) << "round " << i;
+    ASSERT_EQ(del(nullptr, "gone"), KALAM_OK);
+    EXPECT_EQ(value_of(nullptr, "gone"), std::nullopt);
+    ASSERT_EQ(put(nullptr, "gone", "back"), KALAM_OK);
+    EXPECT_EQ(value_of(nullptr, "gone"), "back") << "round " << i;
+  }
+  kalam_cf* later = cf("later");
+  EXPECT_EQ(value_of(later, "k"), std::nullopt);
+  ASSERT_EQ(put(later, "k", "in later"), KALAM_OK);
+  EXPECT_EQ(value_of(later, "k"), "in later");
+  EXPECT_EQ(value_of(nullptr, "k"), "49");
 }
 
 TEST_P(Conformance, Point_EmptyValueIsNotAMissingKey) {

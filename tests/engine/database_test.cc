@@ -385,6 +385,54 @@ TEST_P(DatabaseTest, FamilyFromAnotherDatabaseIsRefused) {
               HasSubstr("belongs to another database"));
 }
 
+// Every point-read path (get, get_with, get_into, multi_get) checks the
+// database, the family and the snapshot, with the error's detail: the hot
+// path tests them without building a Status, so each failure is checked
+// here on each path.
+TEST_P(DatabaseTest, EveryPointReadPathRefusesBadFamiliesAndSnapshots) {
+  auto expect_all = [&](const ColumnFamily& cf, const ReadOptions& options,
+                        Code code, const std::string& detail) {
+    std::vector<char> buffer(8);
+    const std::vector<std::string_view> keys = {"k"};
+    const Status statuses[] = {db_->get(cf, "k", options).status(),
+                               db_->get_with(
+                                   cf, "k", [](std::string_view) {}, options),
+                               db_->get_into(cf, "k", buffer, options).status(),
+                               db_->multi_get(cf, keys, options).status()};
+    for (const Status& s : statuses) {
+      EXPECT_EQ(s.code(), code) << s;
+      EXPECT_THAT(s.message(), HasSubstr(detail));
+    }
+  };
+  ASSERT_TRUE(db_->put({}, "k", "v").ok());
+  EXPECT_EQ(*db_->get({}, "k"), "v");
+  auto dropped = *db_->column_family("dropped", true);
+  ASSERT_TRUE(db_->put(dropped, "k", "v").ok());
+  EXPECT_EQ(*db_->get(dropped, "k"), "v");
+  ASSERT_TRUE(db_->drop_column_family(dropped).ok());
+  expect_all(dropped, {}, Code::kDropped, "was dropped");
+
+  test::TempDir other_dir;
+  auto other = Database::open(plugin_, other_dir / "db", {});
+  if (other.ok()) {
+    auto foreign = *(*other)->column_family("x", true);
+    expect_all(foreign, {}, Code::kInvalidArgument,
+               "belongs to another database");
+    if (has(KALAM_CAP_SNAPSHOTS)) {
+      auto snapshot = *(*other)->snapshot();
+      ReadOptions at_foreign;
+      at_foreign.snapshot = &snapshot;
+      expect_all({}, at_foreign, Code::kInvalidArgument,
+                 "snapshot belongs to another database");
+    }
+  }
+
+  auto live = *db_->column_family("live", true);
+  ASSERT_TRUE(db_->close().ok());
+  expect_all({}, {}, Code::kClosed, "is closed");
+  expect_all(live, {}, Code::kClosed, "is closed");
+}
+
 TEST_P(DatabaseTest, ConcurrentWritersAndReadersLoseNothing) {
   constexpr int kThreads = 4, kKeys = 300;
   std::vector<std::thread> threads;

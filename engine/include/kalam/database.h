@@ -284,8 +284,9 @@ std::span<const EngineCounterField> engine_counter_fields();
 // persistent backend, across processes. Writable opens update them: the
 // open itself when it happens, the totals when the database closes
 // cleanly. They are advisory: a damaged or missing file restarts them from
-// zero with a warning and never stops an open. Several processes sharing one
-// store at once (LMDB allows it) make them approximate.
+// zero with a warning and never stops an open. Two processes writing one
+// store at once (which no in-tree plugin declares: multi_process) would
+// make them approximate.
 struct StoredCounters {
   uint64_t opens = 0;         // writable opens, the current one included
   uint64_t clean_closes = 0;  // closes that saved their counters

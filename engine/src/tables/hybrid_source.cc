@@ -9,45 +9,6 @@ namespace kalam::tables::detail {
 
 namespace {
 
-constexpr size_t kHotBatch = 256;
-
-class HotStream final : public EntryStream {
- public:
-  HotStream(Iterator iterator, HotDecoder decoder)
-      : iterator_(std::move(iterator)), decoder_(std::move(decoder)) {}
-
-  Status advance() override {
-    if (!buffer_.empty()) buffer_.pop_front();
-    if (!buffer_.empty() || !iterator_) return Status::OK();
-    Iterator& it = *iterator_;
-    if (!started_) {
-      started_ = true;
-      it.seek_to_first();
-    }
-    if (!it.valid()) {
-      Status s = it.status();
-      iterator_.reset();
-      return s;
-    }
-    return decode_batch(it, kHotBatch,
-                        [&](std::string_view key, std::string_view value) {
-                          KeyedEntry entry;
-                          KALAM_RETURN_IF_ERROR(decoder_(key, value, entry));
-                          buffer_.push_back(std::move(entry));
-                          return Status::OK();
-                        });
-  }
-
-  bool valid() const override { return !buffer_.empty(); }
-  KeyedEntry& current() override { return buffer_.front(); }
-
- private:
-  std::optional<Iterator> iterator_;
-  HotDecoder decoder_;
-  std::deque<KeyedEntry> buffer_;
-  bool started_ = false;
-};
-
 class ColdStream final : public EntryStream {
  public:
   ColdStream(std::vector<std::unique_ptr<ColdSegmentReader>> segments,
@@ -164,48 +125,157 @@ class UsersColdStream final : public EntryStream {
   std::unique_ptr<EntryStream> stream_;
 };
 
-class HybridSource final : public RowSource {
+class MergedSource final : public ViewSource {
  public:
-  HybridSource(std::unique_ptr<EntryStream> hot,
+  MergedSource(Iterator iterator, HotLayout layout,
                std::unique_ptr<EntryStream> cold)
-      : hot_(std::move(hot)), cold_(std::move(cold)) {}
+      : iterator_(std::move(iterator)),
+        layout_(std::move(layout)),
+        cold_(std::move(cold)) {}
 
-  Status fill(std::deque<Row>& out, size_t max) override {
+  StatusOr<size_t> visit(
+      size_t max, const std::function<bool(SourceRow&)>& visit) override {
+    KALAM_RETURN_IF_ERROR(status_);
     if (!started_) {
       started_ = true;
-      KALAM_RETURN_IF_ERROR(hot_->advance());
-      KALAM_RETURN_IF_ERROR(cold_->advance());
+      iterator_->seek_to_first();
+      if (cold_) KALAM_RETURN_IF_ERROR(fail(cold_->advance()));
     }
-    const size_t before = out.size();
-    while (out.size() - before < max) {
-      const bool hot = hot_->valid();
-      const bool cold = cold_->valid();
-      if (!hot && !cold) break;
-      EntryStream* take = cold_.get();
-      if (hot && (!cold || hot_->current().key <= cold_->current().key)) {
-        if (cold && hot_->current().key == cold_->current().key) {
-          KALAM_RETURN_IF_ERROR(cold_->advance());  // hot wins
+    size_t handed = 0;
+    bool stopped = false;
+    while (handed < max && !stopped) {
+      if (iterator_) {
+        Iterator& it = *iterator_;
+        if (!it.valid()) {
+          Status s = it.status();
+          iterator_.reset();  // releases the iterator (and its hold on the db)
+          KALAM_RETURN_IF_ERROR(fail(std::move(s)));
+          continue;
         }
-        take = hot_.get();
+        Status error;
+        bool refused = false;
+        auto consumed = it.next_batch(
+            max - handed, [&](std::string_view key, std::string_view value) {
+              // The cold rows before this key come first.
+              while (cold_valid() &&
+                     std::string_view(cold_->current().key) < key) {
+                if (handed == max) return refuse(refused);
+                if (!hand_cold(visit, handed)) {
+                  stopped = true;
+                  return refuse(refused);
+                }
+                error = cold_->advance();
+                if (!error.ok()) return refuse(refused);
+              }
+              if (handed == max) return refuse(refused);
+              if (cold_valid() && cold_->current().key == key) {
+                error = cold_->advance();  // hot wins
+                if (!error.ok()) return refuse(refused);
+              }
+              if (layout_.tombstones && value == kTombstone) return true;
+              SourceRow row;
+              error = decode(key, value, row);
+              if (!error.ok()) return refuse(refused);
+              if (!visit(row)) {
+                stopped = true;
+                return refuse(refused);
+              }
+              ++handed;
+              return true;
+            });
+        KALAM_RETURN_IF_ERROR(fail(std::move(error)));
+        KALAM_RETURN_IF_ERROR(fail(consumed.status()));
+        if (*consumed == 0 && !refused && it.valid()) {
+          return fail(Status::Internal(
+              "the backend's iterator handed out no entry and did not move "
+              "(next_batch made no progress)"));
+        }
+        continue;
       }
-      KeyedEntry& entry = take->current();
-      if (!entry.deleted) out.push_back(std::move(entry.row));
-      KALAM_RETURN_IF_ERROR(take->advance());
+      // The hot rows are done: the rest of the cold ones.
+      if (!cold_valid()) break;
+      if (!hand_cold(visit, handed)) break;
+      KALAM_RETURN_IF_ERROR(fail(cold_->advance()));
     }
-    return Status::OK();
+    return handed;
   }
 
  private:
-  std::unique_ptr<EntryStream> hot_;
+  static bool refuse(bool& refused) {
+    refused = true;
+    return false;
+  }
+  bool cold_valid() const { return cold_ && cold_->valid(); }
+
+  // Hands the current cold entry unless it is a deletion; false when the
+  // visitor refused it.
+  bool hand_cold(const std::function<bool(SourceRow&)>& visit, size_t& handed) {
+    KeyedEntry& entry = cold_->current();
+    if (entry.deleted) return true;
+    SourceRow row{.user_id = entry.row.user_id,
+                  .row_id = entry.row.row_id,
+                  .json = {},
+                  .key = entry.key,
+                  .dom = &entry.row.data,
+                  .noun = layout_.noun};
+    if (!visit(row)) return false;
+    ++handed;
+    return true;
+  }
+
+  Status decode(std::string_view key, std::string_view value, SourceRow& row) {
+    // Bounds are the backend's job; this check makes "no call returns
+    // another user's row" hold even with a backend that gets them wrong.
+    if (!key.starts_with(layout_.prefix)) {
+      return Status::Corruption("the backend's iterator returned key '" +
+                                keys::printable(key) +
+                                "', outside the bounds of the scan");
+    }
+    std::string_view rest = key.substr(layout_.prefix.size());
+    if (layout_.all_users) {
+      auto user = keys::consume_escaped_view(rest, user_buffer_);
+      if (!user) {
+        return Status::Corruption("malformed user-table key '" +
+                                  keys::printable(key) + "'");
+      }
+      row.user_id = *user;
+    } else {
+      row.user_id = layout_.user;
+    }
+    auto id = keys::row_id_view(layout_.kind, rest, id_buffer_);
+    if (!id) {
+      auto checked = keys::row_id_from_key(layout_.kind, rest);
+      return checked.ok() ? Status::Corruption("malformed row key '" +
+                                               keys::printable(key) + "'")
+                          : checked.status();
+    }
+    row.row_id = *id;
+    row.json = value;
+    row.key = key;
+    row.noun = layout_.noun;
+    return Status::OK();
+  }
+
+  // Keeps the first error: every later visit() returns it.
+  Status fail(Status s) {
+    if (!s.ok() && status_.ok()) {
+      status_ = s;
+      iterator_.reset();
+      cold_.reset();
+    }
+    return s;
+  }
+
+  std::optional<Iterator> iterator_;
+  const HotLayout layout_;
   std::unique_ptr<EntryStream> cold_;
+  std::string user_buffer_;
+  std::string id_buffer_;
+  Status status_;
   bool started_ = false;
 };
 
 }  // namespace
-
-std::unique_ptr<EntryStream> hot_stream(Iterator iterator, HotDecoder decoder) {
-  return std::make_unique<HotStream>(std::move(iterator), std::move(decoder));
-}
 
 std::unique_ptr<EntryStream> cold_stream(
     std::vector<std::unique_ptr<ColdSegmentReader>> segments,
@@ -222,9 +292,10 @@ std::unique_ptr<EntryStream> users_cold_stream(
                                            std::move(open_user));
 }
 
-std::unique_ptr<RowSource> hybrid_source(std::unique_ptr<EntryStream> hot,
-                                         std::unique_ptr<EntryStream> cold) {
-  return std::make_unique<HybridSource>(std::move(hot), std::move(cold));
+std::unique_ptr<ViewSource> merged_source(Iterator iterator, HotLayout layout,
+                                          std::unique_ptr<EntryStream> cold) {
+  return std::make_unique<MergedSource>(std::move(iterator), std::move(layout),
+                                        std::move(cold));
 }
 
 }  // namespace kalam::tables::detail

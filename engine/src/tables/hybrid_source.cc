@@ -3,6 +3,7 @@
 
 #include "context.h"
 
+#include <cstring>
 #include <optional>
 
 namespace kalam::tables::detail {
@@ -135,14 +136,37 @@ class MergedSource final : public ViewSource {
 
   StatusOr<size_t> visit(
       size_t max, const std::function<bool(SourceRow&)>& visit) override {
+    bool stopped = false;
+    return run(max, visit, stopped);
+  }
+
+  StatusOr<size_t> visit_views(size_t max, const RowVisitor& visit,
+                               bool& stopped) override {
+    return run(
+        max,
+        [&](SourceRow& row) {
+          if (row.dom != nullptr) {
+            // A cold row: its text, dumped into one reused buffer.
+            dumped_ = row.dom->dump();
+            row.json = dumped_;
+          }
+          return visit(RowView{
+              .user_id = row.user_id, .row_id = row.row_id, .json = row.json});
+        },
+        stopped);
+  }
+
+ private:
+  // The merge, `emit` inlined into the iterator's batch visitor.
+  template <typename Emit>
+  StatusOr<size_t> run(size_t max, const Emit& emit, bool& stopped) {
     KALAM_RETURN_IF_ERROR(status_);
     if (!started_) {
       started_ = true;
       iterator_->seek_to_first();
-      if (cold_) KALAM_RETURN_IF_ERROR(fail(cold_->advance()));
+      if (cold_) KALAM_RETURN_IF_ERROR(fail(advance_cold()));
     }
     size_t handed = 0;
-    bool stopped = false;
     while (handed < max && !stopped) {
       if (iterator_) {
         Iterator& it = *iterator_;
@@ -156,27 +180,32 @@ class MergedSource final : public ViewSource {
         bool refused = false;
         auto consumed = it.next_batch(
             max - handed, [&](std::string_view key, std::string_view value) {
-              // The cold rows before this key come first.
-              while (cold_valid() &&
-                     std::string_view(cold_->current().key) < key) {
-                if (handed == max) return refuse(refused);
-                if (!hand_cold(visit, handed)) {
-                  stopped = true;
-                  return refuse(refused);
+              if (cold_) {
+                // The cold rows before this key come first.
+                while (cold_ && std::string_view(cold_->current().key) < key) {
+                  if (handed == max) return refuse(refused);
+                  if (!hand_cold(emit, handed)) {
+                    stopped = true;
+                    return refuse(refused);
+                  }
+                  error = advance_cold();
+                  if (!error.ok()) return refuse(refused);
                 }
-                error = cold_->advance();
-                if (!error.ok()) return refuse(refused);
+                if (handed == max) return refuse(refused);
+                if (cold_ && cold_->current().key == key) {
+                  error = advance_cold();  // hot wins
+                  if (!error.ok()) return refuse(refused);
+                }
               }
-              if (handed == max) return refuse(refused);
-              if (cold_valid() && cold_->current().key == key) {
-                error = cold_->advance();  // hot wins
-                if (!error.ok()) return refuse(refused);
+              if (layout_.tombstones && value.size() == 1 && value[0] == '\0') {
+                return true;  // a tombstone (kTombstone)
               }
-              if (layout_.tombstones && value == kTombstone) return true;
               SourceRow row;
-              error = decode(key, value, row);
-              if (!error.ok()) return refuse(refused);
-              if (!visit(row)) {
+              if (!decode(key, value, row)) {
+                error = decode_error(key);
+                return refuse(refused);
+              }
+              if (!emit(row)) {
                 stopped = true;
                 return refuse(refused);
               }
@@ -193,23 +222,33 @@ class MergedSource final : public ViewSource {
         continue;
       }
       // The hot rows are done: the rest of the cold ones.
-      if (!cold_valid()) break;
-      if (!hand_cold(visit, handed)) break;
-      KALAM_RETURN_IF_ERROR(fail(cold_->advance()));
+      if (!cold_) break;
+      if (!hand_cold(emit, handed)) {
+        stopped = true;
+        break;
+      }
+      KALAM_RETURN_IF_ERROR(fail(advance_cold()));
     }
     return handed;
   }
 
- private:
   static bool refuse(bool& refused) {
     refused = true;
     return false;
   }
-  bool cold_valid() const { return cold_ && cold_->valid(); }
+  // Moves the cold stream on; drops it at its end, so that the merge
+  // costs one null check per hot row from then on (and for every row of a
+  // partition without segments).
+  Status advance_cold() {
+    Status s = cold_->advance();
+    if (s.ok() && !cold_->valid()) cold_.reset();
+    return s;
+  }
 
   // Hands the current cold entry unless it is a deletion; false when the
   // visitor refused it.
-  bool hand_cold(const std::function<bool(SourceRow&)>& visit, size_t& handed) {
+  template <typename Emit>
+  bool hand_cold(const Emit& emit, size_t& handed) {
     KeyedEntry& entry = cold_->current();
     if (entry.deleted) return true;
     SourceRow row{.user_id = entry.row.user_id,
@@ -218,14 +257,46 @@ class MergedSource final : public ViewSource {
                   .key = entry.key,
                   .dom = &entry.row.data,
                   .noun = layout_.noun};
-    if (!visit(row)) return false;
+    if (!emit(row)) return false;
     ++handed;
     return true;
   }
 
-  Status decode(std::string_view key, std::string_view value, SourceRow& row) {
+  // The row of a hot entry; false when its key is not one of the scan's.
+  bool decode(std::string_view key, std::string_view value, SourceRow& row) {
     // Bounds are the backend's job; this check makes "no call returns
     // another user's row" hold even with a backend that gets them wrong.
+    const std::string& prefix = layout_.prefix;
+    if (key.size() < prefix.size() ||
+        std::memcmp(key.data(), prefix.data(), prefix.size()) != 0) {
+      return false;
+    }
+    std::string_view rest = key.substr(prefix.size());
+    if (layout_.all_users) {
+      auto user = keys::consume_escaped_view(rest, user_buffer_);
+      if (!user) return false;
+      row.user_id = *user;
+    } else {
+      row.user_id = layout_.user;
+    }
+    const size_t n = rest.size();
+    if (layout_.kind == keys::RowKeyKind::kString && n >= 2 &&
+        rest[n - 2] == '\0' && rest[n - 1] == '\x01' &&
+        std::memchr(rest.data(), 0, n - 2) == nullptr) {
+      row.row_id = rest.substr(0, n - 2);  // the common string id: a view
+    } else {
+      auto id = keys::row_id_view(layout_.kind, rest, id_buffer_);
+      if (!id) return false;
+      row.row_id = *id;
+    }
+    row.json = value;
+    row.key = key;
+    row.noun = layout_.noun;
+    return true;
+  }
+
+  // Why decode() refused `key`.
+  Status decode_error(std::string_view key) const {
     if (!key.starts_with(layout_.prefix)) {
       return Status::Corruption("the backend's iterator returned key '" +
                                 keys::printable(key) +
@@ -233,27 +304,16 @@ class MergedSource final : public ViewSource {
     }
     std::string_view rest = key.substr(layout_.prefix.size());
     if (layout_.all_users) {
-      auto user = keys::consume_escaped_view(rest, user_buffer_);
-      if (!user) {
+      std::string user;
+      if (!keys::consume_escaped(rest, user)) {
         return Status::Corruption("malformed user-table key '" +
                                   keys::printable(key) + "'");
       }
-      row.user_id = *user;
-    } else {
-      row.user_id = layout_.user;
     }
-    auto id = keys::row_id_view(layout_.kind, rest, id_buffer_);
-    if (!id) {
-      auto checked = keys::row_id_from_key(layout_.kind, rest);
-      return checked.ok() ? Status::Corruption("malformed row key '" +
-                                               keys::printable(key) + "'")
-                          : checked.status();
-    }
-    row.row_id = *id;
-    row.json = value;
-    row.key = key;
-    row.noun = layout_.noun;
-    return Status::OK();
+    auto checked = keys::row_id_from_key(layout_.kind, rest);
+    return checked.ok() ? Status::Corruption("malformed row key '" +
+                                             keys::printable(key) + "'")
+                        : checked.status();
   }
 
   // Keeps the first error: every later visit() returns it.
@@ -271,6 +331,7 @@ class MergedSource final : public ViewSource {
   std::unique_ptr<EntryStream> cold_;
   std::string user_buffer_;
   std::string id_buffer_;
+  std::string dumped_;
   Status status_;
   bool started_ = false;
 };

@@ -140,6 +140,23 @@ Status decode_batch(
   return Status::OK();
 }
 
+StatusOr<size_t> ViewSource::visit_views(size_t max, const RowVisitor& visit,
+                                         bool& stopped) {
+  return this->visit(max, [&](SourceRow& source) {
+    if (source.dom != nullptr) {
+      scratch_ = source.dom->dump();
+      source.json = scratch_;
+    }
+    if (visit(RowView{.user_id = source.user_id,
+                      .row_id = source.row_id,
+                      .json = source.json})) {
+      return true;
+    }
+    stopped = true;
+    return false;
+  });
+}
+
 RowCursor RowCursorAccess::make(std::unique_ptr<RowSource> source) {
   return make_views(std::make_unique<RowSourceViews>(std::move(source)));
 }
@@ -274,26 +291,14 @@ StatusOr<size_t> RowCursor::next_batch(size_t max_rows,
     if (!status_.ok()) return status_;
     return handed;
   }
-  bool refused = false;
-  auto got = source_->visit(max_rows - handed, [&](detail::SourceRow& source) {
-    if (source.dom != nullptr) {
-      // A cold or system row: its text, dumped into one reused buffer.
-      scratch_ = source.dom->dump();
-      source.json = scratch_;
-    }
-    const RowView v{.user_id = source.user_id,
-                    .row_id = source.row_id,
-                    .json = source.json};
-    if (visit(v)) return true;
-    refused = true;
-    return false;
-  });
+  bool stopped = false;
+  auto got = source_->visit_views(max_rows - handed, visit, stopped);
   if (!got.ok()) {
     finish(got.status());
     return status_;
   }
   // An empty step the visitor did not stop is the end.
-  if (*got == 0 && !refused) finish(Status::OK());
+  if (*got == 0 && !stopped) finish(Status::OK());
   handed += *got;
   return handed;
 }

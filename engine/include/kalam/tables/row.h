@@ -100,6 +100,15 @@ class ViewSource {
   // first visit returned false, nothing consumed). Every error is sticky.
   virtual StatusOr<size_t> visit(
       size_t max, const std::function<bool(SourceRow&)>& visit) = 0;
+  // The same, each row handed as a RowView (a row that comes as a DOM is
+  // dumped into a buffer of the source first); `stopped` is set when a
+  // visit returned false. The default wraps visit(); a source overrides it
+  // to save that indirection per row.
+  virtual StatusOr<size_t> visit_views(size_t max, const RowVisitor& visit,
+                                       bool& stopped);
+
+ private:
+  std::string scratch_;  // the default visit_views(): a DOM row's text
 };
 }  // namespace detail
 

@@ -154,14 +154,14 @@ class RowCursor {
   // up to `max_rows` rows to `visit` as views valid ONLY inside `visit`,
   // which returns false to stop (that row then stays next). Returns the
   // rows handed out and consumed; 0 at the end (or when the first visit
-  // returned false). Rows still in the hot store are handed straight from
-  // the backend's batch, so `visit` runs inside a storage call and must not
-  // call back into the Database or a table store. An error is returned and
-  // kept in status(), and ends the cursor.
+  // returned false, or for max_rows 0). Rows still in the hot store are
+  // handed straight from the backend's batch, so `visit` runs inside a
+  // storage call and must not call back into the Database or a table store.
+  // An error is returned and kept in status(), and ends the cursor.
   StatusOr<size_t> next_batch(size_t max_rows, const RowVisitor& visit);
   // The step form of the view read: moves to the next row, false at the end
   // or on an error (as next()). Rows are copied a batch at a time into one
-  // buffer the cursor reuses, so `visit` restrictions do not apply and no
+  // buffer the cursor reuses, so next_batch's restrictions do not apply and no
   // allocation happens per row once the buffer has grown.
   bool next_view();
   // REQUIRES: the last next_view() returned true. The views are valid until

@@ -7,7 +7,9 @@
 //  - keys of one user lie in [user_prefix, prefix_successor(user_prefix)),
 //    inside [table_prefix, table_end), and in no other user's range;
 //  - row ids <-> row keys is a bijection on well-formed input, and malformed
-//    keys are refused with CORRUPTION, never misread.
+//    keys are refused with CORRUPTION, never misread;
+//  - the scans' copy-free decoders (consume_escaped_view, row_id_view)
+//    agree with the owning ones on every input.
 #include <string>
 #include <string_view>
 
@@ -48,6 +50,18 @@ void check_escape_round_trip(const std::string& s) {
 void check_decoder_is_canonical(const std::string& raw) {
   std::string_view in = raw;
   std::string decoded = "sentinel";
+  // consume_escaped_view() decodes the same, or refuses the same.
+  std::string_view view_in = raw;
+  std::string buffer;
+  auto view = keys::consume_escaped_view(view_in, buffer);
+  std::string_view copy_in = raw;
+  std::string copied;
+  const bool copy_ok = keys::consume_escaped(copy_in, copied);
+  FUZZ_CHECK(view.has_value() == copy_ok &&
+                 (!view || (*view == copied && view_in == copy_in)) &&
+                 (view || view_in.size() == raw.size()),
+             "consume_escaped_view and consume_escaped disagree on %s",
+             show(raw).c_str());
   if (keys::consume_escaped(in, decoded)) {
     const size_t used = raw.size() - in.size();
     FUZZ_CHECK(raw.substr(0, used) == esc(decoded),
@@ -132,6 +146,13 @@ void check_untrusted(const std::string& raw) {
     // A key read from storage: decodes to an id that encodes back to it, or
     // is refused as corruption.
     auto id = keys::row_id_from_key(kind, raw);
+    // The scans' copy-free decoder accepts exactly the same keys and reads
+    // the same id.
+    std::string buffer = "junk";
+    auto view = keys::row_id_view(kind, raw, buffer);
+    FUZZ_CHECK(view.has_value() == id.ok() && (!view || *view == *id),
+               "row_id_view and row_id_from_key disagree on key %s (kind %d)",
+               show(raw).c_str(), static_cast<int>(kind));
     if (id.ok()) {
       auto key = keys::row_key_from_id(kind, *id);
       FUZZ_CHECK(key.ok() && *key == raw,

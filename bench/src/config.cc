@@ -80,8 +80,14 @@ std::vector<Workload> workload_catalog(const std::vector<size_t>& batch_sizes) {
       ->needs_load = true;
   add("scanprefix", WorkloadKind::kScanPrefix,
       "one entry of a scan of every key under one prefix (tables: of one "
-      "user's rows; latency: per entry, from timed chunks)")
+      "user's rows, as views of row id and row text; latency: per entry, "
+      "from timed chunks)")
       ->needs_load = true;
+  x = add("scanprefix-decoded", WorkloadKind::kScanPrefix,
+          "scanprefix, but the tables mode parses every row into a JSON DOM "
+          "(Row); plugin: the same raw prefix scan as scanprefix");
+  x->needs_load = true;
+  x->decoded = true;
   x = add("seekrandom", WorkloadKind::kSeekRandom,
           "seek to a present key + read the next entries");
   x->needs_load = true;

@@ -44,6 +44,10 @@ struct Workload {
   bool time_every_op = false;
   // What one op is, for the README and the Markdown table.
   std::string op_unit;
+  // scanprefix-decoded: the tables mode reads each row as a Row with its
+  // JSON parsed (RowCursor::next) instead of as views (RowView); the other
+  // modes have nothing to decode and run the plain prefix scan.
+  bool decoded = false;
 };
 
 // Every workload the flags select, in catalog order. `batch_sizes` adds one

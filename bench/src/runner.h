@@ -219,7 +219,15 @@ RunResult run_job(const Config& config, const Job& job,
     }
     case WorkloadKind::kScanPrefix: {
       if constexpr (requires { store->prefix_cursor(std::string_view()); }) {
-        auto cursor = store->prefix_cursor(scan_prefix);
+        auto open_cursor = [&] {
+          if constexpr (requires {
+                          store->decoded_prefix_cursor(std::string_view());
+                        }) {
+            if (w.decoded) return store->decoded_prefix_cursor(scan_prefix);
+          }
+          return store->prefix_cursor(scan_prefix);
+        };
+        auto cursor = open_cursor();
         for (;;) {
           const uint64_t t = now_ns();
           const size_t got = cursor.read(config.scan_batch, sink);

@@ -23,6 +23,9 @@
 //   // with `prefix`, positioned at the first of them. The tables mode
 //   // returns its user-scoped scan (the user holds exactly those rows).
 //   Cursor prefix_cursor(std::string_view prefix);
+//   // Optional (scanprefix-decoded): the same scan, each entry decoded the
+//   // way an application that wants the parsed row would (tables: Rows).
+//   Cursor decoded_prefix_cursor(std::string_view prefix);
 //   void flush();                     // make everything durable
 //   void close();
 //

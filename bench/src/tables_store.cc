@@ -53,15 +53,22 @@ TablesStore::Cursor TablesStore::cursor() {
   auto cursor = tables_->user().iter_all(kTablesNamespace, kTablesTable);
   if (!cursor.ok()) die("iter_all: " + cursor.status().to_string());
   cursor->set_batch_size(scan_batch_);
-  return Cursor(std::move(cursor).value());
+  return Cursor(std::move(cursor).value(), /*views=*/false);
 }
 
 TablesStore::Cursor TablesStore::prefix_cursor(std::string_view) {
   auto cursor =
       tables_->user().iter(kTablesNamespace, kTablesTable, kTablesUser);
   if (!cursor.ok()) die("iter: " + cursor.status().to_string());
+  return Cursor(std::move(cursor).value(), /*views=*/true);
+}
+
+TablesStore::Cursor TablesStore::decoded_prefix_cursor(std::string_view) {
+  auto cursor =
+      tables_->user().iter(kTablesNamespace, kTablesTable, kTablesUser);
+  if (!cursor.ok()) die("iter: " + cursor.status().to_string());
   cursor->set_batch_size(scan_batch_);
-  return Cursor(std::move(cursor).value());
+  return Cursor(std::move(cursor).value(), /*views=*/false);
 }
 
 void TablesStore::flush() {

@@ -20,7 +20,9 @@
 //   del          UserTableStore::del(row id)      (reads the row first)
 //   get          UserTableStore::get(row id) -> the "v" member to the sink
 //   cursor       UserTableStore::iter_all(table)  (every user's rows)
-//   prefix_cursor UserTableStore::iter(table, "bench"): the user-scoped scan
+//   prefix_cursor UserTableStore::iter(table, "bench"): the user-scoped scan,
+//                 read as views (RowCursor::next_batch: row id, row text)
+//   decoded_prefix_cursor  the same, read as Rows (RowCursor::next: parsed)
 //
 // The row objects are built once per store and only their two strings are
 // reassigned per call, so the driver adds no JSON allocations of its own to
@@ -89,14 +91,28 @@ class TablesStore {
 
   class Cursor {
    public:
-    explicit Cursor(kalam::tables::RowCursor cursor)
-        : cursor_(std::move(cursor)) {}
+    // `views`: hand the sink views of each row's id and stored JSON text
+    // (RowCursor::next_batch, zero-copy, no parse); otherwise each row is
+    // read as a Row, its JSON parsed, and the sink gets its "v" member.
+    Cursor(kalam::tables::RowCursor cursor, bool views)
+        : cursor_(std::move(cursor)), views_(views) {}
     // A RowCursor starts at its partition's first row; it cannot seek.
     void seek_first() {}
     [[noreturn]] void seek(std::string_view) {
       die("the tables mode cannot seek (a RowCursor has no seek)");
     }
     size_t read(size_t n, Sink& sink) {
+      if (views_) {
+        // The like-for-like counterpart of the raw prefix scan, which hands
+        // the sink the entries' key and value views.
+        kalam::StatusOr<size_t> got =
+            cursor_.next_batch(n, [&sink](const kalam::tables::RowView& row) {
+              sink.entry(row.row_id, row.json);
+              return true;
+            });
+        if (!got.ok()) die("RowCursor: " + got.status().to_string());
+        return *got;
+      }
       size_t got = 0;
       while (got < n && cursor_.next()) {
         const kalam::tables::Row& row = cursor_.row();
@@ -111,11 +127,15 @@ class TablesStore {
 
    private:
     kalam::tables::RowCursor cursor_;
+    bool views_;
   };
   Cursor cursor();
   // The prefix is implied: user "bench" holds exactly the loaded rows, and
-  // iter() reads that user's key range through one bounded iterator.
+  // iter() reads that user's key range through one bounded iterator. Rows
+  // as views (scanprefix).
   Cursor prefix_cursor(std::string_view prefix);
+  // The same scan, every row parsed into a Row (scanprefix-decoded).
+  Cursor decoded_prefix_cursor(std::string_view prefix);
 
   void flush();
   void close();

@@ -260,6 +260,54 @@ TEST(KeyCodec, MalformedComponentsAreRejected) {
       Code::kCorruption);
 }
 
+// The scans' copy-free decoders agree with the owning ones on every key,
+// and reject exactly what they reject.
+TEST(KeyCodec, ViewDecodersAgreeWithTheOwningOnes) {
+  std::string buffer;
+  for (const std::string& s : all_short_strings(3)) {
+    const std::string encoded = esc(s) + "tail";
+    std::string_view in = encoded;
+    auto view = consume_escaped_view(in, buffer);
+    ASSERT_TRUE(view.has_value()) << printable(s);
+    EXPECT_EQ(*view, s);
+    EXPECT_EQ(in, "tail");
+    // Without an escaped 0x00, the id is a view of the key itself.
+    if (s.find('\0') == std::string::npos) {
+      EXPECT_EQ(view->data(), encoded.data()) << printable(s);
+    }
+    const std::string key = esc(s);  // the view may point into it
+    auto id = row_id_view(RowKeyKind::kString, key, buffer);
+    ASSERT_TRUE(id.has_value());
+    EXPECT_EQ(*id, *row_id_from_key(RowKeyKind::kString, key));
+  }
+  for (int64_t v :
+       std::vector<int64_t>{INT64_MIN, -42, -1, 0, 1, 99, INT64_MAX}) {
+    const std::string key = int64_row_key(v);
+    auto id = row_id_view(RowKeyKind::kInt64, key, buffer);
+    ASSERT_TRUE(id.has_value());
+    EXPECT_EQ(*id, std::to_string(v));
+  }
+  for (int i = 0; i < 100; ++i) {
+    const std::string key = new_generated_row_key();
+    auto id = row_id_view(RowKeyKind::kGenerated, key, buffer);
+    ASSERT_TRUE(id.has_value());
+    EXPECT_EQ(*id, *row_id_from_key(RowKeyKind::kGenerated, key));
+  }
+  for (const std::string& bad :
+       {std::string(""), std::string("abc"), std::string("a\x00", 2),
+        std::string("a\x00\x02", 3), std::string("\x00\x00", 2)}) {
+    std::string_view in = bad;
+    EXPECT_FALSE(consume_escaped_view(in, buffer).has_value())
+        << printable(bad);
+    EXPECT_EQ(in, bad);
+    EXPECT_FALSE(row_id_view(RowKeyKind::kString, bad, buffer).has_value());
+  }
+  EXPECT_FALSE(row_id_view(RowKeyKind::kString, esc("a") + "x", buffer));
+  EXPECT_FALSE(row_id_view(RowKeyKind::kInt64, "1234567", buffer));
+  EXPECT_FALSE(row_id_view(RowKeyKind::kInt64, "123456789", buffer));
+  EXPECT_FALSE(row_id_view(RowKeyKind::kGenerated, "short", buffer));
+}
+
 TEST(KeyCodec, RowIdsThatDoNotParseAreNamedInTheError) {
   for (const char* bad : {"", "abc", "1.5", "+1", " 1", "1 ",
                           "9223372036854775808", "-9223372036854775809"}) {

@@ -4,7 +4,10 @@
 // steps on persistent backends. The second test flushes every 37 steps, and
 // every 3rd of those flushes is abandoned after writing its segments (a
 // crash between the steps), so reads go through hybrid merges of hot rows,
-// tombstones and several generations of cold segments.
+// tombstones and several generations of cold segments. After every step the
+// touched user's rows are read through both paths — Rows (scan) and the
+// zero-copy views (scan_with, RowCursor::next_batch / next_view) — and
+// compared with the model.
 #include <map>
 #include <random>
 
@@ -39,6 +42,42 @@ void TableModelTest::run_model(bool flushes) {
   std::mt19937 rng(12345);
   auto pick_user = [&] { return users_ids[rng() % users_ids.size()]; };
 
+  // The view path (scan_with, and the cursor's next_batch / next_view /
+  // mixed reads) hands out exactly the rows the Row path does, for one
+  // user. `all_forms` false reads the cursor in one form, by step, to keep
+  // the per-step check quick.
+  auto check_views = [&](const std::string& user,
+                         const std::vector<Row>& expected, int step,
+                         bool all_forms) {
+    auto views = collect_views([&](const RowVisitor& visit) {
+      return users().scan_with("m", "t", user, visit);
+    });
+    ASSERT_TRUE(views.ok()) << views.status();
+    ASSERT_EQ(*views, expected) << "scan_with, step " << step;
+    const ViewRead forms[] = {ViewRead::kNextBatch, ViewRead::kNextView,
+                              ViewRead::kMixed};
+    for (size_t i = 0; i < 3; ++i) {
+      if (!all_forms && i != static_cast<size_t>(step) % 3) continue;
+      auto read = read_views(users().iter("m", "t", user), forms[i], 3);
+      ASSERT_TRUE(read.ok()) << read.status();
+      ASSERT_EQ(*read, expected) << "read_views " << i << ", step " << step;
+    }
+  };
+  // The touched user's rows, after every step: from the model, from the Row
+  // path, and from the view path.
+  auto check_user = [&](const std::string& user, int step) {
+    std::vector<Row> expected;
+    for (const auto& [key, row] : model) {
+      if (key.first == user) {
+        expected.push_back(Row{key.first, std::to_string(key.second), row});
+      }
+    }
+    auto rows = users().scan("m", "t", user);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    ASSERT_EQ(*rows, expected) << "step " << step;
+    check_views(user, expected, step, false);
+  };
+
   auto check_everything = [&](int step) {
     std::vector<Row> expected_all;
     for (const auto& [key, row] : model) {
@@ -55,6 +94,19 @@ void TableModelTest::run_model(bool flushes) {
       auto mine = users().scan("m", "t", user);
       ASSERT_TRUE(mine.ok()) << mine.status();
       ASSERT_EQ(*mine, expected) << "step " << step;
+      check_views(user, expected, step, true);
+      if (HasFatalFailure()) return;
+    }
+    // The zero-copy path over every user agrees too.
+    auto all_views = collect_views([&](const RowVisitor& visit) {
+      return users().scan_all_with("m", "t", visit);
+    });
+    ASSERT_TRUE(all_views.ok()) << all_views.status();
+    ASSERT_EQ(*all_views, expected_all) << "step " << step;
+    for (ViewRead how : {ViewRead::kNextBatch, ViewRead::kMixed}) {
+      auto read = read_views(users().iter_all("m", "t"), how, 5);
+      ASSERT_TRUE(read.ok()) << read.status();
+      ASSERT_EQ(*read, expected_all) << "step " << step;
     }
   };
 
@@ -110,6 +162,8 @@ void TableModelTest::run_model(bool flushes) {
         break;
       }
     }
+    check_user(user, step);
+    if (HasFatalFailure()) return;
     if (flushes && step % 37 == 0) {
       if (step % 111 == 0) {
         // Crash after the segments are written: rows are hot and cold.

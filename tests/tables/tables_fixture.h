@@ -105,4 +105,67 @@ inline std::vector<std::pair<std::string, nlohmann::json>> ids_and_data(
   return out;
 }
 
+// How read_views() reads a cursor through the zero-copy view path.
+enum class ViewRead {
+  kNextBatch,  // RowCursor::next_batch(batch)
+  kNextView,   // RowCursor::next_view() (batch: set_batch_size)
+  kMixed,      // next_batch, next_view and next() in turn: each row once
+};
+
+// Every row of `cursor` read as views and turned into Rows (RowView::to_row),
+// so that a test can compare the view path with the Row path.
+inline StatusOr<std::vector<Row>> read_views(StatusOr<RowCursor> cursor,
+                                             ViewRead how, size_t batch) {
+  KALAM_RETURN_IF_ERROR(cursor.status());
+  std::vector<Row> rows;
+  Status error;
+  auto keep = [&](const RowView& view) {
+    auto row = view.to_row();
+    if (!row.ok()) {
+      error = row.status();
+      return false;
+    }
+    rows.push_back(std::move(*row));
+    return true;
+  };
+  if (how == ViewRead::kNextView) cursor->set_batch_size(batch);
+  for (size_t step = 0;; ++step) {
+    const int kind = how == ViewRead::kNextBatch  ? 0
+                     : how == ViewRead::kNextView ? 1
+                                                  : static_cast<int>(step % 3);
+    if (kind == 0) {
+      KALAM_ASSIGN_OR_RETURN(size_t n, cursor->next_batch(batch, keep));
+      KALAM_RETURN_IF_ERROR(error);
+      if (n == 0) break;
+    } else if (kind == 1) {
+      if (!cursor->next_view()) break;
+      if (!keep(cursor->view())) return error;
+    } else {
+      if (!cursor->next()) break;
+      rows.push_back(cursor->row());
+    }
+  }
+  KALAM_RETURN_IF_ERROR(cursor->status());
+  return rows;
+}
+
+// Every row handed to a scan_with()-style visitor, as Rows.
+template <typename Scan>
+StatusOr<std::vector<Row>> collect_views(Scan&& scan) {
+  std::vector<Row> rows;
+  Status error;
+  Status s = scan([&](const RowView& view) {
+    auto row = view.to_row();
+    if (!row.ok()) {
+      error = row.status();
+      return false;
+    }
+    rows.push_back(std::move(*row));
+    return true;
+  });
+  KALAM_RETURN_IF_ERROR(s);
+  KALAM_RETURN_IF_ERROR(error);
+  return rows;
+}
+
 }  // namespace kalam::tables

@@ -128,9 +128,11 @@ struct TablesContext {
 
 // Builds RowCursors (their constructor is private to the public API).
 struct RowCursorAccess {
-  static RowCursor make(std::unique_ptr<RowSource> source) {
+  static RowCursor make_views(std::unique_ptr<ViewSource> source) {
     return RowCursor(std::move(source));
   }
+  // A cursor over a Row-producing source (its rows are handed as DOMs).
+  static RowCursor make(std::unique_ptr<RowSource> source);
   // A cursor over one iterator, each entry decoded by `decoder`.
   static RowCursor make(Iterator iterator, RowDecoder decoder);
 };

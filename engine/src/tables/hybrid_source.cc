@@ -3,50 +3,12 @@
 
 #include "context.h"
 
+#include <cstring>
 #include <optional>
 
 namespace kalam::tables::detail {
 
 namespace {
-
-constexpr size_t kHotBatch = 256;
-
-class HotStream final : public EntryStream {
- public:
-  HotStream(Iterator iterator, HotDecoder decoder)
-      : iterator_(std::move(iterator)), decoder_(std::move(decoder)) {}
-
-  Status advance() override {
-    if (!buffer_.empty()) buffer_.pop_front();
-    if (!buffer_.empty() || !iterator_) return Status::OK();
-    Iterator& it = *iterator_;
-    if (!started_) {
-      started_ = true;
-      it.seek_to_first();
-    }
-    if (!it.valid()) {
-      Status s = it.status();
-      iterator_.reset();
-      return s;
-    }
-    return decode_batch(it, kHotBatch,
-                        [&](std::string_view key, std::string_view value) {
-                          KeyedEntry entry;
-                          KALAM_RETURN_IF_ERROR(decoder_(key, value, entry));
-                          buffer_.push_back(std::move(entry));
-                          return Status::OK();
-                        });
-  }
-
-  bool valid() const override { return !buffer_.empty(); }
-  KeyedEntry& current() override { return buffer_.front(); }
-
- private:
-  std::optional<Iterator> iterator_;
-  HotDecoder decoder_;
-  std::deque<KeyedEntry> buffer_;
-  bool started_ = false;
-};
 
 class ColdStream final : public EntryStream {
  public:
@@ -164,48 +126,217 @@ class UsersColdStream final : public EntryStream {
   std::unique_ptr<EntryStream> stream_;
 };
 
-class HybridSource final : public RowSource {
+class MergedSource final : public ViewSource {
  public:
-  HybridSource(std::unique_ptr<EntryStream> hot,
+  MergedSource(Iterator iterator, HotLayout layout,
                std::unique_ptr<EntryStream> cold)
-      : hot_(std::move(hot)), cold_(std::move(cold)) {}
+      : iterator_(std::move(iterator)),
+        layout_(std::move(layout)),
+        cold_(std::move(cold)) {}
 
-  Status fill(std::deque<Row>& out, size_t max) override {
-    if (!started_) {
-      started_ = true;
-      KALAM_RETURN_IF_ERROR(hot_->advance());
-      KALAM_RETURN_IF_ERROR(cold_->advance());
-    }
-    const size_t before = out.size();
-    while (out.size() - before < max) {
-      const bool hot = hot_->valid();
-      const bool cold = cold_->valid();
-      if (!hot && !cold) break;
-      EntryStream* take = cold_.get();
-      if (hot && (!cold || hot_->current().key <= cold_->current().key)) {
-        if (cold && hot_->current().key == cold_->current().key) {
-          KALAM_RETURN_IF_ERROR(cold_->advance());  // hot wins
-        }
-        take = hot_.get();
-      }
-      KeyedEntry& entry = take->current();
-      if (!entry.deleted) out.push_back(std::move(entry.row));
-      KALAM_RETURN_IF_ERROR(take->advance());
-    }
-    return Status::OK();
+  StatusOr<size_t> visit(
+      size_t max, const std::function<bool(SourceRow&)>& visit) override {
+    bool stopped = false;
+    return run(max, visit, stopped);
+  }
+
+  StatusOr<size_t> visit_views(size_t max, const RowVisitor& visit,
+                               bool& stopped) override {
+    return run(
+        max,
+        [&](SourceRow& row) {
+          if (row.dom != nullptr) {
+            // A cold row: its text, dumped into one reused buffer.
+            dumped_ = row.dom->dump();
+            row.json = dumped_;
+          }
+          return visit(RowView{
+              .user_id = row.user_id, .row_id = row.row_id, .json = row.json});
+        },
+        stopped);
   }
 
  private:
-  std::unique_ptr<EntryStream> hot_;
+  // The merge, `emit` inlined into the iterator's batch visitor.
+  template <typename Emit>
+  StatusOr<size_t> run(size_t max, const Emit& emit, bool& stopped) {
+    KALAM_RETURN_IF_ERROR(status_);
+    if (!started_) {
+      started_ = true;
+      iterator_->seek_to_first();
+      if (cold_) KALAM_RETURN_IF_ERROR(fail(advance_cold()));
+    }
+    size_t handed = 0;
+    while (handed < max && !stopped) {
+      if (iterator_) {
+        Iterator& it = *iterator_;
+        if (!it.valid()) {
+          Status s = it.status();
+          iterator_.reset();  // releases the iterator (and its hold on the db)
+          KALAM_RETURN_IF_ERROR(fail(std::move(s)));
+          continue;
+        }
+        Status error;
+        bool refused = false;
+        auto consumed = it.next_batch(
+            max - handed, [&](std::string_view key, std::string_view value) {
+              if (cold_) {
+                // The cold rows before this key come first.
+                while (cold_ && std::string_view(cold_->current().key) < key) {
+                  if (handed == max) return refuse(refused);
+                  if (!hand_cold(emit, handed)) {
+                    stopped = true;
+                    return refuse(refused);
+                  }
+                  error = advance_cold();
+                  if (!error.ok()) return refuse(refused);
+                }
+                if (handed == max) return refuse(refused);
+                if (cold_ && cold_->current().key == key) {
+                  error = advance_cold();  // hot wins
+                  if (!error.ok()) return refuse(refused);
+                }
+              }
+              if (layout_.tombstones && value.size() == 1 && value[0] == '\0') {
+                return true;  // a tombstone (kTombstone)
+              }
+              SourceRow row;
+              if (!decode(key, value, row)) {
+                error = decode_error(key);
+                return refuse(refused);
+              }
+              if (!emit(row)) {
+                stopped = true;
+                return refuse(refused);
+              }
+              ++handed;
+              return true;
+            });
+        KALAM_RETURN_IF_ERROR(fail(std::move(error)));
+        KALAM_RETURN_IF_ERROR(fail(consumed.status()));
+        if (*consumed == 0 && !refused && it.valid()) {
+          return fail(Status::Internal(
+              "the backend's iterator handed out no entry and did not move "
+              "(next_batch made no progress)"));
+        }
+        continue;
+      }
+      // The hot rows are done: the rest of the cold ones.
+      if (!cold_) break;
+      if (!hand_cold(emit, handed)) {
+        stopped = true;
+        break;
+      }
+      KALAM_RETURN_IF_ERROR(fail(advance_cold()));
+    }
+    return handed;
+  }
+
+  static bool refuse(bool& refused) {
+    refused = true;
+    return false;
+  }
+  // Moves the cold stream on; drops it at its end, so that the merge
+  // costs one null check per hot row from then on (and for every row of a
+  // partition without segments).
+  Status advance_cold() {
+    Status s = cold_->advance();
+    if (s.ok() && !cold_->valid()) cold_.reset();
+    return s;
+  }
+
+  // Hands the current cold entry unless it is a deletion; false when the
+  // visitor refused it.
+  template <typename Emit>
+  bool hand_cold(const Emit& emit, size_t& handed) {
+    KeyedEntry& entry = cold_->current();
+    if (entry.deleted) return true;
+    SourceRow row{.user_id = entry.row.user_id,
+                  .row_id = entry.row.row_id,
+                  .json = {},
+                  .key = entry.key,
+                  .dom = &entry.row.data,
+                  .noun = layout_.noun};
+    if (!emit(row)) return false;
+    ++handed;
+    return true;
+  }
+
+  // The row of a hot entry; false when its key is not one of the scan's.
+  bool decode(std::string_view key, std::string_view value, SourceRow& row) {
+    // Bounds are the backend's job; this check makes "no call returns
+    // another user's row" hold even with a backend that gets them wrong.
+    const std::string& prefix = layout_.prefix;
+    if (key.size() < prefix.size() ||
+        std::memcmp(key.data(), prefix.data(), prefix.size()) != 0) {
+      return false;
+    }
+    std::string_view rest = key.substr(prefix.size());
+    if (layout_.all_users) {
+      auto user = keys::consume_escaped_view(rest, user_buffer_);
+      if (!user) return false;
+      row.user_id = *user;
+    } else {
+      row.user_id = layout_.user;
+    }
+    const size_t n = rest.size();
+    if (layout_.kind == keys::RowKeyKind::kString && n >= 2 &&
+        rest[n - 2] == '\0' && rest[n - 1] == '\x01' &&
+        std::memchr(rest.data(), 0, n - 2) == nullptr) {
+      row.row_id = rest.substr(0, n - 2);  // the common string id: a view
+    } else {
+      auto id = keys::row_id_view(layout_.kind, rest, id_buffer_);
+      if (!id) return false;
+      row.row_id = *id;
+    }
+    row.json = value;
+    row.key = key;
+    row.noun = layout_.noun;
+    return true;
+  }
+
+  // Why decode() refused `key`.
+  Status decode_error(std::string_view key) const {
+    if (!key.starts_with(layout_.prefix)) {
+      return Status::Corruption("the backend's iterator returned key '" +
+                                keys::printable(key) +
+                                "', outside the bounds of the scan");
+    }
+    std::string_view rest = key.substr(layout_.prefix.size());
+    if (layout_.all_users) {
+      std::string user;
+      if (!keys::consume_escaped(rest, user)) {
+        return Status::Corruption("malformed user-table key '" +
+                                  keys::printable(key) + "'");
+      }
+    }
+    auto checked = keys::row_id_from_key(layout_.kind, rest);
+    return checked.ok() ? Status::Corruption("malformed row key '" +
+                                             keys::printable(key) + "'")
+                        : checked.status();
+  }
+
+  // Keeps the first error: every later visit() returns it.
+  Status fail(Status s) {
+    if (!s.ok() && status_.ok()) {
+      status_ = s;
+      iterator_.reset();
+      cold_.reset();
+    }
+    return s;
+  }
+
+  std::optional<Iterator> iterator_;
+  const HotLayout layout_;
   std::unique_ptr<EntryStream> cold_;
+  std::string user_buffer_;
+  std::string id_buffer_;
+  std::string dumped_;
+  Status status_;
   bool started_ = false;
 };
 
 }  // namespace
-
-std::unique_ptr<EntryStream> hot_stream(Iterator iterator, HotDecoder decoder) {
-  return std::make_unique<HotStream>(std::move(iterator), std::move(decoder));
-}
 
 std::unique_ptr<EntryStream> cold_stream(
     std::vector<std::unique_ptr<ColdSegmentReader>> segments,
@@ -222,9 +353,10 @@ std::unique_ptr<EntryStream> users_cold_stream(
                                            std::move(open_user));
 }
 
-std::unique_ptr<RowSource> hybrid_source(std::unique_ptr<EntryStream> hot,
-                                         std::unique_ptr<EntryStream> cold) {
-  return std::make_unique<HybridSource>(std::move(hot), std::move(cold));
+std::unique_ptr<ViewSource> merged_source(Iterator iterator, HotLayout layout,
+                                          std::unique_ptr<EntryStream> cold) {
+  return std::make_unique<MergedSource>(std::move(iterator), std::move(layout),
+                                        std::move(cold));
 }
 
 }  // namespace kalam::tables::detail

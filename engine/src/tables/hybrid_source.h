@@ -36,13 +36,6 @@ class EntryStream {
   virtual KeyedEntry& current() = 0;
 };
 
-// Decodes one stored hot entry.
-using HotDecoder = std::function<Status(
-    std::string_view key, std::string_view value, KeyedEntry& out)>;
-
-// The hot entries of one iterator, read a batch at a time.
-std::unique_ptr<EntryStream> hot_stream(Iterator iterator, HotDecoder decoder);
-
 // The records of one partition's segments (newest first, as
 // ColdStore::open_segments returns them), merged: one entry per row id, the
 // newest segment's. Keys are `key_prefix` + the row key of each record's id.
@@ -57,9 +50,32 @@ std::unique_ptr<EntryStream> users_cold_stream(
     std::function<StatusOr<std::unique_ptr<EntryStream>>(const std::string&)>
         open_user);
 
-// Merges hot and cold into rows: equal keys take the hot entry; deleted
-// entries are dropped.
-std::unique_ptr<RowSource> hybrid_source(std::unique_ptr<EntryStream> hot,
-                                         std::unique_ptr<EntryStream> cold);
+// How the keys of a scan's hot entries are read.
+struct HotLayout {
+  // Every key of the scan starts with this: the partition's prefix (a
+  // user's, or a shared or stream table's), or for `all_users` the table's.
+  std::string prefix;
+  // An every-user scan of a user table: each key's user is read from it
+  // (prefix | esc(user) | row key); otherwise the row key follows `prefix`
+  // and every row's user is `user`.
+  bool all_users = false;
+  std::string user;
+  keys::RowKeyKind kind = keys::RowKeyKind::kGenerated;
+  // Whether a kTombstone value records a deletion (user and shared tables);
+  // stream tables have none.
+  bool tombstones = true;
+  // "row" or "event", for CORRUPTION messages.
+  const char* noun = "row";
+};
+
+// The rows of one scan: the hot entries of `iterator` (bounded to the
+// scan's range, not yet positioned) merged with `cold` (nullptr: none) in
+// key order. Equal keys take the hot entry; deletions (hot tombstones,
+// cold deletion records) hide the row and are never handed out. Hot rows
+// are handed to the visitor straight from Iterator::next_batch: their
+// views are the backend's, and the row id a view of the key or of one
+// reused buffer. Cold rows are handed as DOMs (SourceRow::dom).
+std::unique_ptr<ViewSource> merged_source(Iterator iterator, HotLayout layout,
+                                          std::unique_ptr<EntryStream> cold);
 
 }  // namespace kalam::tables::detail

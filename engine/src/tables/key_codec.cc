@@ -60,6 +60,38 @@ bool consume_escaped(std::string_view& in, std::string& out) {
   return false;
 }
 
+std::optional<std::string_view> consume_escaped_view(std::string_view& in,
+                                                     std::string& buffer) {
+  const size_t nul = in.find(kEscape);
+  if (nul == std::string_view::npos || nul + 1 >= in.size()) {
+    return std::nullopt;
+  }
+  if (in[nul + 1] == kTerminator) {
+    const std::string_view decoded = in.substr(0, nul);
+    in.remove_prefix(nul + 2);
+    return decoded;
+  }
+  std::string_view rest = in;
+  buffer.clear();
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != kEscape) {
+      buffer.push_back(rest[i]);
+      continue;
+    }
+    if (i + 1 >= rest.size()) return std::nullopt;
+    if (rest[i + 1] == kEscapedZero) {
+      buffer.push_back(kEscape);
+      ++i;
+    } else if (rest[i + 1] == kTerminator) {
+      in.remove_prefix(i + 2);
+      return std::string_view(buffer);
+    } else {
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 void append_u64(std::string& out, uint64_t value) {
   for (int shift = 56; shift >= 0; shift -= 8) {
     out.push_back(static_cast<char>((value >> shift) & 0xFF));
@@ -222,6 +254,39 @@ StatusOr<std::string> row_id_from_key(RowKeyKind kind, std::string_view key) {
     }
   }
   return Status::Internal("unknown row key kind");
+}
+
+std::optional<std::string_view> row_id_view(RowKeyKind kind,
+                                            std::string_view key,
+                                            std::string& buffer) {
+  switch (kind) {
+    case RowKeyKind::kGenerated: {
+      if (key.size() != kGeneratedRowIdSize) return std::nullopt;
+      buffer.resize(2 * kGeneratedRowIdSize);
+      for (size_t i = 0; i < kGeneratedRowIdSize; ++i) {
+        const uint8_t b = byte_at(key, i);
+        buffer[2 * i] = kHex[b >> 4];
+        buffer[2 * i + 1] = kHex[b & 0xF];
+      }
+      return std::string_view(buffer);
+    }
+    case RowKeyKind::kInt64: {
+      int64_t value = 0;
+      if (!consume_i64(key, value) || !key.empty()) return std::nullopt;
+      buffer.resize(24);
+      auto [end, ec] =
+          std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+      if (ec != std::errc()) return std::nullopt;
+      buffer.resize(static_cast<size_t>(end - buffer.data()));
+      return std::string_view(buffer);
+    }
+    case RowKeyKind::kString: {
+      auto id = consume_escaped_view(key, buffer);
+      if (!id || !key.empty()) return std::nullopt;
+      return id;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string printable(std::string_view bytes) {

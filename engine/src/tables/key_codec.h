@@ -44,6 +44,14 @@ void append_escaped(std::string& out, std::string_view bytes);
 // does not start with a well-formed component.
 bool consume_escaped(std::string_view& in, std::string& out);
 
+// consume_escaped() without a copy where it can: the decoded component as
+// a view into `in` when it holds no escaped 0x00 (the common case), else
+// decoded into `buffer` (its capacity reused) and viewed there. nullopt,
+// with `in` untouched, when `in` does not start with a well-formed
+// component.
+std::optional<std::string_view> consume_escaped_view(std::string_view& in,
+                                                     std::string& buffer);
+
 void append_u64(std::string& out, uint64_t value);
 bool consume_u64(std::string_view& in, uint64_t& value);
 // Big-endian with the sign bit flipped: INT64_MIN encodes as 8 zero bytes.
@@ -96,6 +104,15 @@ StatusOr<std::string> row_key_from_id(RowKeyKind kind, std::string_view id);
 // The text id of a row key that makes up the whole of `key`; CORRUPTION when
 // it is not a well-formed key of that kind.
 StatusOr<std::string> row_id_from_key(RowKeyKind kind, std::string_view key);
+
+// row_id_from_key() for scans: the id as a view, of `key` itself where the
+// id is the key's bytes (string keys without 0x00), else of `buffer`
+// (overwritten; its capacity reused, so no allocation once it has grown).
+// nullopt when `key` is not a well-formed row key of that kind (call
+// row_id_from_key() for the CORRUPTION message).
+std::optional<std::string_view> row_id_view(RowKeyKind kind,
+                                            std::string_view key,
+                                            std::string& buffer);
 
 // `bytes` with every byte outside printable ASCII (and '\\') written as
 // \xHH, for error messages that quote user ids and row ids.

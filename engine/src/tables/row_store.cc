@@ -469,31 +469,12 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
   bounds.upper = keys::prefix_successor(prefix);
   auto it = catalog_.database().new_iterator(context().data, bounds);
   if (!it.ok()) return it.status().with_context(what);
-  const keys::RowKeyKind kind = key_kind(*info);
-  std::string user(user_or_empty(partition));
-  auto decoder = [prefix = std::move(prefix), kind, user = std::move(user)](
-                     std::string_view key, std::string_view value,
-                     KeyedEntry& entry) -> Status {
-    // Bounds are the backend's job; this check makes "no call returns
-    // another user's row" hold even with a backend that gets them wrong.
-    if (!key.starts_with(prefix)) {
-      return Status::Corruption("the backend's iterator returned key '" +
-                                keys::printable(key) +
-                                "', outside the bounds of the scan");
-    }
-    KALAM_ASSIGN_OR_RETURN(
-        entry.row.row_id,
-        keys::row_id_from_key(kind, key.substr(prefix.size())));
-    KALAM_ASSIGN_OR_RETURN(std::optional<json> row,
-                           decode_hot_value(value, key));
-    entry.key = key;
-    entry.deleted = !row.has_value();
-    if (row) entry.row.data = std::move(*row);
-    entry.row.user_id = user;
-    return Status::OK();
-  };
-  return RowCursorAccess::make(hybrid_source(
-      hot_stream(std::move(*it), std::move(decoder)), std::move(*cold)));
+  HotLayout layout{.prefix = std::move(prefix),
+                   .all_users = false,
+                   .user = std::string(user_or_empty(partition)),
+                   .kind = key_kind(*info)};
+  return RowCursorAccess::make_views(
+      merged_source(std::move(*it), std::move(layout), std::move(*cold)));
 }
 
 StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
@@ -523,27 +504,11 @@ StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
   bounds.upper = keys::table_end(info->id);
   auto it = catalog_.database().new_iterator(context().data, bounds);
   if (!it.ok()) return it.status().with_context(what);
-  const keys::RowKeyKind kind = key_kind(*info);
-  const uint64_t table_id = info->id;
-  auto decoder = [kind, table_id](std::string_view key, std::string_view value,
-                                  KeyedEntry& entry) -> Status {
-    std::string_view rest = key;
-    uint64_t id = 0;
-    if (!keys::consume_u64(rest, id) || id != table_id ||
-        !keys::consume_escaped(rest, entry.row.user_id)) {
-      return Status::Corruption("malformed user-table key '" +
-                                keys::printable(key) + "'");
-    }
-    KALAM_ASSIGN_OR_RETURN(entry.row.row_id, keys::row_id_from_key(kind, rest));
-    KALAM_ASSIGN_OR_RETURN(std::optional<json> row,
-                           decode_hot_value(value, key));
-    entry.key = key;
-    entry.deleted = !row.has_value();
-    if (row) entry.row.data = std::move(*row);
-    return Status::OK();
-  };
-  return RowCursorAccess::make(
-      hybrid_source(hot_stream(std::move(*it), std::move(decoder)),
+  HotLayout layout{.prefix = keys::table_prefix(info->id),
+                   .all_users = true,
+                   .kind = key_kind(*info)};
+  return RowCursorAccess::make_views(
+      merged_source(std::move(*it), std::move(layout),
                     users_cold_stream(std::move(*users), open_user)));
 }
 
@@ -553,6 +518,23 @@ StatusOr<std::vector<Row>> RowStore::collect(StatusOr<RowCursor> cursor) {
   while (cursor->next()) rows.push_back(std::move(cursor->row()));
   KALAM_RETURN_IF_ERROR(cursor->status());
   return rows;
+}
+
+Status RowStore::visit_all(StatusOr<RowCursor> cursor,
+                           const RowVisitor& visit) {
+  KALAM_RETURN_IF_ERROR(cursor.status());
+  constexpr size_t kBatch = 256;
+  bool stopped = false;
+  auto visit_until_stop = [&](const RowView& row) {
+    if (visit(row)) return true;
+    stopped = true;
+    return false;
+  };
+  while (true) {
+    KALAM_ASSIGN_OR_RETURN(size_t n,
+                           cursor->next_batch(kBatch, visit_until_stop));
+    if (stopped || n == 0) return Status::OK();
+  }
 }
 
 // --- Flush -------------------------------------------------------------------

@@ -56,6 +56,9 @@ class RowStore {
                                      std::string_view table);
 
   static StatusOr<std::vector<Row>> collect(StatusOr<RowCursor> cursor);
+  // Every row of `cursor` to `visit` as views (RowCursor::next_batch), until
+  // the end or until `visit` returns false.
+  static Status visit_all(StatusOr<RowCursor> cursor, const RowVisitor& visit);
 
   // The three steps of a flush (kalam/tables/flush.h) of a table of `kind`
   // (user or shared), and all three in a row.

@@ -54,6 +54,11 @@ StatusOr<std::vector<Row>> SharedTableStore::scan(std::string_view ns,
   return RowStore::collect(iter(ns, table));
 }
 
+Status SharedTableStore::scan_with(std::string_view ns, std::string_view table,
+                                   const RowVisitor& visit) {
+  return RowStore::visit_all(iter(ns, table), visit);
+}
+
 StatusOr<RowCursor> SharedTableStore::iter(std::string_view ns,
                                            std::string_view table) {
   return RowStore(catalog_).iter(ns, table, Partition{});

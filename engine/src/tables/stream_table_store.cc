@@ -6,7 +6,9 @@
 #include <optional>
 
 #include "context.h"
+#include "hybrid_source.h"
 #include "key_codec.h"
+#include "row_store.h"
 
 namespace kalam::tables {
 
@@ -179,6 +181,11 @@ StatusOr<std::vector<Row>> StreamTableStore::scan(std::string_view ns,
   return rows;
 }
 
+Status StreamTableStore::scan_with(std::string_view ns, std::string_view table,
+                                   const RowVisitor& visit) {
+  return detail::RowStore::visit_all(iter(ns, table), visit);
+}
+
 StatusOr<RowCursor> StreamTableStore::iter(std::string_view ns,
                                            std::string_view table) {
   const std::string what = describe("scan", ns, table);
@@ -202,21 +209,12 @@ StatusOr<RowCursor> StreamTableStore::iter(std::string_view ns,
   range.snapshot = view;
   auto it = db.new_iterator(ctx.data, range);
   if (!it.ok()) return it.status().with_context(what);
-  const size_t prefix_size = stream->prefix.size();
-  auto decoder = [prefix_size](std::string_view key, std::string_view value,
-                               Row& row) -> StatusOr<bool> {
-    KALAM_ASSIGN_OR_RETURN(row.row_id,
-                           keys::row_id_from_key(keys::RowKeyKind::kGenerated,
-                                                 key.substr(prefix_size)));
-    row.data = json::parse(value, nullptr, /*allow_exceptions=*/false);
-    if (row.data.is_discarded() || !row.data.is_object()) {
-      return Status::Corruption("the stored event under key '" +
-                                keys::printable(key) +
-                                "' is not a JSON object");
-    }
-    return true;
-  };
-  return detail::RowCursorAccess::make(std::move(*it), std::move(decoder));
+  detail::HotLayout layout{.prefix = stream->prefix,
+                           .kind = keys::RowKeyKind::kGenerated,
+                           .tombstones = false,
+                           .noun = "event"};
+  return detail::RowCursorAccess::make_views(
+      detail::merged_source(std::move(*it), std::move(layout), nullptr));
 }
 
 StatusOr<uint64_t> StreamTableStore::evict(std::string_view ns,

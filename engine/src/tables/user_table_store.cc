@@ -71,6 +71,18 @@ StatusOr<RowCursor> UserTableStore::iter_all(std::string_view ns,
   return RowStore(catalog_).iter_all_users(ns, table);
 }
 
+Status UserTableStore::scan_with(std::string_view ns, std::string_view table,
+                                 std::string_view user_id,
+                                 const RowVisitor& visit) {
+  return RowStore::visit_all(iter(ns, table, user_id), visit);
+}
+
+Status UserTableStore::scan_all_with(std::string_view ns,
+                                     std::string_view table,
+                                     const RowVisitor& visit) {
+  return RowStore::visit_all(iter_all(ns, table), visit);
+}
+
 StatusOr<FlushResult> UserTableStore::flush(std::string_view ns,
                                             std::string_view table) {
   return RowStore(catalog_).flush(ns, table, TableKind::kUser);

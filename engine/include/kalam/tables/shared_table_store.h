@@ -50,6 +50,9 @@ class SharedTableStore {
   StatusOr<std::vector<Row>> scan(std::string_view ns, std::string_view table);
   // The streaming form of scan().
   StatusOr<RowCursor> iter(std::string_view ns, std::string_view table);
+  // The zero-copy form of scan(): see UserTableStore::scan_with().
+  Status scan_with(std::string_view ns, std::string_view table,
+                   const RowVisitor& visit);
 
   // --- Flush (see kalam/tables/flush.h) ---
   // Moves every hot row of the shared table to cold storage: the three steps

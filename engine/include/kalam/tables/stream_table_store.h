@@ -48,6 +48,9 @@ class StreamTableStore {
   StatusOr<std::vector<Row>> scan(std::string_view ns, std::string_view table);
   // The streaming form: the events live when the cursor was created.
   StatusOr<RowCursor> iter(std::string_view ns, std::string_view table);
+  // The zero-copy form of scan(): see UserTableStore::scan_with().
+  Status scan_with(std::string_view ns, std::string_view table,
+                   const RowVisitor& visit);
 
   // Deletes the expired events now. Returns how many keys were expired
   // (counted before the delete-range).

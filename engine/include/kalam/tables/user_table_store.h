@@ -87,6 +87,19 @@ class UserTableStore {
                            std::string_view user_id);
   StatusOr<RowCursor> iter_all(std::string_view ns, std::string_view table);
 
+  // The zero-copy forms of scan() and scan_all() (see RowView): every row,
+  // in the same order, handed to `visit` as views that are valid ONLY
+  // inside that call. No JSON is parsed, and rows still in the hot store
+  // cost no heap allocation. `visit` returns false to stop early (the scan
+  // then returns OK). It runs inside storage calls, so it must not call
+  // back into the Database or a table store (collect what you need, write
+  // after the scan). Errors as scan(); a row that is not a JSON object is
+  // handed out as it is stored (RowView::data() reports it).
+  Status scan_with(std::string_view ns, std::string_view table,
+                   std::string_view user_id, const RowVisitor& visit);
+  Status scan_all_with(std::string_view ns, std::string_view table,
+                       const RowVisitor& visit);
+
   // --- Flush (see kalam/tables/flush.h) ---
   // Moves every hot row of the user table to cold storage: the three steps
   // below in a row. Reads are unaffected (hybrid reads merge hot and cold).

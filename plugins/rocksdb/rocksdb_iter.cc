@@ -24,6 +24,10 @@ struct kalam_iter {
   int error = KALAM_OK;
   int64_t error_native = 0;
   std::string error_message;
+  // iter_read_batch(): the copies of the entries of the last batch (a
+  // RocksDB key()/value() Slice dies at the next move). Reused from one
+  // batch to the next, so it stops allocating once it has grown.
+  std::string arena;
 };
 
 namespace kalam_rocksdb {
@@ -269,6 +273,62 @@ int next_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
   return iter->valid ? KALAM_OK : KALAM_NOT_FOUND;
 }
 
+// iter_read_batch(): the arena grows past this only to hold one entry.
+constexpr size_t kArenaSoftLimit = size_t{4} << 20;
+
+int read_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
+                    kalam_entry* out, size_t* filled, kalam_status* status) {
+  int rc = precheck(iter, "iter_read_batch", status);
+  if (rc != KALAM_OK) return rc;
+  if (filled == nullptr || (out == nullptr && max_entries > 0)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "rocksdb iter_read_batch: filled must not be NULL, nor out "
+                "when max_entries is above 0");
+  }
+  if ((flags & ~KALAM_BATCH_REVERSE) != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "rocksdb iter_read_batch: unknown flags 0x%x",
+                flags & ~KALAM_BATCH_REVERSE);
+  }
+  if (!iter->valid) return KALAM_NOT_FOUND;
+  const bool forward = (flags & KALAM_BATCH_REVERSE) == 0;
+  const char* what = forward ? "iter_read_batch" : "iter_read_batch(reverse)";
+  rocksdb::Iterator* it = iter->it.get();
+  // Copy every entry into the arena, recording offsets (the arena may move
+  // while it grows); turn them into pointers at the end.
+  std::string& arena = iter->arena;
+  arena.clear();
+  size_t n = 0;
+  rc = KALAM_OK;
+  while (n < max_entries) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    out[n].key_len = key.size();
+    out[n].value_len = value.size();
+    out[n].key = nullptr;
+    out[n].value = nullptr;
+    arena.append(key.data(), key.size());
+    arena.append(value.data(), value.size());
+    ++n;
+    if (forward) {
+      it->Next();
+    } else {
+      it->Prev();
+    }
+    rc = settle(iter, what, status);
+    if (rc != KALAM_OK || arena.size() >= kArenaSoftLimit) break;
+  }
+  const char* base = arena.data();
+  for (size_t i = 0; i < n; ++i) {
+    out[i].key = base;
+    base += out[i].key_len;
+    out[i].value = base;
+    base += out[i].value_len;
+  }
+  *filled = n;
+  return rc;
+}
+
 }  // namespace
 
 int iter_create(kalam_db* db, const kalam_iter_options* options, kalam_cf* cf,
@@ -354,6 +414,15 @@ int iter_next_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
   });
   if (consumed != nullptr) *consumed = count;
   return rc;
+}
+
+int iter_read_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
+                    kalam_entry* out, size_t* filled,
+                    kalam_status* status) noexcept {
+  if (filled != nullptr) *filled = 0;
+  return guarded(status, "iter_read_batch", [&] {
+    return read_batch_impl(iter, flags, max_entries, out, filled, status);
+  });
 }
 
 }  // namespace kalam_rocksdb

@@ -25,9 +25,8 @@ struct kalam_iter {
   int64_t error_native = 0;
   std::string error_message;
   // iter_read_batch(): the copies of the entries of the last batch (a
-  // RocksDB key()/value() Slice dies at the next move). Reused from one
-  // batch to the next, so it stops allocating once it has grown.
-  std::string arena;
+  // RocksDB key()/value() Slice dies at the next move).
+  kalam_plugin::EntryArena arena;
 };
 
 namespace kalam_rocksdb {
@@ -294,38 +293,28 @@ int read_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
   const bool forward = (flags & KALAM_BATCH_REVERSE) == 0;
   const char* what = forward ? "iter_read_batch" : "iter_read_batch(reverse)";
   rocksdb::Iterator* it = iter->it.get();
-  // Copy every entry into the arena, recording offsets (the arena may move
-  // while it grows); turn them into pointers at the end.
-  std::string& arena = iter->arena;
+  kalam_plugin::EntryArena& arena = iter->arena;
   arena.clear();
   size_t n = 0;
   rc = KALAM_OK;
+  // *filled follows every entry, so an exception (bad_alloc) after some
+  // entries still reports them.
   while (n < max_entries) {
     const rocksdb::Slice key = it->key();
     const rocksdb::Slice value = it->value();
-    out[n].key_len = key.size();
-    out[n].value_len = value.size();
-    out[n].key = nullptr;
-    out[n].value = nullptr;
-    arena.append(key.data(), key.size());
-    arena.append(value.data(), value.size());
-    ++n;
+    arena.add(out, n, key.data(), key.size(), value.data(), value.size());
+    *filled = ++n;
     if (forward) {
       it->Next();
     } else {
       it->Prev();
     }
-    rc = settle(iter, what, status);
-    if (rc != KALAM_OK || arena.size() >= kArenaSoftLimit) break;
+    if (!it->Valid()) {
+      rc = settle(iter, what, status);  // the end, or an error
+      break;
+    }
+    if (arena.used() >= kArenaSoftLimit) break;
   }
-  const char* base = arena.data();
-  for (size_t i = 0; i < n; ++i) {
-    out[i].key = base;
-    base += out[i].key_len;
-    out[i].value = base;
-    base += out[i].value_len;
-  }
-  *filled = n;
   return rc;
 }
 

@@ -284,29 +284,15 @@ int Iterator::read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
   const bool reverse = (flags & KALAM_BATCH_REVERSE) != 0;
   std::lock_guard<std::recursive_mutex> lock(view_->mutex());
   if (!valid_) return KALAM_NOT_FOUND;
-  // Offsets first (the arena may move while it grows), pointers at the end.
   arena_.clear();
   size_t n = 0;
   int rc = KALAM_OK;
   while (n < max_entries) {
-    out[n].key_len = key_len_;
-    out[n].value_len = value_len_;
-    arena_.append(static_cast<const char*>(key_), key_len_);
-    if (value_len_ > 0) {
-      arena_.append(static_cast<const char*>(value_), value_len_);
-    }
-    ++n;
+    arena_.add(out, n, key_, key_len_, value_, value_len_);
+    *filled = ++n;
     rc = reverse ? prev_locked(err) : next_locked(err);
-    if (rc != KALAM_OK || arena_.size() >= kArenaSoftLimit) break;
+    if (rc != KALAM_OK || arena_.used() >= kArenaSoftLimit) break;
   }
-  const char* base = arena_.data();
-  for (size_t i = 0; i < n; ++i) {
-    out[i].key = base;
-    base += out[i].key_len;
-    out[i].value = base;
-    base += out[i].value_len;
-  }
-  *filled = n;
   return rc;
 }
 

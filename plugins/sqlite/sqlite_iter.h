@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "plugin_support.h"
 #include "sqlite_connection.h"
 #include "sqlite_db.h"
 #include "sqlite_status.h"
@@ -82,9 +83,8 @@ class Iterator {
   std::string pivot_;
 
   Error sticky_;
-  // The copies of the last read_batch()'s entries; reused, so it stops
-  // allocating once it has grown.
-  std::string arena_;
+  // The copies of the last read_batch()'s entries.
+  kalam_plugin::EntryArena arena_;
 };
 
 inline Iterator* to_iterator(kalam_iter* iter) {

@@ -287,10 +287,16 @@ int Iterator::read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
   arena_.clear();
   size_t n = 0;
   int rc = KALAM_OK;
+  // The query runs in the batch's direction after the first step (a turn
+  // around starts a new one), so later steps go straight to step().
   while (n < max_entries) {
     arena_.add(out, n, key_, key_len_, value_, value_len_);
     *filled = ++n;
-    rc = reverse ? prev_locked(err) : next_locked(err);
+    if (forward_ == !reverse) {
+      rc = step(err);
+    } else {
+      rc = reverse ? prev_locked(err) : next_locked(err);
+    }
     if (rc != KALAM_OK || arena_.used() >= kArenaSoftLimit) break;
   }
   return rc;

@@ -1,7 +1,8 @@
 // Fuzz target: operation sequences on a Database (kalam/database.h) served by
 // the memory plugin, or by the same plugin with delete_range, snapshots and
-// thread safety hidden (tests/broken_plugins "reduced"), so the engine's
-// fallbacks run too. Every step is checked against a model (one std::map per
+// thread safety hidden and an ABI 1.0 function table (tests/broken_plugins
+// "reduced"), so the engine's fallbacks (the iter_next_batch scan included)
+// run too. Every step is checked against a model (one std::map per
 // column family, copies of them for snapshots):
 //   puts, deletes, delete_range, batches across families (all or nothing,
 //   later ops win), gets, multi_gets, snapshots and reads at them, iterators

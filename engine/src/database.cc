@@ -331,7 +331,8 @@ Iterator::Iterator(std::shared_ptr<DbCore> core, kalam_iter* handle,
       handle_(handle),
       cf_name_(std::move(cf_name)),
       snapshot_(std::move(at)),
-      checked_(std::move(checked_bounds)) {
+      checked_(std::move(checked_bounds)),
+      read_batch_fn_(core_->plugin->iter_read_batch()) {
   ++core_->live_iterators;
 }
 
@@ -346,7 +347,9 @@ Iterator::Iterator(Iterator&& other) noexcept
       status_(std::move(other.status_)),
       checked_(std::move(other.checked_)),
       last_key_(std::move(other.last_key_)),
-      broken_(other.broken_) {}
+      broken_(other.broken_),
+      read_batch_fn_(other.read_batch_fn_),
+      batch_(std::move(other.batch_)) {}
 
 Iterator& Iterator::operator=(Iterator&& other) noexcept {
   if (this != &other) {
@@ -368,7 +371,7 @@ Iterator::~Iterator() {
   core_.reset();
 }
 
-bool Iterator::check_key(std::string_view key, const std::string* previous,
+bool Iterator::check_key(std::string_view key, const std::string_view* previous,
                          const char* operation, const Expect& expect) {
   using Order = Expect::Order;
   const Bounds& b = *checked_;
@@ -421,7 +424,8 @@ void Iterator::after_move(int rc, const char* operation, void* buffer,
     if (rc == KALAM_OK) {
       const std::string_view key(static_cast<const char*>(k), kl);
       if (checked_ != nullptr) {
-        if (!check_key(key, had_previous ? &last_key_ : nullptr, operation,
+        const std::string_view previous = last_key_;
+        if (!check_key(key, had_previous ? &previous : nullptr, operation,
                        expect)) {
           return;
         }
@@ -496,20 +500,19 @@ void Iterator::prev() {
        });
 }
 
-StatusOr<size_t> Iterator::next_batch(
-    size_t max_entries,
-    const std::function<bool(std::string_view, std::string_view)>& visit,
-    Direction direction) {
+StatusOr<size_t> Iterator::visit_batch(size_t max_entries, EntryFn visit,
+                                       void* visit_ctx, Direction direction) {
   if (handle_ == nullptr) return Status::Closed("iterator was moved from");
   if (broken_) return status_;
-  using Fn = std::function<bool(std::string_view, std::string_view)>;
   const Expect::Order order = direction == Direction::kBackward
                                   ? Expect::Order::kBefore
                                   : Expect::Order::kAfter;
   // What the entry visitor needs: the caller's callback and, with checks
   // on, the iterator whose last_key_ holds the previous entry.
   struct Context {
-    Trampoline<Fn> trampoline;
+    EntryFn fn;
+    void* fn_ctx;
+    std::exception_ptr error;
     Iterator* checked_by;  // null with checks off
     Expect expect;
     // Whether last_key_ holds the previous entry: the current one at the
@@ -519,8 +522,8 @@ StatusOr<size_t> Iterator::next_batch(
     // The visitor returned non-zero for a reason of the caller's: the
     // plugin stays on the last entry visited.
     bool stopped = false;
-  } context{
-      {&visit, nullptr}, checked_ != nullptr ? this : nullptr, {order}, valid_};
+  } context{visit,   visit_ctx, nullptr, checked_ != nullptr ? this : nullptr,
+            {order}, valid_};
   auto entry_visitor = [](void* ctx, const void* key, size_t key_len,
                           const void* value, size_t value_len) -> int {
     auto* c = static_cast<Context*>(ctx);
@@ -529,14 +532,15 @@ StatusOr<size_t> Iterator::next_batch(
       // The first entry is the one the iterator is on: the same key.
       Expect expect = c->expect;
       if (c->visited == 0) expect.order = Expect::Order::kSame;
-      if (!it->check_key(k, c->have_previous ? &it->last_key_ : nullptr,
+      const std::string_view previous = it->last_key_;
+      if (!it->check_key(k, c->have_previous ? &previous : nullptr,
                          "next_batch", expect)) {
         return 1;
       }
       try {
         it->last_key_.assign(k);
       } catch (...) {
-        c->trampoline.error = std::current_exception();
+        c->error = std::current_exception();
         c->stopped = true;
         return 1;
       }
@@ -544,12 +548,11 @@ StatusOr<size_t> Iterator::next_batch(
     }
     ++c->visited;
     try {
-      if ((*c->trampoline.fn)(k,
-                              {static_cast<const char*>(value), value_len})) {
+      if (c->fn(c->fn_ctx, k, {static_cast<const char*>(value), value_len})) {
         return 0;
       }
     } catch (...) {
-      c->trampoline.error = std::current_exception();
+      c->error = std::current_exception();
     }
     c->stopped = true;
     return 1;
@@ -576,9 +579,118 @@ StatusOr<size_t> Iterator::next_batch(
   after_move(rc, "next_batch", &detail, after, context.have_previous,
              /*count_landing=*/consumed > 0);
   if (broken_) return status_;
-  context.trampoline.rethrow();
+  if (context.error) std::rethrow_exception(context.error);
   if (!status_.ok()) return status_;
   return consumed;
+}
+
+size_t Iterator::read_batch(size_t want, Direction direction) {
+  if (broken_) return 0;
+  if (batch_.size() < want) batch_.resize(want);
+  const bool backward = direction == Direction::kBackward;
+  const Expect::Order order =
+      backward ? Expect::Order::kBefore : Expect::Order::kAfter;
+  // last_key_ holds the current key when checks are on and it is valid.
+  const bool had_previous = valid_;
+  StatusBuffer detail;
+  size_t filled = 0;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = read_batch_fn_(handle_, backward ? KALAM_BATCH_REVERSE : 0, want,
+                        batch_.data(), &filled, detail.get());
+  }
+  auto contract_broken = [&](const std::string& what) {
+    broken_ = true;
+    valid_ = false;
+    key_ = value_ = {};
+    status_ = Status::Internal(
+        "iterator next_batch on column family '" + cf_name_ + "': plugin '" +
+        core_->backend() + "' (" + core_->plugin->file().string() + ") " +
+        what + "; the plugin breaks the iter_read_batch contract");
+  };
+  if (filled > want) {
+    contract_broken("filled " + std::to_string(filled) +
+                    " entries, more than the " + std::to_string(want) +
+                    " asked for");
+    return 0;
+  }
+  if (rc == KALAM_OK && want > 0 && filled == 0) {
+    contract_broken("returned OK but filled no entry");
+    return 0;
+  }
+  size_t good = filled;
+  if (checked_ != nullptr) {
+    // Every key: inside the bounds, the first one the entry the iterator
+    // was on, each later one strictly after (before) the one before it.
+    const std::string_view current = last_key_;
+    for (size_t i = 0; i < filled; ++i) {
+      const std::string_view key(static_cast<const char*>(batch_[i].key),
+                                 batch_[i].key_len);
+      std::string_view previous;
+      Expect expect{order};
+      if (i == 0) {
+        previous = current;
+        expect.order = Expect::Order::kSame;
+      } else {
+        previous = std::string_view(static_cast<const char*>(batch_[i - 1].key),
+                                    batch_[i - 1].key_len);
+      }
+      const bool has_previous = i > 0 || had_previous;
+      if (!check_key(key, has_previous ? &previous : nullptr, "next_batch",
+                     expect)) {
+        good = i;
+        break;
+      }
+    }
+    if (broken_) return good;
+    if (filled > 0) {
+      last_key_.assign(static_cast<const char*>(batch_[filled - 1].key),
+                       batch_[filled - 1].key_len);
+    }
+  }
+  // Where the batch must have left the iterator: past the last entry filled,
+  // or where it was when none was.
+  const Expect after{filled == 0 ? Expect::Order::kSame : order};
+  after_move(rc, "next_batch", &detail, after, filled > 0 || had_previous);
+  return good;
+}
+
+bool Iterator::return_to(size_t index, Direction direction) {
+  if (broken_) return false;
+  const bool backward = direction == Direction::kBackward;
+  // The seek invalidates the views: keep the key.
+  std::string key(static_cast<const char*>(batch_[index].key),
+                  batch_[index].key_len);
+  // With a snapshot (every iterator of a plugin with snapshots reads at
+  // one), the entry is still there and the seek lands exactly on it;
+  // without, it may have gone, and the seek lands past it.
+  const bool exact = core_->plugin->has(KALAM_CAP_SNAPSHOTS);
+  const bool had_previous = checked_ != nullptr;
+  if (had_previous) last_key_ = key;
+  const Expect expect{exact ? Expect::Order::kSame : Expect::Order::kAny,
+                      backward ? Expect::Order::kBefore : Expect::Order::kAfter,
+                      key};
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = backward ? core_->vt->iter_seek_for_prev(handle_, key.data(),
+                                                  key.size(), detail.get())
+                  : core_->vt->iter_seek(handle_, key.data(), key.size(),
+                                         detail.get());
+  }
+  after_move(rc, "next_batch", &detail, expect, had_previous);
+  if (broken_ || !status_.ok()) return false;
+  if (exact && !valid_) {
+    broken_ = true;
+    status_ = Status::Internal(
+        "iterator next_batch on column family '" + cf_name_ + "': plugin '" +
+        core_->backend() + "' (" + core_->plugin->file().string() +
+        ") lost the entry the caller stopped on when seeking back to it");
+    return false;
+  }
+  return true;
 }
 
 // --- Database ----------------------------------------------------------------

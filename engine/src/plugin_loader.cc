@@ -31,7 +31,11 @@ Plugin::Plugin(const Token&, fs::path file, const kalam_plugin_info& info)
       capabilities_(info.capabilities),
       max_key_size_(info.max_key_size),
       max_value_size_(info.max_value_size),
-      vtable_(info.vtable) {}
+      vtable_(info.vtable),
+      // Read only when the table covers the slot (convention 7).
+      iter_read_batch_(info.vtable->struct_size >= KALAM_BACKEND_VTABLE_SIZE_1_1
+                           ? info.vtable->iter_read_batch
+                           : nullptr) {}
 
 std::vector<std::string> capability_names(uint64_t capabilities) {
   static const std::pair<uint64_t, const char*> kNames[] = {

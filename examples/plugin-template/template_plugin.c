@@ -57,6 +57,10 @@ struct kalam_iter {
   unsigned char *key, *value;
   size_t key_len, value_len;
   int error;
+  /* iter_read_batch() (ABI 1.1): the copies of the last batch's entries,
+   * grown as needed and reused from one batch to the next. */
+  unsigned char *arena;
+  size_t arena_cap;
 };
 
 /* ---- Helpers --------------------------------------------------------------
@@ -524,6 +528,7 @@ static void t_iter_destroy(kalam_iter *it) {
   free(it->upper);
   free(it->key);
   free(it->value);
+  free(it->arena);
   free(it);
 }
 
@@ -665,6 +670,65 @@ static int t_iter_next_batch(kalam_iter *it, uint32_t flags, size_t max,
   return rc;
 }
 
+/* ABI 1.1: the array batch. The iterator's own copy of the current entry
+ * is replaced at every move, so each entry is copied into the per-iterator
+ * arena first: its views then stay valid until the next move, as the ABI
+ * asks. The arena holds the offsets while it grows (realloc may move it);
+ * they become pointers at the end. */
+static int t_iter_read_batch(kalam_iter *it, uint32_t flags, size_t max,
+                             kalam_entry *out, size_t *filled,
+                             kalam_status *status) {
+  size_t n = 0, used = 0, i;
+  int rc = KALAM_OK;
+  if (filled != NULL) *filled = 0;
+  if (it == NULL || filled == NULL || (out == NULL && max > 0) ||
+      (flags & ~KALAM_BATCH_REVERSE)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, "iter_read_batch: bad args");
+  }
+  if (it->error != KALAM_OK) {
+    return fail(status, it->error, "the iterator failed earlier");
+  }
+  if (!it->positioned) return KALAM_NOT_FOUND;
+  while (n < max && rc == KALAM_OK) {
+    const size_t need = used + it->key_len + it->value_len;
+    if (need > it->arena_cap) {
+      size_t cap = it->arena_cap ? it->arena_cap : 4096;
+      unsigned char *grown;
+      while (cap < need) cap *= 2;
+      grown = (unsigned char *)realloc(it->arena, cap);
+      if (grown == NULL) {
+        /* Sticky, like a failed copy in land(); the entries so far are
+         * good. */
+        it->error = KALAM_NO_MEMORY;
+        it->positioned = 0;
+        rc = fail(status, KALAM_NO_MEMORY, "iter_read_batch: out of memory");
+        break;
+      }
+      it->arena = grown;
+      it->arena_cap = cap;
+    }
+    memcpy(it->arena + used, it->key, it->key_len);
+    if (it->value_len > 0) {
+      memcpy(it->arena + used + it->key_len, it->value, it->value_len);
+    }
+    out[n].key_len = it->key_len;
+    out[n].value_len = it->value_len;
+    used = need;
+    ++n;
+    rc = (flags & KALAM_BATCH_REVERSE) ? t_iter_prev(it, status)
+                                       : t_iter_next(it, status);
+  }
+  used = 0;
+  for (i = 0; i < n; ++i) {
+    out[i].key = it->arena + used;
+    used += out[i].key_len;
+    out[i].value = it->arena + used;
+    used += out[i].value_len;
+  }
+  *filled = n;
+  return rc;
+}
+
 /* ---- The entry point ----------------------------------------------------- */
 
 static const kalam_backend_vtable kTable = {
@@ -697,6 +761,8 @@ static const kalam_backend_vtable kTable = {
     NULL, /* compact_range: KALAM_CAP_COMPACT_RANGE not declared */
     NULL, /* get_property: KALAM_CAP_PROPERTIES not declared */
     NULL, /* checkpoint: KALAM_CAP_CHECKPOINT not declared */
+    /* ABI 1.1 */
+    t_iter_read_batch,
 };
 
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host *host,
@@ -718,7 +784,11 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host *host,
   }
   memset(&mine, 0, sizeof mine);
   mine.abi_major = KALAM_ABI_VERSION_MAJOR;
-  mine.abi_minor = 0; /* the highest minor this plugin implements */
+  /* The highest minor this plugin implements (1.1: iter_read_batch); a
+   * host that understands less ignores the slots it does not know. */
+  mine.abi_minor = 1;
+  if (mine.abi_minor > host->abi_max_minor)
+    mine.abi_minor = host->abi_max_minor;
   mine.pointer_size = (uint32_t)sizeof(void *);
   mine.size_t_size = (uint32_t)sizeof(size_t);
   mine.format_version = 1;

@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -298,5 +299,69 @@ inline int plugin_entry(const kalam_host* host, kalam_plugin_info* info,
   if (KALAM_PLUGIN_COVERS(info, vtable)) info->vtable = values.vtable;
   return KALAM_OK;
 }
+
+// iter_read_batch() for a store whose key/value views die at its next step:
+// copies of the entries of one batch, in one buffer owned by the iterator and
+// reused from batch to batch (so it stops allocating once it has grown). Each
+// entry is copied once, straight to its place; when the buffer has to grow,
+// the views already handed out in this batch are moved along with it.
+class EntryArena {
+ public:
+  // Starts a batch: the views of the previous one die.
+  void clear() { used_ = 0; }
+  size_t used() const { return used_; }
+  // Copies one entry into the buffer and points `out[n]` at the copy;
+  // out[0..n) are this batch's earlier entries. May throw std::bad_alloc.
+  void add(kalam_entry* out, size_t n, const void* key, size_t key_len,
+           const void* value, size_t value_len) {
+    const size_t need = key_len + value_len;
+    if (need > capacity_ - used_) grow(out, n, need);
+    char* dst = data_.get() + used_;
+    copy(dst, key, key_len);
+    out[n].key = dst;
+    out[n].key_len = key_len;
+    dst += key_len;
+    copy(dst, value, value_len);
+    out[n].value = dst;
+    out[n].value_len = value_len;
+    used_ += need;
+  }
+
+ private:
+  // memcpy, with the short copies (keys, small values) done inline: two
+  // overlapping fixed-size moves instead of a library call.
+  static void copy(char* dst, const void* src, size_t len) {
+    const char* from = static_cast<const char*>(src);
+    if (len >= 8 && len <= 16) {
+      std::memcpy(dst, from, 8);
+      std::memcpy(dst + len - 8, from + len - 8, 8);
+    } else if (len > 16 && len <= 32) {
+      std::memcpy(dst, from, 16);
+      std::memcpy(dst + len - 16, from + len - 16, 16);
+    } else if (len > 0) {
+      std::memcpy(dst, from, len);
+    }
+  }
+
+  void grow(kalam_entry* out, size_t n, size_t need) {
+    const size_t capacity =
+        std::max({capacity_ * 2, used_ + need, static_cast<size_t>(4096)});
+    std::unique_ptr<char[]> bigger(new char[capacity]);
+    if (used_ > 0) std::memcpy(bigger.get(), data_.get(), used_);
+    const char* old_base = data_.get();
+    for (size_t i = 0; i < n; ++i) {
+      out[i].key =
+          bigger.get() + (static_cast<const char*>(out[i].key) - old_base);
+      out[i].value =
+          bigger.get() + (static_cast<const char*>(out[i].value) - old_base);
+    }
+    data_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0;
+  size_t used_ = 0;
+};
 
 }  // namespace kalam_plugin

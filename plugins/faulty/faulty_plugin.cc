@@ -78,6 +78,7 @@ enum Kind : int {
   kCompactRange,
   kGetProperty,
   kCheckpoint,
+  kIterReadBatch,  // ABI 1.1; last, so the numbers of the others stay
   kKindCount
 };
 
@@ -102,15 +103,16 @@ constexpr const char* kKindNames[kKindCount] = {"open",
                                                 "iter_next_batch",
                                                 "compact_range",
                                                 "get_property",
-                                                "checkpoint"};
+                                                "checkpoint",
+                                                "iter_read_batch"};
 
 constexpr uint32_t bit(Kind k) { return uint32_t{1} << k; }
 constexpr uint32_t kAllKinds = (uint32_t{1} << kKindCount) - 1;
 constexpr uint32_t kReadKinds = bit(kGet) | bit(kGetInto) | bit(kMultiGet);
-constexpr uint32_t kIterKinds = bit(kIterCreate) | bit(kIterSeekFirst) |
-                                bit(kIterSeekLast) | bit(kIterSeek) |
-                                bit(kIterSeekForPrev) | bit(kIterNext) |
-                                bit(kIterPrev) | bit(kIterNextBatch);
+constexpr uint32_t kIterKinds =
+    bit(kIterCreate) | bit(kIterSeekFirst) | bit(kIterSeekLast) |
+    bit(kIterSeek) | bit(kIterSeekForPrev) | bit(kIterNext) | bit(kIterPrev) |
+    bit(kIterNextBatch) | bit(kIterReadBatch);
 
 // ---- Host log
 // ------------------------------------------------------------------
@@ -405,6 +407,9 @@ struct kalam_iter {
   ::kalam_iter* it = nullptr;  // the inner plugin's handle
   int sticky = KALAM_OK;       // an injected failure, until destroyed
   kalam_status sticky_detail{};
+  // iter_read_batch() over an inner plugin without it: the copies of the
+  // last batch's entries (the inner's views die at its next step).
+  std::string arena;
 };
 
 namespace {
@@ -775,6 +780,67 @@ int f_iter_next_batch(::kalam_iter* iter, uint32_t flags, size_t max_entries,
   });
 }
 
+// ABI 1.1. Forwarded when the inner plugin has iter_read_batch(); else
+// built from the inner's iter_next_batch(), copying each entry into the
+// wrapper's per-iterator arena, so the wrapper always offers the call.
+struct CopyBatch {
+  kalam_entry* out;
+  std::string* arena;
+  size_t n = 0;
+};
+
+int copy_entry(void* ctx, const void* key, size_t key_len, const void* value,
+               size_t value_len) {
+  auto* c = static_cast<CopyBatch*>(ctx);
+  kalam_entry& e = c->out[c->n++];
+  e.key_len = key_len;
+  e.value_len = value_len;
+  c->arena->append(static_cast<const char*>(key), key_len);
+  if (value_len > 0)
+    c->arena->append(static_cast<const char*>(value), value_len);
+  return 0;
+}
+
+int f_iter_read_batch(::kalam_iter* iter, uint32_t flags, size_t max_entries,
+                      kalam_entry* out, size_t* filled, kalam_status* status) {
+  if (filled != nullptr) *filled = 0;
+  return guarded(status, "iter_read_batch", [&]() -> int {
+    if (iter == nullptr || filled == nullptr ||
+        (out == nullptr && max_entries > 0)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "%s: iter_read_batch: iter and filled must not be NULL, "
+                  "nor out when max_entries is above 0",
+                  kWho);
+    }
+    const int rc = iter_move(
+        iter, kIterReadBatch, status,
+        [&](const kalam_backend_vtable* vt, ::kalam_iter* it) {
+          if (vt->struct_size >= KALAM_BACKEND_VTABLE_SIZE_1_1 &&
+              vt->iter_read_batch != nullptr) {
+            return vt->iter_read_batch(it, flags, max_entries, out, filled,
+                                       status);
+          }
+          // Offsets first (the arena may move while it grows).
+          iter->arena.clear();
+          CopyBatch batch{out, &iter->arena};
+          size_t consumed = 0;
+          const int code = vt->iter_next_batch(
+              it, flags, max_entries, &copy_entry, &batch, &consumed, status);
+          const char* base = iter->arena.data();
+          for (size_t i = 0; i < batch.n; ++i) {
+            out[i].key = base;
+            base += out[i].key_len;
+            out[i].value = base;
+            base += out[i].value_len;
+          }
+          *filled = batch.n;
+          return code;
+        });
+    if (iter->sticky != KALAM_OK) *filled = 0;
+    return rc;
+  });
+}
+
 // ---- Optional group
 // ---------------------------------------------------------------------
 
@@ -872,6 +938,7 @@ const kalam_backend_vtable kVtable = {
     .compact_range = f_compact_range,
     .get_property = f_get_property,
     .checkpoint = f_checkpoint,
+    .iter_read_batch = f_iter_read_batch,
 };
 
 }  // namespace
@@ -911,7 +978,9 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
     }
     const kalam_plugin_info& in = inner->info;
     values.format_version = in.format_version;
-    values.abi_minor = in.abi_minor;
+    // The wrapper's own minor: it offers iter_read_batch() (ABI 1.1) over
+    // any inner plugin (see f_iter_read_batch).
+    values.abi_minor = KALAM_ABI_VERSION_MINOR;
     values.capabilities = in.capabilities;
     values.max_key_size = in.max_key_size;
     values.max_value_size = in.max_value_size;

@@ -437,4 +437,55 @@ int iter_next_batch(kalam_iter* it, uint32_t flags, size_t max_entries,
   return rc;
 }
 
+// The array batch. LMDB's views point into the memory map and stay valid
+// for as long as the read transaction the iterator holds (its own or its
+// snapshot's), so the entries are handed out without a copy. The loop does
+// the prologue once and then only what a step must: the cursor step, the
+// bound in the direction of travel and the key-size check of land().
+int iter_read_batch(kalam_iter* it, uint32_t flags, size_t max_entries,
+                    kalam_entry* out, size_t* filled,
+                    kalam_status* status) noexcept {
+  size_t n = 0;
+  const int rc = guarded(status, "iter_read_batch", [&]() -> int {
+    if (it == nullptr) return bad_iter(status, "iter_read_batch");
+    if (filled == nullptr || (out == nullptr && max_entries > 0)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb iter_read_batch: filled must not be NULL, nor out "
+                  "when max_entries is above 0");
+    }
+    if ((flags & ~KALAM_BATCH_REVERSE) != 0) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb iter_read_batch: unknown flags 0x%x",
+                  flags & ~KALAM_BATCH_REVERSE);
+    }
+    const auto lock = move_lock(it);
+    int code = prologue(it, status);
+    if (code != KALAM_OK) return code;
+    if (!it->valid) return KALAM_NOT_FOUND;
+    const bool reverse = (flags & KALAM_BATCH_REVERSE) != 0;
+    const MDB_cursor_op op = reverse ? MDB_PREV : MDB_NEXT;
+    while (n < max_entries) {
+      kalam_entry& e = out[n];
+      e.key = it->key.mv_data;
+      e.key_len = it->key.mv_size;
+      e.value = it->value.mv_data;
+      e.value_len = it->value.mv_size;
+      ++n;
+      const int mrc = cursor_op(it, op);
+      const bool out_of_bounds =
+          mrc == 0 &&
+          (reverse ? below_lower(it, it->key) : above_upper(it, it->key));
+      if (mrc != 0 || out_of_bounds || it->key.mv_size == 0 ||
+          it->key.mv_size > kMaxKeySize) {
+        return land(it, mrc, out_of_bounds,
+                    reverse ? "iter_read_batch(reverse)" : "iter_read_batch",
+                    status);
+      }
+    }
+    return KALAM_OK;
+  });
+  if (filled != nullptr) *filled = n;
+  return rc;
+}
+
 }  // namespace kalam_lmdb

@@ -49,6 +49,7 @@ const kalam_backend_vtable kVtable = {
     .compact_range = nullptr,
     .get_property = &get_property,
     .checkpoint = &checkpoint,
+    .iter_read_batch = &iter_read_batch,
 };
 
 // "1.0.0 (LMDB 0.9.24: (July 24, 2019))", built once from the library that

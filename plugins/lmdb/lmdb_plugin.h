@@ -334,5 +334,8 @@ int iter_status(const kalam_iter* iter, kalam_status* status) noexcept;
 int iter_next_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
                     kalam_entry_visitor visit, void* ctx, size_t* consumed,
                     kalam_status* status) noexcept;
+int iter_read_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
+                    kalam_entry* out, size_t* filled,
+                    kalam_status* status) noexcept;
 
 }  // namespace kalam_lmdb

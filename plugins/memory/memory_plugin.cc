@@ -1358,6 +1358,51 @@ int mem_iter_next_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
   }
 }
 
+// The array batch: every entry the iterator passes stays pinned by its
+// registered sequence (see "Pinning" above), so out[] gets views of the map
+// nodes and version buffers, never a copy. Fills at most kReadBatchMax
+// entries per call, so that one call holds the shared lock for a bounded
+// time (the ABI allows short fills).
+int mem_iter_read_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
+                        kalam_entry* out, size_t* filled,
+                        kalam_status* status) noexcept {
+  constexpr size_t kReadBatchMax = 4 * kBatchChunk;
+  if (filled != nullptr) *filled = 0;
+  if (iter == nullptr || filled == nullptr ||
+      (out == nullptr && max_entries > 0)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "memory: iter_read_batch: iter and filled must not be NULL, "
+                "nor out when max_entries is above 0");
+  }
+  if ((flags & ~KALAM_BATCH_REVERSE) != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "memory: iter_read_batch: unknown flag bits 0x%x",
+                static_cast<unsigned>(flags));
+  }
+  if (iter->error != KALAM_OK) return report_sticky(iter, status);
+  if (!iter->valid) return KALAM_NOT_FOUND;
+  const bool reverse = (flags & KALAM_BATCH_REVERSE) != 0;
+  const size_t want = std::min(max_entries, kReadBatchMax);
+  size_t n = 0;
+  {
+    std::shared_lock lock(iter->db->mu);
+    while (n < want) {
+      const Position at = iter->at;
+      out[n] = kalam_entry{at.key, at.key_len, at.value, at.value_len};
+      ++n;
+      const bool found = reverse
+                             ? backward(*iter, at.node, &iter->at)
+                             : forward(*iter, std::next(at.node), &iter->at);
+      if (!found) {
+        iter->valid = false;
+        break;
+      }
+    }
+  }
+  *filled = n;
+  return iter->valid ? KALAM_OK : KALAM_NOT_FOUND;
+}
+
 // ---- Properties -------------------------------------------------------------
 
 int mem_get_property(kalam_db* db, kalam_cf* cf, const char* name,
@@ -1443,6 +1488,7 @@ constexpr kalam_backend_vtable kVtable = {
     .compact_range = nullptr,  // No KALAM_CAP_COMPACT_RANGE.
     .get_property = mem_get_property,
     .checkpoint = nullptr,  // No KALAM_CAP_CHECKPOINT.
+    .iter_read_batch = mem_iter_read_batch,
 };
 
 }  // namespace

@@ -24,6 +24,9 @@ struct kalam_iter {
   int error = KALAM_OK;
   int64_t error_native = 0;
   std::string error_message;
+  // iter_read_batch(): the copies of the entries of the last batch (a
+  // RocksDB key()/value() Slice dies at the next move).
+  kalam_plugin::EntryArena arena;
 };
 
 namespace kalam_rocksdb {
@@ -269,6 +272,52 @@ int next_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
   return iter->valid ? KALAM_OK : KALAM_NOT_FOUND;
 }
 
+// iter_read_batch(): the arena grows past this only to hold one entry.
+constexpr size_t kArenaSoftLimit = size_t{4} << 20;
+
+int read_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
+                    kalam_entry* out, size_t* filled, kalam_status* status) {
+  int rc = precheck(iter, "iter_read_batch", status);
+  if (rc != KALAM_OK) return rc;
+  if (filled == nullptr || (out == nullptr && max_entries > 0)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "rocksdb iter_read_batch: filled must not be NULL, nor out "
+                "when max_entries is above 0");
+  }
+  if ((flags & ~KALAM_BATCH_REVERSE) != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "rocksdb iter_read_batch: unknown flags 0x%x",
+                flags & ~KALAM_BATCH_REVERSE);
+  }
+  if (!iter->valid) return KALAM_NOT_FOUND;
+  const bool forward = (flags & KALAM_BATCH_REVERSE) == 0;
+  const char* what = forward ? "iter_read_batch" : "iter_read_batch(reverse)";
+  rocksdb::Iterator* it = iter->it.get();
+  kalam_plugin::EntryArena& arena = iter->arena;
+  arena.clear();
+  size_t n = 0;
+  rc = KALAM_OK;
+  // *filled follows every entry, so an exception (bad_alloc) after some
+  // entries still reports them.
+  while (n < max_entries) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    arena.add(out, n, key.data(), key.size(), value.data(), value.size());
+    *filled = ++n;
+    if (forward) {
+      it->Next();
+    } else {
+      it->Prev();
+    }
+    if (!it->Valid()) {
+      rc = settle(iter, what, status);  // the end, or an error
+      break;
+    }
+    if (arena.used() >= kArenaSoftLimit) break;
+  }
+  return rc;
+}
+
 }  // namespace
 
 int iter_create(kalam_db* db, const kalam_iter_options* options, kalam_cf* cf,
@@ -354,6 +403,15 @@ int iter_next_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
   });
   if (consumed != nullptr) *consumed = count;
   return rc;
+}
+
+int iter_read_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
+                    kalam_entry* out, size_t* filled,
+                    kalam_status* status) noexcept {
+  if (filled != nullptr) *filled = 0;
+  return guarded(status, "iter_read_batch", [&] {
+    return read_batch_impl(iter, flags, max_entries, out, filled, status);
+  });
 }
 
 }  // namespace kalam_rocksdb

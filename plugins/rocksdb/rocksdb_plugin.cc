@@ -60,6 +60,7 @@ constexpr kalam_backend_vtable kVtable = {
     compact_range,
     get_property,
     checkpoint,
+    iter_read_batch,
 };
 
 }  // namespace

@@ -267,4 +267,39 @@ int Iterator::next_batch(uint32_t flags, size_t max_entries,
   return rc;
 }
 
+int Iterator::read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
+                         size_t* filled, Error& err) {
+  // read_batch() grows arena_ past this only to hold one entry.
+  constexpr size_t kArenaSoftLimit = size_t{4} << 20;
+  if (filled != nullptr) *filled = 0;
+  if ((flags & ~KALAM_BATCH_REVERSE) != 0 || filled == nullptr ||
+      (out == nullptr && max_entries > 0)) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                kPrefix +
+                    "iter_read_batch: filled is NULL, out is NULL with "
+                    "max_entries above 0, or flags has unknown bits " +
+                    std::to_string(flags & ~KALAM_BATCH_REVERSE));
+  }
+  if (sticky_.code != KALAM_OK) return status(err);
+  const bool reverse = (flags & KALAM_BATCH_REVERSE) != 0;
+  std::lock_guard<std::recursive_mutex> lock(view_->mutex());
+  if (!valid_) return KALAM_NOT_FOUND;
+  arena_.clear();
+  size_t n = 0;
+  int rc = KALAM_OK;
+  // The query runs in the batch's direction after the first step (a turn
+  // around starts a new one), so later steps go straight to step().
+  while (n < max_entries) {
+    arena_.add(out, n, key_, key_len_, value_, value_len_);
+    *filled = ++n;
+    if (forward_ == !reverse) {
+      rc = step(err);
+    } else {
+      rc = reverse ? prev_locked(err) : next_locked(err);
+    }
+    if (rc != KALAM_OK || arena_.used() >= kArenaSoftLimit) break;
+  }
+  return rc;
+}
+
 }  // namespace kalam::sqlite_plugin

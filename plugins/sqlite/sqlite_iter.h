@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "plugin_support.h"
 #include "sqlite_connection.h"
 #include "sqlite_db.h"
 #include "sqlite_status.h"
@@ -42,6 +43,10 @@ class Iterator {
   int status(Error& err) const;
   int next_batch(uint32_t flags, size_t max_entries, kalam_entry_visitor visit,
                  void* ctx, size_t* consumed, Error& err);
+  // iter_read_batch(): copies the entries into arena_ (a column blob dies
+  // at the next step), so their views live until the next move.
+  int read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
+                 size_t* filled, Error& err);
 
  private:
   enum Lower { kNoLower = 0, kAtLeast = 1, kAbove = 2 };
@@ -78,6 +83,8 @@ class Iterator {
   std::string pivot_;
 
   Error sticky_;
+  // The copies of the last read_batch()'s entries.
+  kalam_plugin::EntryArena arena_;
 };
 
 inline Iterator* to_iterator(kalam_iter* iter) {

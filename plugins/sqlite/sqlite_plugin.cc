@@ -273,6 +273,16 @@ int vt_iter_next_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
   });
 }
 
+int vt_iter_read_batch(kalam_iter* iter, uint32_t flags, size_t max_entries,
+                       kalam_entry* out, size_t* filled,
+                       kalam_status* status) noexcept {
+  if (filled != nullptr) *filled = 0;
+  return guard(status, [&](Error& err) {
+    if (iter == nullptr) return null_argument(err, "iter_read_batch: iter");
+    return to_iterator(iter)->read_batch(flags, max_entries, out, filled, err);
+  });
+}
+
 // ---- Optional -------------------------------------------------------------
 
 int vt_get_property(kalam_db* db, kalam_cf* cf, const char* name,
@@ -322,6 +332,7 @@ const kalam_backend_vtable kVtable = {
     .compact_range = nullptr,
     .get_property = vt_get_property,
     .checkpoint = vt_checkpoint,
+    .iter_read_batch = vt_iter_read_batch,
 };
 
 int entry(const kalam_host* host, kalam_plugin_info* info,

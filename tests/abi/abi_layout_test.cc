@@ -44,7 +44,18 @@ KALAM_EXPECT_OFFSET(kalam_backend_vtable, compact_range, 200);
 KALAM_EXPECT_OFFSET(kalam_backend_vtable, get_property, 208);
 KALAM_EXPECT_OFFSET(kalam_backend_vtable, checkpoint, 216);
 static_assert(KALAM_BACKEND_VTABLE_SIZE_1_0 == 224);
-static_assert(sizeof(kalam_backend_vtable) == 224);
+// ABI 1.1: appended after the 1.0 group.
+KALAM_EXPECT_OFFSET(kalam_backend_vtable, iter_read_batch, 224);
+static_assert(KALAM_BACKEND_VTABLE_SIZE_1_1 == 232);
+static_assert(sizeof(kalam_backend_vtable) == 232);
+static_assert(KALAM_ABI_VERSION_MINOR == 1);
+
+// kalam_entry (ABI 1.1) is frozen: an array element without struct_size.
+KALAM_EXPECT_OFFSET(kalam_entry, key, 0);
+KALAM_EXPECT_OFFSET(kalam_entry, key_len, 8);
+KALAM_EXPECT_OFFSET(kalam_entry, value, 16);
+KALAM_EXPECT_OFFSET(kalam_entry, value_len, 24);
+static_assert(sizeof(kalam_entry) == 32);
 
 KALAM_EXPECT_OFFSET(kalam_status, struct_size, 0);
 KALAM_EXPECT_OFFSET(kalam_status, code, 4);
@@ -104,11 +115,12 @@ KALAM_EXPECT_OFFSET(kalam_iter_options, prefix, 48);
 KALAM_EXPECT_OFFSET(kalam_iter_options, prefix_len, 56);
 static_assert(sizeof(kalam_iter_options) == 64);
 
-TEST(AbiLayout, VersionIsOnePointZero) {
-  // The offsets above describe ABI 1.0. A new minor appends fields: extend
-  // the assertions with the new group rather than editing these.
+TEST(AbiLayout, VersionIsOnePointOne) {
+  // The offsets above describe ABI 1.0 plus the 1.1 group (iter_read_batch,
+  // kalam_entry). A new minor appends fields: extend the assertions with the
+  // new group rather than editing these.
   EXPECT_EQ(KALAM_ABI_VERSION_MAJOR, 1);
-  EXPECT_EQ(KALAM_ABI_VERSION_MINOR, 0);
+  EXPECT_EQ(KALAM_ABI_VERSION_MINOR, 1);
 }
 
 TEST(AbiLayout, ResultCodesAreStable) {

@@ -193,6 +193,7 @@ static const kalam_backend_vtable kTable = {
     NULL,
     NULL,
     NULL,
+    NULL, /* iter_read_batch (ABI 1.1): optional */
 };
 
 #ifndef BROKEN_NAME

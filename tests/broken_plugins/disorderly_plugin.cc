@@ -12,9 +12,11 @@
 //                  beyond the bounds
 //   seek_short     seek() lands one entry before its target, and
 //                  seek_for_prev() one after
-// iter_next_batch is built from the same (defective) steps, so the batched
-// walk shows the same defect. The mode is process-wide (the last open sets
-// it): one database at a time.
+// iter_next_batch and iter_read_batch (ABI 1.1) are built from the same
+// (defective) steps, so both batched walks show the same defect. Built with
+// DISORDERLY_ABI_1_0 (kalam_disorderly10.so), the function table is a 1.0
+// one (no iter_read_batch), so the engine takes its iter_next_batch path. The
+// mode is process-wide (the last open sets it): one database at a time.
 #include <kalam/backend_api.h>
 
 #include <cstdio>
@@ -35,7 +37,8 @@ Disorder g_disorder = Disorder::kNone;
 
 struct WrappedIter {
   kalam_iter* real;
-  int steps = 0;  // next()/prev() calls so far
+  int steps = 0;      // next()/prev() calls so far
+  std::string arena;  // read_batch(): the last batch's entries
 };
 
 kalam_iter* real_of(const kalam_iter* it) {
@@ -187,6 +190,42 @@ int next_batch(kalam_iter* it, uint32_t flags, size_t max_entries,
   return rc;
 }
 
+// iter_entry() + step() in a loop, each entry copied into the iterator's
+// arena (the memory plugin's views would do, but a step of this wrapper may
+// be anything).
+[[maybe_unused]] int read_batch(kalam_iter* it, uint32_t flags,
+                                size_t max_entries, kalam_entry* out,
+                                size_t* filled, kalam_status* s) {
+  if (filled == nullptr || (out == nullptr && max_entries > 0)) {
+    return fail(s, KALAM_INVALID_ARGUMENT, "disorderly: read_batch: NULL");
+  }
+  std::string& arena = wrapped(it)->arena;
+  arena.clear();
+  size_t done = 0;
+  int rc = valid(it) ? KALAM_OK : KALAM_NOT_FOUND;
+  while (rc == KALAM_OK && done < max_entries) {
+    const void *k = nullptr, *v = nullptr;
+    size_t kl = 0, vl = 0;
+    rc = entry(it, &k, &kl, &v, &vl);
+    if (rc != KALAM_OK) break;
+    out[done].key_len = kl;
+    out[done].value_len = vl;
+    arena.append(static_cast<const char*>(k), kl);
+    arena.append(static_cast<const char*>(v), vl);
+    ++done;
+    rc = step(it, (flags & KALAM_BATCH_REVERSE) == 0, s);
+  }
+  const char* base = arena.data();
+  for (size_t i = 0; i < done; ++i) {
+    out[i].key = base;
+    base += out[i].key_len;
+    out[i].value = base;
+    base += out[i].value_len;
+  }
+  *filled = done;
+  return rc;
+}
+
 }  // namespace
 
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
@@ -210,7 +249,15 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
   g_table.iter_entry = entry;
   g_table.iter_status = status;
   g_table.iter_next_batch = next_batch;
+#ifdef DISORDERLY_ABI_1_0
+  g_table.struct_size = KALAM_BACKEND_VTABLE_SIZE_1_0;
+  g_table.iter_read_batch = nullptr;
+  info->abi_minor = 0;
+  info->name = "disorderly10";
+#else
+  g_table.iter_read_batch = read_batch;
   info->name = "disorderly";
+#endif
   info->vtable = &g_table;
   return KALAM_OK;
 }

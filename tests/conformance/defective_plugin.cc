@@ -8,10 +8,15 @@
 //                               the first invalid one
 //   DEFECT_SNAPSHOT_SEES_LATER  reads and iterators ignore the snapshot
 //   DEFECT_BOUNDS_IGNORED       iterators ignore their lower/upper bounds
+//   DEFECT_READ_BATCH_ONE_BUFFER
+//                               iter_read_batch copies every entry into one
+//                               buffer, so each view of a batch shows the
+//                               last entry (views that die at the next step)
 #include <kalam/backend_api.h>
 
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "wrapped_plugin.h"
 
@@ -64,6 +69,30 @@ const kalam_backend_vtable* g_real = nullptr;
   return g_real->iter_create(db, &altered, cf, out, s);
 }
 
+[[maybe_unused]] int read_batch_one_buffer(kalam_iter* it, uint32_t flags,
+                                           size_t max, kalam_entry* out,
+                                           size_t* filled, kalam_status* s) {
+  static std::string buffer;
+  const int rc = g_real->iter_read_batch(it, flags, max, out, filled, s);
+  if (out == nullptr || filled == nullptr) return rc;
+  for (size_t i = 0; i < *filled; ++i) {
+    buffer.assign(static_cast<const char*>(out[i].key), out[i].key_len);
+    buffer.append(static_cast<const char*>(out[i].value), out[i].value_len);
+  }
+  // Every view into the one buffer, as a plugin handing out its library's
+  // current-entry views would: all of them show the last entry.
+  size_t offset = 0;
+  for (size_t i = 0; i < *filled; ++i) {
+    const size_t last = *filled - 1;
+    out[i].key = buffer.data();
+    out[i].key_len = out[last].key_len;
+    offset = out[last].key_len;
+    out[i].value = buffer.data() + offset;
+    out[i].value_len = out[last].value_len;
+  }
+  return rc;
+}
+
 }  // namespace
 
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
@@ -82,6 +111,9 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
 #endif
 #ifdef DEFECT_SNAPSHOT_SEES_LATER
   g_table.get = get_latest;
+#endif
+#ifdef DEFECT_READ_BATCH_ONE_BUFFER
+  g_table.iter_read_batch = read_batch_one_buffer;
 #endif
 #if defined(DEFECT_SNAPSHOT_SEES_LATER) || defined(DEFECT_BOUNDS_IGNORED)
   g_table.iter_create = iter_create_altered;

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <thread>
 
 #include "temp_dir.h"
@@ -53,6 +54,97 @@ class DatabaseTest : public ::testing::TestWithParam<std::string> {
 };
 
 using KV = std::vector<std::pair<std::string, std::string>>;
+
+// next_batch() on 1000 entries "key00000".."key00999" (values: the index),
+// through whichever ABI path the plugin offers: batches across the engine's
+// array chunks, both directions, a visitor that stops or throws (the
+// iterator stays on that entry), and the position afterwards.
+void check_next_batch_paths(Database& db, bool reverse) {
+  KV expected;
+  WriteBatch batch;
+  for (int i = 0; i < 1000; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "key%05d", i);
+    expected.emplace_back(key, std::to_string(i));
+    batch.put({}, key, expected.back().second);
+  }
+  ASSERT_TRUE(db.write(batch).ok());
+  auto it = *db.new_iterator({});
+  auto take = [&](size_t max, KV* into,
+                  Iterator::Direction direction =
+                      Iterator::Direction::kForward) {
+    auto n = it.next_batch(
+        max,
+        [&](std::string_view k, std::string_view v) {
+          into->emplace_back(k, v);
+          return true;
+        },
+        direction);
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? *n : 0;
+  };
+  // More than one array chunk in one call, then the rest.
+  it.seek_to_first();
+  KV got;
+  EXPECT_EQ(take(Iterator::kReadBatchChunk * 2 + 3, &got),
+            Iterator::kReadBatchChunk * 2 + 3);
+  ASSERT_TRUE(it.valid());
+  EXPECT_EQ(it.key(), expected[got.size()].first);
+  EXPECT_EQ(it.value(), expected[got.size()].second);
+  EXPECT_EQ(take(100000, &got), 1000 - (Iterator::kReadBatchChunk * 2 + 3));
+  EXPECT_FALSE(it.valid());
+  EXPECT_TRUE(it.status().ok()) << it.status();
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(take(10, &got), 0u) << "an unpositioned iterator yields nothing";
+
+  // Stops: on the first entry, inside a chunk, on a chunk's last entry.
+  for (size_t stop : {size_t{0}, size_t{5}, Iterator::kReadBatchChunk - 1,
+                      Iterator::kReadBatchChunk}) {
+    it.seek("key00100");
+    size_t seen = 0;
+    auto n = it.next_batch(1000, [&](std::string_view, std::string_view) {
+      return seen++ < stop;
+    });
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_EQ(*n, stop);
+    ASSERT_TRUE(it.valid());
+    EXPECT_EQ(it.key(), expected[100 + stop].first) << stop;
+    EXPECT_EQ(it.value(), expected[100 + stop].second) << stop;
+  }
+  // A visitor that throws: the exception passes, the entry stays current.
+  it.seek("key00200");
+  size_t calls = 0;
+  EXPECT_THROW(it.next_batch(50,
+                             [&](std::string_view, std::string_view) -> bool {
+                               if (++calls == 4) throw std::runtime_error("x");
+                               return true;
+                             }),
+               std::runtime_error);
+  ASSERT_TRUE(it.valid());
+  EXPECT_EQ(it.key(), "key00203");
+  it.next();
+  EXPECT_EQ(it.key(), "key00204");
+
+  if (!reverse) return;
+  it.seek_to_last();
+  KV back;
+  EXPECT_EQ(take(Iterator::kReadBatchChunk + 1, &back,
+                 Iterator::Direction::kBackward),
+            Iterator::kReadBatchChunk + 1);
+  ASSERT_TRUE(it.valid());
+  EXPECT_EQ(it.key(), expected[998 - Iterator::kReadBatchChunk].first);
+  take(100000, &back, Iterator::Direction::kBackward);
+  EXPECT_EQ(back, KV(expected.rbegin(), expected.rend()));
+  // A backward stop stays on the refused entry too.
+  it.seek_for_prev("key00500");
+  int seen = 0;
+  auto n = it.next_batch(
+      20, [&](std::string_view, std::string_view) { return ++seen < 3; },
+      Iterator::Direction::kBackward);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2u);
+  EXPECT_EQ(it.key(), "key00498");
+}
 
 TEST_P(DatabaseTest, PutGetDelete) {
   ColumnFamily cf;
@@ -286,6 +378,12 @@ TEST_P(DatabaseTest, BatchedNextMatchesSingleSteps) {
   EXPECT_EQ(*n, 2u);
   ASSERT_TRUE(it.valid());
   EXPECT_EQ(it.key(), "key00012");
+}
+
+TEST_P(DatabaseTest, NextBatchAcrossChunksStopsAndThrows) {
+  // Every in-tree plugin has the ABI 1.1 array batch.
+  EXPECT_NE(db_->plugin().iter_read_batch(), nullptr);
+  check_next_batch_paths(*db_, has(KALAM_CAP_REVERSE_ITERATION));
 }
 
 TEST_P(DatabaseTest, SnapshotsDoNotSeeLaterWrites) {
@@ -814,6 +912,17 @@ TEST_F(DatabaseFallbackTest, CallsAreSerialisedWhenTheBackendIsNotThreadSafe) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(errors, 0);
   EXPECT_EQ(scan().size(), static_cast<size_t>(kThreads * kKeys));
+}
+
+// An ABI 1.0 plugin (a function table of KALAM_BACKEND_VTABLE_SIZE_1_0
+// bytes) loads, and next_batch() takes iter_next_batch(): the reduced
+// plugin's slot past its struct_size aborts if the engine ever reads it.
+TEST_F(DatabaseFallbackTest, AnAbi10PluginLoadsAndScansWithTheVisitorBatch) {
+  const Plugin& plugin = db_->plugin();
+  EXPECT_EQ(plugin.abi_minor(), 0u);
+  EXPECT_EQ(plugin.vtable().struct_size, KALAM_BACKEND_VTABLE_SIZE_1_0);
+  EXPECT_EQ(plugin.iter_read_batch(), nullptr);
+  check_next_batch_paths(*db_, plugin.has(KALAM_CAP_REVERSE_ITERATION));
 }
 
 TEST_F(DatabaseFallbackTest, SnapshotsAreNotSupported) {

@@ -4,7 +4,11 @@
 // (seeks, next, prev, next_batch both ways), and with the checks off its
 // output passes through untouched. The defects come from kalam_disorderly.so
 // (tests/broken_plugins/disorderly_plugin.cc), the memory plugin with broken
-// iterators; correct plugins must pass with the checks on.
+// iterators; correct plugins must pass with the checks on. Every case runs
+// twice: on kalam_disorderly.so, whose table has the ABI 1.1
+// iter_read_batch() (next_batch() fills arrays), and on
+// kalam_disorderly10.so, an ABI 1.0 table (next_batch() visits through
+// iter_next_batch()), so both batch paths are checked equally strictly.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <kalam/config.h>
@@ -34,15 +38,24 @@ std::string hex_of(std::string_view key) {
   return out;
 }
 
-class IteratorChecks : public ::testing::Test {
+// The disorderly plugin's file and backend name.
+struct Disorderly {
+  const char* path;
+  const char* name;
+};
+
+class IteratorChecks : public ::testing::TestWithParam<Disorderly> {
  protected:
   // Opens a fresh database on the disorderly plugin with `disorder` and the
   // checks as given, holding "k1".."k9" (values "v1".."v9").
   void open(const std::string& disorder, std::optional<bool> checks) {
     db_.reset();
-    auto plugin = load_plugin_file(KALAM_TEST_DISORDERLY_PLUGIN_PATH);
+    auto plugin = load_plugin_file(GetParam().path);
     ASSERT_TRUE(plugin.ok()) << plugin.status();
     plugin_ = *plugin;
+    // The table this case means to test: with or without iter_read_batch().
+    ASSERT_EQ(plugin_->iter_read_batch() != nullptr,
+              std::string(GetParam().name) == "disorderly");
     OpenOptions options;
     options.check_iterators = checks;
     auto db = Database::open(plugin_, dir_ / ("db-" + std::to_string(++n_)),
@@ -111,8 +124,10 @@ class IteratorChecks : public ::testing::Test {
                               const std::string& problem) {
     EXPECT_EQ(status.code(), Code::kCorruption) << status;
     EXPECT_THAT(status.message(), HasSubstr("iterator " + op));
-    EXPECT_THAT(status.message(), HasSubstr("plugin 'disorderly'"));
-    EXPECT_THAT(status.message(), HasSubstr("kalam_disorderly.so"));
+    EXPECT_THAT(status.message(),
+                HasSubstr(std::string("plugin '") + GetParam().name + "'"));
+    EXPECT_THAT(status.message(),
+                HasSubstr(fs::path(GetParam().path).filename().string()));
     EXPECT_THAT(status.message(), HasSubstr(problem));
   }
 
@@ -122,7 +137,7 @@ class IteratorChecks : public ::testing::Test {
   std::unique_ptr<Database> db_;
 };
 
-TEST_F(IteratorChecks, CorrectIteratorPassesEveryPathWithChecksOn) {
+TEST_P(IteratorChecks, CorrectIteratorPassesEveryPathWithChecksOn) {
   open("none", true);
   Iterator it = iterator();
   EXPECT_EQ(forward_keys(it).size(), 9u);
@@ -163,7 +178,7 @@ TEST_F(IteratorChecks, CorrectIteratorPassesEveryPathWithChecksOn) {
   EXPECT_TRUE(bounded.status().ok()) << bounded.status();
 }
 
-TEST_F(IteratorChecks, RepeatedKeyOnNextAndPrevIsReported) {
+TEST_P(IteratorChecks, RepeatedKeyOnNextAndPrevIsReported) {
   open("repeat", true);
   Iterator it = iterator();
   EXPECT_EQ(forward_keys(it), (std::vector<std::string>{"k1", "k2"}));
@@ -181,7 +196,7 @@ TEST_F(IteratorChecks, RepeatedKeyOnNextAndPrevIsReported) {
   expect_reported(back.status(), "prev", "does not come before the previous");
 }
 
-TEST_F(IteratorChecks, KeyOutOfOrderIsReportedOnNextAndPrev) {
+TEST_P(IteratorChecks, KeyOutOfOrderIsReportedOnNextAndPrev) {
   open("step_back", true);
   Iterator it = iterator();
   it.seek_to_first();  // k1
@@ -205,7 +220,7 @@ TEST_F(IteratorChecks, KeyOutOfOrderIsReportedOnNextAndPrev) {
                       hex_of("k8"));
 }
 
-TEST_F(IteratorChecks, KeyOutOfOrderIsReportedInBatchesBothWays) {
+TEST_P(IteratorChecks, KeyOutOfOrderIsReportedInBatchesBothWays) {
   open("step_back", true);
   for (auto direction :
        {Iterator::Direction::kForward, Iterator::Direction::kBackward}) {
@@ -227,7 +242,7 @@ TEST_F(IteratorChecks, KeyOutOfOrderIsReportedInBatchesBothWays) {
   expect_reported(s, "next_batch", "does not come after the previous key");
 }
 
-TEST_F(IteratorChecks, KeysBeyondTheBoundsAreReportedOnEveryPath) {
+TEST_P(IteratorChecks, KeysBeyondTheBoundsAreReportedOnEveryPath) {
   open("ignore_bounds", true);
   {
     Iterator it = iterator(bounds("k3", "k6"));
@@ -303,7 +318,7 @@ TEST_F(IteratorChecks, KeysBeyondTheBoundsAreReportedOnEveryPath) {
   }
 }
 
-TEST_F(IteratorChecks, PrefixIsEnforcedThroughItsBounds) {
+TEST_P(IteratorChecks, PrefixIsEnforcedThroughItsBounds) {
   // An all-0xFF prefix has no successor (no upper bound): the lower bound
   // alone keeps keys outside the prefix out.
   open("ignore_bounds", true);
@@ -319,7 +334,7 @@ TEST_F(IteratorChecks, PrefixIsEnforcedThroughItsBounds) {
   expect_reported(it.status(), "prev", "is below the lower bound ffff");
 }
 
-TEST_F(IteratorChecks, SeekLandingBeforeItsTargetIsReported) {
+TEST_P(IteratorChecks, SeekLandingBeforeItsTargetIsReported) {
   open("seek_short", true);
   Iterator it = iterator();
   it.seek("k5");  // the plugin lands on k4
@@ -333,7 +348,7 @@ TEST_F(IteratorChecks, SeekLandingBeforeItsTargetIsReported) {
                       ", which is after the seek target " + hex_of("k5"));
 }
 
-TEST_F(IteratorChecks, AReportedIteratorStaysStopped) {
+TEST_P(IteratorChecks, AReportedIteratorStaysStopped) {
   open("repeat", true);
   Iterator it = iterator();
   forward_keys(it);
@@ -355,7 +370,7 @@ TEST_F(IteratorChecks, AReportedIteratorStaysStopped) {
   EXPECT_TRUE(fresh.valid());
 }
 
-TEST_F(IteratorChecks, LongKeysAreShownTruncated) {
+TEST_P(IteratorChecks, LongKeysAreShownTruncated) {
   open("step_back", true);
   const std::string long_key = "k1" + std::string(100, 'x');
   ASSERT_TRUE(db_->put({}, long_key, "v").ok());
@@ -370,7 +385,7 @@ TEST_F(IteratorChecks, LongKeysAreShownTruncated) {
                         "...(102 bytes)"));
 }
 
-TEST_F(IteratorChecks, WithChecksOffThePluginsOutputPassesThrough) {
+TEST_P(IteratorChecks, WithChecksOffThePluginsOutputPassesThrough) {
   open("repeat", false);
   Iterator it = iterator();
   EXPECT_EQ(forward_keys(it),
@@ -398,7 +413,7 @@ TEST_F(IteratorChecks, WithChecksOffThePluginsOutputPassesThrough) {
   EXPECT_EQ(seeking.key(), "k4");
 }
 
-TEST_F(IteratorChecks, DefaultIsOnInDebugBuildsAndOffInRelease) {
+TEST_P(IteratorChecks, DefaultIsOnInDebugBuildsAndOffInRelease) {
 #ifdef NDEBUG
   EXPECT_FALSE(iterator_checks_default());
 #else
@@ -411,7 +426,7 @@ TEST_F(IteratorChecks, DefaultIsOnInDebugBuildsAndOffInRelease) {
       << it.status();
 }
 
-TEST_F(IteratorChecks, ConfigKeyTurnsChecksOnAndOpenOptionsOverride) {
+TEST_P(IteratorChecks, ConfigKeyTurnsChecksOnAndOpenOptionsOverride) {
   const fs::path dir =
       fs::path(KALAM_TEST_DISORDERLY_PLUGIN_PATH).parent_path();
   for (const char* value : {"true", "false"}) {
@@ -450,6 +465,17 @@ TEST_F(IteratorChecks, ConfigKeyTurnsChecksOnAndOpenOptionsOverride) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    BothBatchPaths, IteratorChecks,
+    ::testing::Values(
+        Disorderly{KALAM_TEST_DISORDERLY_PLUGIN_PATH, "disorderly"},
+        Disorderly{KALAM_TEST_DISORDERLY10_PLUGIN_PATH, "disorderly10"}),
+    [](const ::testing::TestParamInfo<Disorderly>& param_info) {
+      return std::string(param_info.param.name) == "disorderly"
+                 ? "ReadBatch"
+                 : "VisitorBatch";
+    });
 
 // Correct plugins never trip the checks: binary keys (0x00, 0x7f, 0x80,
 // 0xff: a signed compare would misorder them), bounds, prefixes, both

@@ -86,7 +86,8 @@ class MemoryTest : public ::testing::Test, public RawDatabase {
 TEST_F(MemoryTest, DescribesItself) {
   EXPECT_EQ(plugin().name(), "memory");
   EXPECT_EQ(plugin().version(), "1.0.0");
-  EXPECT_EQ(plugin().abi_minor(), 0u);
+  EXPECT_EQ(plugin().abi_minor(), 1u);  // iter_read_batch() is ABI 1.1
+  EXPECT_NE(plugin().iter_read_batch(), nullptr);
   EXPECT_EQ(plugin().format_version(), 1u);
   EXPECT_EQ(plugin().capabilities(),
             KALAM_CAP_ATOMIC_BATCH | KALAM_CAP_SNAPSHOTS |

@@ -64,7 +64,10 @@
  *
  * Versioning: the host speaks one ABI major and understands minors up to some
  * maximum. A plugin built for another major, or for a minor above the host's,
- * is refused at load with a message that names the plugin file.
+ * is refused at load with a message that names the plugin file. A minor adds
+ * optional function-table slots at the end (convention 7): a plugin built
+ * for an older minor has a shorter table, and the host treats the slots it
+ * does not cover as NULL. 1.1 added iter_read_batch().
  */
 #ifndef KALAM_BACKEND_API_H
 #define KALAM_BACKEND_API_H
@@ -82,8 +85,9 @@ extern "C" {
 
 /** The ABI major this header describes. A different major is incompatible. */
 #define KALAM_ABI_VERSION_MAJOR 1
-/** The highest ABI minor this header describes. Minors only add. */
-#define KALAM_ABI_VERSION_MINOR 0
+/** The highest ABI minor this header describes. Minors only add.
+ *  1.0: the first ABI. 1.1: iter_read_batch() (an optional vtable slot). */
+#define KALAM_ABI_VERSION_MINOR 1
 
 /** The one symbol every plugin exports (see kalam_plugin_entry_fn). */
 #define KALAM_PLUGIN_ENTRY_SYMBOL "kalam_plugin_entry"
@@ -392,8 +396,9 @@ typedef struct kalam_iter_options {
   size_t prefix_len;
 } kalam_iter_options;
 
-/* kalam_iter_batch flags */
-/** iter_next_batch(): walk backwards (iter_prev) instead of forwards. */
+/* iter_next_batch() and iter_read_batch() flags */
+/** Walk backwards (iter_prev) instead of forwards. Needs
+ *  KALAM_CAP_REVERSE_ITERATION, else KALAM_NOT_SUPPORTED. */
 #define KALAM_BATCH_REVERSE (UINT32_C(1) << 0)
 
 /** Receives one value (get(), get_property()). `value` is valid only during
@@ -411,6 +416,24 @@ typedef void (*kalam_multi_get_visitor)(void *ctx, size_t index, int code,
  *  then stays on this entry, which counts as not consumed. */
 typedef int (*kalam_entry_visitor)(void *ctx, const void *key, size_t key_len,
                                    const void *value, size_t value_len);
+
+/**
+ * One iterator entry filled in by iter_read_batch() (ABI 1.1): views into
+ * memory the plugin owns, valid until the next move of that iterator (see
+ * iter_read_batch()). A key is never empty; an empty value may have a NULL
+ * pointer.
+ *
+ * Unlike the other structs that cross the boundary, kalam_entry has no
+ * struct_size: it is an element of a host-allocated array, and it is frozen
+ * (it never grows; a later minor that needs more per-entry data adds a new
+ * call instead).
+ */
+typedef struct kalam_entry {
+  const void *key;
+  size_t key_len;
+  const void *value;
+  size_t value_len;
+} kalam_entry;
 
 /** Receives one name (cf_list()). `name` is valid only during the call. */
 typedef void (*kalam_name_visitor)(void *ctx, const char *name);
@@ -437,7 +460,8 @@ typedef void (*kalam_name_visitor)(void *ctx, const char *name);
  * static const storage and hands out its address in kalam_plugin_info; it
  * lives as long as the library. Every pointer of the ABI 1.0 group is
  * required (non-NULL) except those marked OPTIONAL, which may be NULL when
- * the matching capability is not declared.
+ * the matching capability is not declared. Every pointer of a later group
+ * is OPTIONAL; its comment says how the host decides to use it.
  *
  * Unless a function says otherwise it returns KALAM_OK, or
  * KALAM_INVALID_ARGUMENT (a required pointer is NULL, an argument is
@@ -649,6 +673,8 @@ typedef struct kalam_backend_vtable {
    * when it ran out (entries may still have been visited), or an error.
    * @note *consumed is written whatever the code, so the host can keep
    * what was visited before an error.
+   * @note One visitor call per entry. A host scanning a plugin that has
+   * iter_read_batch() (ABI 1.1, below) uses that instead.
    */
   int (*iter_next_batch)(kalam_iter *iter, uint32_t flags, size_t max_entries,
                          kalam_entry_visitor visit, void *ctx, size_t *consumed,
@@ -673,6 +699,54 @@ typedef struct kalam_backend_vtable {
   /** KALAM_CAP_CHECKPOINT: writes a consistent, openable copy of the whole
    *  database into directory `path`, which must not exist yet. */
   int (*checkpoint)(kalam_db *db, const char *path, kalam_status *status);
+
+  /* ---- ABI 1.1 ---------------------------------------------------------- */
+
+  /*
+   * How the host finds out whether a plugin has iter_read_batch(): by
+   * convention 7 alone, i.e. struct_size >= KALAM_BACKEND_VTABLE_SIZE_1_1
+   * and the pointer is non-NULL. There is no capability bit: the call
+   * promises nothing iter_next_batch() does not, it is only a faster way to
+   * the same entries. A host never reads the slot of a 1.0-sized table (a
+   * plugin built against the 1.0 header), whatever abi_minor says, and uses
+   * iter_next_batch() for it. A plugin that sets the slot reports abi_minor
+   * 1 (or the host's maximum, if lower: a 1.0 host ignores the slot).
+   */
+
+  /**
+   * OPTIONAL (may be NULL). The array batch: fills out[0..*filled) with the
+   * entry the iterator is on and the ones after it (before it with
+   * KALAM_BATCH_REVERSE), up to `max_entries`, and moves past them, so the
+   * host walks an array instead of taking one visitor call per entry.
+   * Exactly equivalent to iter_entry() + iter_next() (iter_prev()) in a loop
+   * that records each entry: same entries, same final position, same codes,
+   * same sticky errors, as iter_next_batch() with a visitor that never stops.
+   *
+   * The plugin may fill fewer than `max_entries` while entries remain (e.g.
+   * to bound the memory it copies into), but fills at least one when it
+   * returns KALAM_OK and max_entries > 0. Returns KALAM_OK when the
+   * iterator is positioned on the entry after the last one filled (the
+   * next batch starts there); KALAM_NOT_FOUND when it ran out of entries or
+   * was unpositioned at the call (it is then unpositioned; entries may still
+   * have been filled); or an error (the entries filled before it are
+   * good). `flags`: KALAM_BATCH_REVERSE or 0.
+   * `out` may be NULL only when max_entries is 0; `filled` is required.
+   * @note *filled is written whatever the code (0 on an argument error), so
+   * the host can use what was filled before an error.
+   * @note The views in out[] stay valid until the next call that moves or
+   * destroys this iterator (a seek, next, prev, iter_next_batch(),
+   * iter_read_batch(), iter_destroy()), whatever other calls run on the
+   * database meanwhile; iter_entry(), iter_valid() and iter_status() do not
+   * invalidate them, and the views iter_entry() gives for the entry landed
+   * on are valid together with them. A plugin whose library invalidates
+   * its views on every step copies the entries into memory it owns per
+   * iterator (reused from one call to the next); one whose views live as
+   * long as the iterator (a memory map, pinned blocks) hands them out.
+   * `out` is owned by the host; the plugin writes only out[0..*filled).
+   */
+  int (*iter_read_batch)(kalam_iter *iter, uint32_t flags, size_t max_entries,
+                         kalam_entry *out, size_t *filled,
+                         kalam_status *status);
 } kalam_backend_vtable;
 
 /** The struct_size of a complete ABI 1.0 function table. The host refuses a
@@ -680,6 +754,13 @@ typedef struct kalam_backend_vtable {
 #define KALAM_BACKEND_VTABLE_SIZE_1_0           \
   (offsetof(kalam_backend_vtable, checkpoint) + \
    sizeof(((kalam_backend_vtable *)0)->checkpoint))
+
+/** The struct_size of a complete ABI 1.1 function table (iter_read_batch()
+ *  covered). A table of at least KALAM_BACKEND_VTABLE_SIZE_1_0 bytes but
+ *  less than this is a 1.0 table: it loads, without iter_read_batch(). */
+#define KALAM_BACKEND_VTABLE_SIZE_1_1                \
+  (offsetof(kalam_backend_vtable, iter_read_batch) + \
+   sizeof(((kalam_backend_vtable *)0)->iter_read_batch))
 
 /* ======================================================================== */
 /* The entry point                                                          */

@@ -39,8 +39,15 @@ class Plugin {
   // 0 means no limit.
   uint64_t max_key_size() const { return max_key_size_; }
   uint64_t max_value_size() const { return max_value_size_; }
-  // The function table. Pointers in the OPTIONAL group may be null.
+  // The function table. Pointers in the OPTIONAL group may be null, and
+  // fields past vtable().struct_size must not be read (a table built for an
+  // older minor is shorter): use the accessors below for later slots.
   const kalam_backend_vtable& vtable() const { return *vtable_; }
+  // ABI 1.1 iter_read_batch(), or null when the plugin has none (a 1.0
+  // table, or a NULL slot).
+  using ReadBatchFn = int (*)(kalam_iter*, uint32_t, size_t, kalam_entry*,
+                              size_t*, kalam_status*);
+  ReadBatchFn iter_read_batch() const { return iter_read_batch_; }
 
   // Builds a Plugin. Only the loader calls this; it is public for
   // std::make_shared.
@@ -59,6 +66,7 @@ class Plugin {
   uint64_t max_key_size_;
   uint64_t max_value_size_;
   const kalam_backend_vtable* vtable_;
+  ReadBatchFn iter_read_batch_;
 };
 
 // The names of the KALAM_CAP_* bits set in `capabilities`, e.g.

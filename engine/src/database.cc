@@ -571,17 +571,21 @@ StatusOr<size_t> Iterator::visit_batch(size_t max_entries, EntryFn visit,
   // when the caller stopped there (or nothing was visited), else past it.
   const Expect after{
       context.stopped || context.visited == 0 ? Expect::Order::kSame : order};
-  // The batch landed on each entry it moved to: the consumed ones but the
-  // first (counted when the iterator got there) and the one it ends on.
-  if (consumed > 1) {
-    core_->count(CounterCells::kIteratorEntries, consumed - 1);
-  }
   after_move(rc, "next_batch", &detail, after, context.have_previous,
-             /*count_landing=*/consumed > 0);
+             /*count_landing=*/false);
   if (broken_) return status_;
   if (context.error) std::rethrow_exception(context.error);
   if (!status_.ok()) return status_;
+  count_batch(consumed);
   return consumed;
+}
+
+void Iterator::count_batch(size_t consumed) {
+  // The caller's iterator moved past `consumed` entries: it landed on each
+  // of them but the first (counted when it got there), and on the one it
+  // is on now.
+  if (consumed == 0) return;
+  core_->count(CounterCells::kIteratorEntries, consumed - 1 + (valid_ ? 1 : 0));
 }
 
 size_t Iterator::read_batch(size_t want, Direction direction) {
@@ -601,6 +605,7 @@ size_t Iterator::read_batch(size_t want, Direction direction) {
                         batch_.data(), &filled, detail.get());
   }
   auto contract_broken = [&](const std::string& what) {
+    core_->count(CounterCells::kErrors);
     broken_ = true;
     valid_ = false;
     key_ = value_ = {};
@@ -652,7 +657,8 @@ size_t Iterator::read_batch(size_t want, Direction direction) {
   // Where the batch must have left the iterator: past the last entry filled,
   // or where it was when none was.
   const Expect after{filled == 0 ? Expect::Order::kSame : order};
-  after_move(rc, "next_batch", &detail, after, filled > 0 || had_previous);
+  after_move(rc, "next_batch", &detail, after, filled > 0 || had_previous,
+             /*count_landing=*/false);
   return good;
 }
 
@@ -680,7 +686,8 @@ bool Iterator::return_to(size_t index, Direction direction) {
                   : core_->vt->iter_seek(handle_, key.data(), key.size(),
                                          detail.get());
   }
-  after_move(rc, "next_batch", &detail, expect, had_previous);
+  after_move(rc, "next_batch", &detail, expect, had_previous,
+             /*count_landing=*/false);
   if (broken_ || !status_.ok()) return false;
   if (exact && !valid_) {
     broken_ = true;

@@ -245,6 +245,9 @@ class Iterator {
   // moves the plugin back onto that entry. False (status_ set) if it could
   // not.
   bool return_to(size_t index, Direction direction);
+  // Counts, for the engine counters, the entries a next_batch() that
+  // consumed `consumed` entries moved the caller's iterator onto.
+  void count_batch(size_t consumed);
   std::shared_ptr<detail::DbCore> core_;
   kalam_iter* handle_ = nullptr;
   std::string cf_name_;
@@ -297,6 +300,7 @@ requires std::is_invocable_r_v<bool, Visit&, std::string_view, std::string_view>
       }
       if (!go_on) {
         if (!return_to(i, direction)) return status_;
+        count_batch(total + i);
         return total + i;
       }
     }
@@ -304,6 +308,7 @@ requires std::is_invocable_r_v<bool, Visit&, std::string_view, std::string_view>
     if (!status_.ok()) return status_;
     if (!valid_) break;
   } while (total < max_entries);
+  count_batch(total);
   return total;
 }
 

@@ -1,5 +1,5 @@
 # gnuplot chart.gp (run in this directory) redraws the charts.
-set terminal pngcairo size 1240,640 noenhanced font "sans,10"
+set terminal pngcairo size 1310,640 noenhanced font "sans,10"
 set datafile separator "\t"
 set datafile missing "?"
 set style data histograms

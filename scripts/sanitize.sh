@@ -59,6 +59,13 @@ fi
 # their globals stay reachable and are not reported.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# LeakSanitizer does not scan thread-local storage: with GCC 12's runtime on
+# Debian 12's glibc ("can't guess glibc version"), its walk of dynamic TLS
+# blocks kills its own tracer ("Tracer caught signal 11") in processes that
+# loaded a library with thread_local data (the LMDB plugin's per-thread
+# read transactions). Not scanning TLS can only add false leak reports
+# (memory reachable only from TLS), never hide a leak.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-use_tls=0:print_suppressions=0}
 # Suppressions cover third-party libraries only (each entry says why).
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp}
 

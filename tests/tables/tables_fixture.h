@@ -112,14 +112,10 @@ enum class ViewRead {
   kMixed,      // next_batch, next_view and next() in turn: each row once
 };
 
-// Every row of `cursor` read as views and turned into Rows (RowView::to_row),
-// so that a test can compare the view path with the Row path.
-inline StatusOr<std::vector<Row>> read_views(StatusOr<RowCursor> cursor,
-                                             ViewRead how, size_t batch) {
-  KALAM_RETURN_IF_ERROR(cursor.status());
-  std::vector<Row> rows;
-  Status error;
-  auto keep = [&](const RowView& view) {
+// A view visitor that appends each row to `rows` as a Row (RowView::to_row)
+// and stops, keeping the status in `error`, at one that does not decode.
+inline auto row_keeper(std::vector<Row>& rows, Status& error) {
+  return [&rows, &error](const RowView& view) {
     auto row = view.to_row();
     if (!row.ok()) {
       error = row.status();
@@ -128,6 +124,16 @@ inline StatusOr<std::vector<Row>> read_views(StatusOr<RowCursor> cursor,
     rows.push_back(std::move(*row));
     return true;
   };
+}
+
+// Every row of `cursor` read as views and turned into Rows (RowView::to_row),
+// so that a test can compare the view path with the Row path.
+inline StatusOr<std::vector<Row>> read_views(StatusOr<RowCursor> cursor,
+                                             ViewRead how, size_t batch) {
+  KALAM_RETURN_IF_ERROR(cursor.status());
+  std::vector<Row> rows;
+  Status error;
+  auto keep = row_keeper(rows, error);
   if (how == ViewRead::kNextView) cursor->set_batch_size(batch);
   for (size_t step = 0;; ++step) {
     const int kind = how == ViewRead::kNextBatch  ? 0
@@ -154,15 +160,7 @@ template <typename Scan>
 StatusOr<std::vector<Row>> collect_views(Scan&& scan) {
   std::vector<Row> rows;
   Status error;
-  Status s = scan([&](const RowView& view) {
-    auto row = view.to_row();
-    if (!row.ok()) {
-      error = row.status();
-      return false;
-    }
-    rows.push_back(std::move(*row));
-    return true;
-  });
+  Status s = scan(row_keeper(rows, error));
   KALAM_RETURN_IF_ERROR(s);
   KALAM_RETURN_IF_ERROR(error);
   return rows;

@@ -232,17 +232,6 @@ void mark_store_opened(const fs::path& data_dir) {
   }
 }
 
-// Carries a C++ callback and any exception it threw across a C call.
-template <typename Fn>
-struct Trampoline {
-  const Fn* fn;
-  std::exception_ptr error;
-  size_t value_bytes = 0;  // what the plugin handed over (get_with)
-  void rethrow() const {
-    if (error) std::rethrow_exception(error);
-  }
-};
-
 }  // namespace
 
 // --- ColumnFamily ------------------------------------------------------------
@@ -1127,9 +1116,8 @@ StatusOr<const kalam_snapshot*> Database::snapshot_handle(
   return static_cast<const kalam_snapshot*>(snapshot->state_->handle);
 }
 
-Status Database::get_with(const ColumnFamily& cf, std::string_view key,
-                          const std::function<void(std::string_view)>& visit,
-                          const ReadOptions& options) {
+Status Database::visit_value(const ColumnFamily& cf, std::string_view key,
+                             ValueVisit* visit, const ReadOptions& options) {
   if (!family_usable(core_.get(), cf.state_.get())) {
     KALAM_RETURN_IF_ERROR(check_family(cf));
   }
@@ -1138,8 +1126,12 @@ Status Database::get_with(const ColumnFamily& cf, std::string_view key,
   if (options.snapshot != nullptr) {
     KALAM_ASSIGN_OR_RETURN(ro.snapshot, snapshot_handle(options.snapshot));
   }
-  using Fn = std::function<void(std::string_view)>;
-  Trampoline<Fn> trampoline{&visit, nullptr};
+  // What the plugin calls back: the caller's visit, and the value's size for
+  // the counters.
+  struct Context {
+    ValueVisit* visit;
+    size_t value_bytes;
+  } context{visit, 0};
   StatusBuffer detail;
   int rc;
   {
@@ -1147,18 +1139,15 @@ Status Database::get_with(const ColumnFamily& cf, std::string_view key,
     rc = core_->vt->get(
         core_->db, &ro, handle_of(cf.state_.get()), key.data(), key.size(),
         [](void* ctx, const void* value, size_t len) {
-          auto* t = static_cast<Trampoline<Fn>*>(ctx);
-          t->value_bytes = len;
-          try {
-            (*t->fn)({static_cast<const char*>(value), len});
-          } catch (...) {
-            t->error = std::current_exception();
-          }
+          auto* c = static_cast<Context*>(ctx);
+          c->value_bytes = len;
+          c->visit->fn(c->visit, {static_cast<const char*>(value), len});
         },
-        &trampoline, detail.get());
+        &context, detail.get());
   }
-  core_->count_get(rc, trampoline.value_bytes);
-  trampoline.rethrow();
+  core_->count_get(rc, context.value_bytes);
+  if (visit->error) std::rethrow_exception(visit->error);
+  if (rc == KALAM_OK) return Status::OK();
   if (rc == KALAM_NOT_FOUND) return not_found();
   return status_from_abi(
       rc, detail, [&] { return "get from " + family_label(cf.state_.get()); },

@@ -57,6 +57,7 @@ int get_impl(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
   if (key_len == 0) return KALAM_NOT_FOUND;  // keys are never empty
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db->db->Get(ro, handle, slice(key, key_len), &value);
+  if (s.IsNotFound()) return KALAM_NOT_FOUND;  // a result: nothing to format
   if (!s.ok()) return fail_rocksdb(status, s, "get");
   visit(ctx, value.data(), value.size());
   return KALAM_OK;
@@ -80,6 +81,7 @@ int get_into_impl(kalam_db* db, const kalam_read_options* options, kalam_cf* cf,
   if (key_len == 0) return KALAM_NOT_FOUND;  // keys are never empty
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db->db->Get(ro, handle, slice(key, key_len), &value);
+  if (s.IsNotFound()) return KALAM_NOT_FOUND;  // a result: nothing to format
   if (!s.ok()) return fail_rocksdb(status, s, "get_into");
   if (value.size() > buf_size) {
     *value_len = value.size();

@@ -1,13 +1,6 @@
 #include "sqlite_connection.h"
 
 namespace kalam::sqlite_plugin {
-namespace {
-
-// A non-NULL address for zero-length BLOBs: sqlite3_bind_blob() binds SQL NULL
-// for a NULL pointer, and an empty key must be an empty BLOB.
-const unsigned char kEmptyBytes[1] = {0};
-
-}  // namespace
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
@@ -15,11 +8,13 @@ Statement& Statement::operator=(Statement&& other) noexcept {
     conn_ = std::exchange(other.conn_, nullptr);
     key_ = std::exchange(other.key_, 0);
     stmt_ = std::exchange(other.stmt_, nullptr);
+    clear_bindings_ = std::exchange(other.clear_bindings_, true);
   }
   return *this;
 }
 
 void Statement::release() noexcept {
+  const bool clear_bindings = std::exchange(clear_bindings_, true);
   if (stmt_ == nullptr) return;
   sqlite3_stmt* stmt = std::exchange(stmt_, nullptr);
   if (conn_ == nullptr) {
@@ -27,7 +22,7 @@ void Statement::release() noexcept {
     return;
   }
   sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
+  if (clear_bindings) sqlite3_clear_bindings(stmt);
   std::exchange(conn_, nullptr)->give_back(key_, stmt);
 }
 
@@ -43,12 +38,6 @@ int Statement::bind_text(int index, const std::string& text) {
 
 int Statement::bind_int64(int index, int64_t value) {
   return sqlite3_bind_int64(stmt_, index, value);
-}
-
-const void* Statement::column_blob(int col, size_t* len) const {
-  const void* data = sqlite3_column_blob(stmt_, col);
-  *len = static_cast<size_t>(sqlite3_column_bytes(stmt_, col));
-  return data != nullptr ? data : kEmptyBytes;
 }
 
 int Connection::open(const std::string& file, int flags, const Options& options,

@@ -47,9 +47,15 @@ inline uint64_t statement_key(uint64_t family_id, unsigned kind) {
 
 class Connection;
 
+// A non-NULL address for zero-length BLOBs: sqlite3_bind_blob() binds SQL NULL
+// for a NULL pointer, and an empty key must be an empty BLOB; and what
+// column_blob() returns for an empty value.
+inline constexpr unsigned char kEmptyBytes[1] = {0};
+
 // A prepared statement in use: leased from a Connection's cache (or prepared
-// for one use) and given back, reset with its bindings cleared, when the
-// lease ends. Move-only. Used by one thread at a time, like its connection.
+// for one use) and given back, reset with its bindings cleared (see
+// keep_bindings()), when the lease ends. Move-only. Used by one thread at a
+// time, like its connection.
 class Statement {
  public:
   Statement() = default;
@@ -61,6 +67,11 @@ class Statement {
 
   // Ends the lease now (resets the statement; the column views die).
   void release() noexcept;
+  // For a statement whose every use binds all of its parameters before it
+  // steps (point reads): ending the lease skips sqlite3_clear_bindings().
+  // The stale bindings it keeps (views of the last caller's bytes) are never
+  // read, since the next use rebinds them first.
+  void keep_bindings() { clear_bindings_ = false; }
   explicit operator bool() const { return stmt_ != nullptr; }
   sqlite3_stmt* get() const { return stmt_; }
 
@@ -73,8 +84,13 @@ class Statement {
   // sqlite3_step().
   int step() { return sqlite3_step(stmt_); }
   // The bytes of column `col` of the current row (never NULL), valid until
-  // the next step, reset or release.
-  const void* column_blob(int col, size_t* len) const;
+  // the next step, reset or release. Inline: point reads and scans call it
+  // once or twice per row.
+  const void* column_blob(int col, size_t* len) const {
+    const void* data = sqlite3_column_blob(stmt_, col);
+    *len = static_cast<size_t>(sqlite3_column_bytes(stmt_, col));
+    return data != nullptr ? data : kEmptyBytes;
+  }
   int64_t column_int64(int col) const {
     return sqlite3_column_int64(stmt_, col);
   }
@@ -84,6 +100,7 @@ class Statement {
   Connection* conn_ = nullptr;  // NULL: prepared for one use, finalized
   uint64_t key_ = 0;
   sqlite3_stmt* stmt_ = nullptr;
+  bool clear_bindings_ = true;
 };
 
 // An open sqlite3 connection in multi-thread mode (SQLITE_OPEN_NOMUTEX): the

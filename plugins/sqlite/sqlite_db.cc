@@ -263,6 +263,7 @@ int Database::lookup(Connection& conn, const Family& family, const void* key,
                        kPrefix + "preparing a lookup in column family '" +
                            family.name + "' of " + file_);
   }
+  stmt.keep_bindings();  // ?1, its one parameter, is bound on every use
   rc = stmt.bind_blob(1, key, key_len);
   if (rc == SQLITE_OK) rc = stmt.step();
   if (rc == SQLITE_ROW) {
@@ -743,18 +744,23 @@ void Database::rollback() noexcept {
 
 int Database::resolve(kalam_cf* handle, Family** out, Error& err) {
   Family* family = handle == nullptr ? default_family_ : to_family(handle);
-  if (family->db != this) {
+  if (family->db != this || family->dropped.load(std::memory_order_acquire))
+      [[unlikely]] {
+    return refuse_family(*family, err);
+  }
+  *out = family;
+  return KALAM_OK;
+}
+
+int Database::refuse_family(const Family& family, Error& err) const {
+  if (family.db != this) {
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix +
                     "the column family handle belongs to another "
                     "database than " +
                     file_);
   }
-  if (family->dropped.load(std::memory_order_acquire)) {
-    return fail_dropped(*family, err);
-  }
-  *out = family;
-  return KALAM_OK;
+  return fail_dropped(family, err);
 }
 
 int Database::snapshot_of(const kalam_read_options* options, Snapshot** out,
@@ -776,17 +782,23 @@ int Database::snapshot_of(const kalam_read_options* options, Snapshot** out,
 
 int Database::check_key(const void* key, size_t len, const char* what,
                         Error& err) const {
+  if (kalam_plugin::null_with_length(key, len) || len > kMaxKeySize)
+      [[unlikely]] {
+    return refuse_key(key, len, what, err);
+  }
+  return KALAM_OK;
+}
+
+int Database::refuse_key(const void* key, size_t len, const char* what,
+                         Error& err) const {
   if (kalam_plugin::null_with_length(key, len)) {
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix + what + " is NULL with length " + std::to_string(len));
   }
-  if (len > kMaxKeySize) {
-    return fail(err, KALAM_INVALID_ARGUMENT,
-                kPrefix + what + " has " + std::to_string(len) +
-                    " bytes, over max_key_size (" +
-                    std::to_string(kMaxKeySize) + ")");
-  }
-  return KALAM_OK;
+  return fail(err, KALAM_INVALID_ARGUMENT,
+              kPrefix + what + " has " + std::to_string(len) +
+                  " bytes, over max_key_size (" + std::to_string(kMaxKeySize) +
+                  ")");
 }
 
 int Database::write(const kalam_write_options* options,

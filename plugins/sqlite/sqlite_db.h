@@ -158,6 +158,10 @@ class Database {
                   Error& err);
   int check_key(const void* key, size_t len, const char* what,
                 Error& err) const;
+  // The failures of resolve() and check_key(), out of their fast paths.
+  [[gnu::cold]] int refuse_family(const Family& family, Error& err) const;
+  [[gnu::cold]] int refuse_key(const void* key, size_t len, const char* what,
+                               Error& err) const;
 
   // Read connections.
   int take_reader(std::unique_ptr<Connection>* out, Error& err);

@@ -6,6 +6,7 @@
 #include <kalam/test_paths.h>
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
@@ -186,6 +187,40 @@ TEST_P(DatabaseTest, BinaryKeysAreOrderedBytewise) {
     EXPECT_EQ(got[i].first, keys[i]) << i;
     EXPECT_EQ(got[i].second, "v" + keys[i]);
   }
+}
+
+// get_with() takes any callable (a template, no std::function). What the
+// visitor throws comes out of get_with() after the plugin call has returned,
+// and the database stays usable; a visitor is not called on a miss.
+TEST_P(DatabaseTest, GetWithPassesTheVisitorsExceptionAndStaysUsable) {
+  ASSERT_TRUE(db_->put({}, "k", "value").ok());
+  const auto before = db_->counters();
+  EXPECT_THROW((void)db_->get_with({}, "k",
+                                   [](std::string_view) -> void {
+                                     throw std::runtime_error("visitor failed");
+                                   }),
+               std::runtime_error);
+  const auto after = db_->counters();
+  EXPECT_EQ(after.gets, before.gets + 1);
+  EXPECT_EQ(after.get_hits, before.get_hits + 1);
+  EXPECT_EQ(after.errors, before.errors);
+
+  struct Collector {
+    std::string* out;
+    void operator()(std::string_view v) const { out->assign(v); }
+  };
+  std::string seen;
+  ASSERT_TRUE(db_->get_with({}, "k", Collector{&seen}).ok());
+  EXPECT_EQ(seen, "value");
+  const std::function<void(std::string_view)> as_function =
+      [&seen](std::string_view v) { seen = std::string(v) + "!"; };
+  ASSERT_TRUE(db_->get_with({}, "k", as_function).ok());
+  EXPECT_EQ(seen, "value!");
+  bool called = false;
+  EXPECT_TRUE(
+      db_->get_with({}, "absent", [&](std::string_view) { called = true; })
+          .is_not_found());
+  EXPECT_FALSE(called);
 }
 
 TEST_P(DatabaseTest, VisitorCopyAndMultiGetReturnTheSameBytes) {

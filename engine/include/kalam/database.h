@@ -20,7 +20,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
-#include <functional>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -442,12 +442,15 @@ class Database {
   // is just "not found": a miss is a result, not an error).
   StatusOr<std::string> get(const ColumnFamily& cf, std::string_view key,
                             const ReadOptions& options = {});
-  // The zero-copy read: calls `visit` with the value (valid only during the
-  // call). NOT_FOUND when absent. REQUIRES: `visit` does not call back into
-  // this Database.
-  Status get_with(const ColumnFamily& cf, std::string_view key,
-                  const std::function<void(std::string_view)>& visit,
-                  const ReadOptions& options = {});
+  // The zero-copy read: calls `visit(std::string_view value)` with the value
+  // (valid only during the call). NOT_FOUND when absent. An exception `visit`
+  // throws propagates after the plugin call has returned. A template, so the
+  // visitor is called directly (no std::function). REQUIRES: `visit` does not
+  // call back into this Database.
+  template <typename Visit>
+  requires std::is_invocable_v<Visit&, std::string_view> Status
+  get_with(const ColumnFamily& cf, std::string_view key, Visit&& visit,
+           const ReadOptions& options = {});
   // The copy read into `buffer`; returns the value's length.
   // BUFFER_TOO_SMALL (buffer untouched) when it does not fit; the message
   // says the size needed.
@@ -492,6 +495,16 @@ class Database {
  private:
   explicit Database(std::shared_ptr<detail::DbCore> core);
   Status check_family(const ColumnFamily& cf) const;
+  // get_with() behind its template: the plugin's value goes to
+  // `visit->fn(visit, value)`, which catches what the caller's visitor throws
+  // into `visit->error` (it must not unwind through the plugin);
+  // visit_value() rethrows it once the plugin has returned.
+  struct ValueVisit {
+    void (*fn)(ValueVisit* self, std::string_view value) noexcept;
+    std::exception_ptr error;
+  };
+  Status visit_value(const ColumnFamily& cf, std::string_view key,
+                     ValueVisit* visit, const ReadOptions& options);
   // put() and del(): one op, without a WriteBatch.
   Status write_one(const ColumnFamily& cf, int type, std::string_view key,
                    std::string_view value, const WriteOptions& options);
@@ -505,5 +518,24 @@ class Database {
                              std::vector<kalam_write_op>* ops);
   std::shared_ptr<detail::DbCore> core_;
 };
+
+template <typename Visit>
+requires std::is_invocable_v<Visit&, std::string_view> Status
+Database::get_with(const ColumnFamily& cf, std::string_view key, Visit&& visit,
+                   const ReadOptions& options) {
+  struct Call : ValueVisit {
+    std::remove_reference_t<Visit>* caller;
+  };
+  Call call;
+  call.fn = [](ValueVisit* self, std::string_view value) noexcept {
+    try {
+      (*static_cast<Call*>(self)->caller)(value);
+    } catch (...) {
+      self->error = std::current_exception();
+    }
+  };
+  call.caller = &visit;
+  return visit_value(cf, key, &call, options);
+}
 
 }  // namespace kalam

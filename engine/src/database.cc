@@ -956,7 +956,9 @@ Status Database::del(const ColumnFamily& cf, std::string_view key,
 Status Database::write_one(const ColumnFamily& cf, int type,
                            std::string_view key, std::string_view value,
                            const WriteOptions& options) {
-  KALAM_RETURN_IF_ERROR(check_family(cf));
+  if (!family_usable(core_.get(), cf.state_.get())) {
+    KALAM_RETURN_IF_ERROR(check_family(cf));
+  }
   kalam_write_op op{};
   op.type = type;
   op.cf = handle_of(cf.state_.get());

@@ -731,7 +731,29 @@ TEST_P(CrashTest, KillAndRecover) {
   const fs::path dir = pattern;
 
   CrashRun run(c, seed, dir);
+  // The seed first and the totals every kProgressEvery cycles, so a long run
+  // that is stopped still says what it covered and how to replay it.
+  constexpr uint64_t kProgressEvery = 500;
+  std::cout << "[crash] " << c.name << ": " << cycles << " cycles, seed "
+            << seed << ", in " << dir.string() << std::endl;
   const auto start = Clock::now();
+  auto print_totals = [&](const char* what) {
+    const double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    const Totals& t = run.totals();
+    const uint64_t n = std::max<uint64_t>(1, t.cycles);
+    std::cout << "[crash] " << c.name << " " << what << ": " << t.cycles
+              << " cycles in " << seconds << " s (" << (seconds * 1000 / n)
+              << " ms/cycle: writer " << t.writer_ms / n << ", verify "
+              << t.verify_ms / n << "), seed " << seed << "; " << t.acks
+              << " acknowledged ops (" << t.durable_acks
+              << " sync or flush), in-flight op landed " << t.in_flight_landed
+              << " times; kills during open " << t.mode_count[0]
+              << ", after acks " << t.mode_count[1] << ", after delay "
+              << t.mode_count[2] << ", clean exits " << t.mode_count[3]
+              << "; read-only verifies " << t.read_only_verifies
+              << ", kalam check runs " << t.cli_checks << std::endl;
+  };
   for (uint64_t cycle = 0; cycle < cycles; ++cycle) {
     const std::string error =
         run.run_cycle(cycle, cycle + 1 == cycles, cli_every);
@@ -742,22 +764,11 @@ TEST_P(CrashTest, KillAndRecover) {
              << replay << "\nthe database and writer.log are kept in "
              << dir.string();
     }
+    if ((cycle + 1) % kProgressEvery == 0 && cycle + 1 < cycles) {
+      print_totals("so far");
+    }
   }
-  const double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
-  const Totals& t = run.totals();
-  std::cout << "[crash] " << c.name << ": " << t.cycles << " cycles in "
-            << seconds << " s ("
-            << (seconds * 1000 / std::max<uint64_t>(1, t.cycles))
-            << " ms/cycle: writer " << t.writer_ms / t.cycles << ", verify "
-            << t.verify_ms / t.cycles << "), seed " << seed << "; " << t.acks
-            << " acknowledged ops (" << t.durable_acks
-            << " sync or flush), in-flight op landed " << t.in_flight_landed
-            << " times; kills during open " << t.mode_count[0]
-            << ", after acks " << t.mode_count[1] << ", after delay "
-            << t.mode_count[2] << ", clean exits " << t.mode_count[3]
-            << "; read-only verifies " << t.read_only_verifies
-            << ", kalam check runs " << t.cli_checks << std::endl;
+  print_totals("done");
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

@@ -64,8 +64,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # blocks kills its own tracer ("Tracer caught signal 11") in processes that
 # loaded a library with thread_local data (the LMDB plugin's per-thread
 # read transactions). Not scanning TLS can only add false leak reports
-# (memory reachable only from TLS), never hide a leak.
-export LSAN_OPTIONS=${LSAN_OPTIONS:-use_tls=0:print_suppressions=0}
+# (memory reachable only from TLS), never hide a leak; scripts/lsan.supp
+# names the one such report seen (glibc's per-thread dlerror buffer).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-use_tls=0:print_suppressions=0:suppressions=$root/scripts/lsan.supp}
 # Suppressions cover third-party libraries only (each entry says why).
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$root/scripts/tsan.supp}
 

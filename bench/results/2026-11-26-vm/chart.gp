@@ -11,11 +11,11 @@ set key outside top center horizontal
 set grid ytics
 set bmargin 9
 set output "ratio.png"
-set title "Kalam: plugin / native throughput (median of 3 runs; target >= 0.97)"
+set title "Kalam: plugin / native throughput (median of 5 runs; target >= 0.97)"
 set yrange [0:1.3]
 plot "chart-ratio.dat" using 2:xtic(1) title columnheader(2) linecolor rgb "#5e35b1", "chart-ratio.dat" using 3 title columnheader(3) linecolor rgb "#00796b", "chart-ratio.dat" using 4 title columnheader(4) linecolor rgb "#1565c0", 1 with lines dashtype 3 linecolor rgb "gray40" notitle, 0.97 with lines dashtype 2 linecolor rgb "red" title "target"
 set output "tables-ratio.png"
-set title "Kalam: tables (UserTableStore) / plugin throughput (median of 3 runs; target >= 0.60 for inserts and scanprefix)"
+set title "Kalam: tables (UserTableStore) / plugin throughput (median of 5 runs; target >= 0.60 for inserts and scanprefix)"
 set yrange [0:1.3]
 plot "chart-tables-ratio.dat" using 2:xtic(1) title columnheader(2) linecolor rgb "#311b92", "chart-tables-ratio.dat" using 3 title columnheader(3) linecolor rgb "#004d40", "chart-tables-ratio.dat" using 4 title columnheader(4) linecolor rgb "#0d47a1", "chart-tables-ratio.dat" using 5 title columnheader(5) linecolor rgb "#7f0000", 1 with lines dashtype 3 linecolor rgb "gray40" notitle, 0.60 with lines dashtype 2 linecolor rgb "red" title "target"
 set output "throughput.png"

@@ -2,9 +2,11 @@
 // segments per user, reads merge cold and hot (hot wins, tombstones hide),
 // rows changed during a flush stay hot, and a failure or crash at any step
 // loses no row and shows none twice.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -47,17 +49,14 @@ std::vector<fs::path> segments(const fs::path& dir) {
   return out;
 }
 
-// A cold store that fails the Nth write_segment call (0-based) with
-// IO_ERROR and otherwise forwards to the real one.
-class FailingColdStore : public ColdStore {
+// A cold store that forwards every call to another one; the stores below
+// change one call each.
+class ForwardingColdStore : public ColdStore {
  public:
-  FailingColdStore(std::shared_ptr<ColdStore> inner, int fail_at)
-      : inner_(std::move(inner)), fail_at_(fail_at) {}
+  explicit ForwardingColdStore(std::shared_ptr<ColdStore> inner)
+      : inner_(std::move(inner)) {}
   Status write_segment(const ColdPartition& p,
                        std::span<const ColdRecord> r) override {
-    if (calls_++ == fail_at_) {
-      return Status(Code::kIoError, "injected: write_segment failed");
-    }
     return inner_->write_segment(p, r);
   }
   StatusOr<std::vector<std::unique_ptr<ColdSegmentReader>>> open_segments(
@@ -66,6 +65,13 @@ class FailingColdStore : public ColdStore {
   }
   StatusOr<bool> has_segments(const ColdPartition& p) override {
     return inner_->has_segments(p);
+  }
+  StatusOr<size_t> segment_count(const ColdPartition& p) override {
+    return inner_->segment_count(p);
+  }
+  Status replace_segments(const ColdPartition& p,
+                          std::span<const ColdRecord> r) override {
+    return inner_->replace_segments(p, r);
   }
   StatusOr<std::vector<std::string>> users(const ColdPartition& t) override {
     return inner_->users(t);
@@ -78,8 +84,43 @@ class FailingColdStore : public ColdStore {
 
  private:
   std::shared_ptr<ColdStore> inner_;
+};
+
+// Fails the Nth write_segment call (0-based) with IO_ERROR.
+class FailingColdStore : public ForwardingColdStore {
+ public:
+  FailingColdStore(std::shared_ptr<ColdStore> inner, int fail_at)
+      : ForwardingColdStore(std::move(inner)), fail_at_(fail_at) {}
+  Status write_segment(const ColdPartition& p,
+                       std::span<const ColdRecord> r) override {
+    if (calls_++ == fail_at_) {
+      return Status(Code::kIoError, "injected: write_segment failed");
+    }
+    return ForwardingColdStore::write_segment(p, r);
+  }
+
+ private:
   std::atomic<int> calls_{0};
   const int fail_at_;
+};
+
+// Runs `before` ahead of every replace_segments call, and fails the call
+// with IO_ERROR (before it changes anything) while `fail` is set.
+class CompactionHookStore : public ForwardingColdStore {
+ public:
+  CompactionHookStore(std::shared_ptr<ColdStore> inner,
+                      std::function<void()> before)
+      : ForwardingColdStore(std::move(inner)), before_(std::move(before)) {}
+  Status replace_segments(const ColdPartition& p,
+                          std::span<const ColdRecord> r) override {
+    before_();
+    if (fail) return Status(Code::kIoError, "injected: compaction failed");
+    return ForwardingColdStore::replace_segments(p, r);
+  }
+  std::atomic<bool> fail{false};
+
+ private:
+  std::function<void()> before_;
 };
 
 class FlushTest : public TablesTest {
@@ -479,6 +520,253 @@ TEST_P(FlushTest, ANewCatalogBesideOldSegments) {
     ASSERT_TRUE(opened.ok()) << opened.status();
     EXPECT_TRUE(segments(user_dir("alice")).empty());
   }
+}
+
+// A model of the notes table: (user, id) -> row.
+using NotesModel = std::map<std::pair<std::string, std::string>, json>;
+
+TEST_P(FlushTest, CompactionKeepsAPartitionWithinMaxColdSegments) {
+  options_.max_cold_segments = 3;
+  tables_.reset();
+  open_tables();
+  NotesModel expected;
+  auto put_row = [&](const std::string& user, int64_t id,
+                     const std::string& title) {
+    put(user, id, title);
+    expected[{user, std::to_string(id)}] = note(id, title);
+  };
+  auto del_row = [&](const std::string& user, int64_t id) {
+    ASSERT_TRUE(users().del("app", "notes", user, std::to_string(id)).ok());
+    expected.erase({user, std::to_string(id)});
+  };
+  put_row("carol", 1, "c1");
+  put_row("carol", 2, "c2");
+  uint64_t compactions = 0;
+  int alice_compactions = 0;
+  for (int round = 0; round < 12; ++round) {
+    // New rows, updates of cold rows and deletions of cold rows, so every
+    // segment holds rows and deletion records that shadow older segments.
+    put_row("alice", 100 + round, "new" + std::to_string(round));
+    put_row("alice", round % 5, "v" + std::to_string(round));
+    if (round >= 2) del_row("alice", 100 + round - 2);
+    if (round % 3 == 0) put_row("bob", round, "b");
+    if (round == 1) {
+      del_row("carol", 1);
+      del_row("carol", 2);
+    }
+    if (round > 1) {  // a row of carol's that comes and goes
+      put("carol", 3, "c3");
+      ASSERT_TRUE(users().del("app", "notes", "carol", "3").ok());
+    }
+    const size_t alice_before = segments(user_dir("alice")).size();
+    auto flushed = users().flush("app", "notes");
+    ASSERT_TRUE(flushed.ok()) << flushed.status();
+    compactions += flushed->compacted;
+    for (const std::string user : {"alice", "bob", "carol"}) {
+      EXPECT_LE(segments(user_dir(user)).size(), 3u)
+          << user << " after round " << round;
+    }
+    // When alice's 3 segments and the new one were merged, the result is
+    // one segment of live rows: no deletion record is left.
+    if (alice_before == 3) {
+      auto merged = segments(user_dir("alice"));
+      ASSERT_EQ(merged.size(), 1u) << "after round " << round;
+      const std::vector<json> lines = json_lines(merged[0]);
+      const auto alice_rows = std::count_if(
+          expected.begin(), expected.end(),
+          [](const auto& row) { return row.first.first == "alice"; });
+      EXPECT_EQ(lines.size(), 1u + alice_rows) << "the header and each row";
+      for (const json& line : lines) {
+        EXPECT_FALSE(line.contains("deleted")) << line.dump();
+      }
+      ++alice_compactions;
+    }
+    ASSERT_EQ(table(), expected) << "after round " << round;
+  }
+  EXPECT_GE(compactions, 3u);
+  EXPECT_GE(alice_compactions, 3u);
+  // carol has no row left, and compaction left her no segment at all: her
+  // rows now delete outright, with no tombstone.
+  EXPECT_TRUE(segments(user_dir("carol")).empty());
+  put("carol", 9, "c9");
+  ASSERT_TRUE(users().del("app", "notes", "carol", "9").ok());
+  EXPECT_EQ(users().get("app", "notes", "carol", "9").status().code(),
+            Code::kNotFound);
+  EXPECT_EQ(table(), expected);
+  if (db_->persistent()) {
+    reopen();
+    EXPECT_EQ(table(), expected);
+  }
+}
+
+TEST_P(FlushTest, ACrashAtAnyPointOfACompactionReadsTheSame) {
+  // Old segments kept as they were just before the compaction removed them.
+  std::map<fs::path, std::string> old_segments;
+  auto snapshot = [&] {
+    for (const fs::path& path : segments(user_dir("alice"))) {
+      std::ifstream in(path, std::ios::binary);
+      old_segments[path] = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  };
+  options_.cold_store = std::make_shared<CompactionHookStore>(
+      json_lines_cold_store(cold_dir()), snapshot);
+  options_.max_cold_segments = 4;
+  tables_.reset();
+  open_tables();
+  // Segment 1 holds rows 1-6; later ones update and delete them, so removing
+  // a newer segment before an older one would bring a deleted row back.
+  for (int64_t id = 1; id <= 6; ++id) put("alice", id, "v1");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  ASSERT_TRUE(users().del("app", "notes", "alice", "2").ok());
+  put("alice", 3, "v2");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  ASSERT_TRUE(users().del("app", "notes", "alice", "4").ok());
+  put("alice", 7, "v1");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  ASSERT_TRUE(users().del("app", "notes", "alice", "1").ok());
+  put("alice", 3, "v3");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  EXPECT_TRUE(old_segments.empty()) << "4 segments: no compaction yet";
+  put("alice", 8, "v1");
+  ASSERT_TRUE(users().del("app", "notes", "alice", "7").ok());
+  auto flushed = tables_->flush("app", "notes");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  EXPECT_EQ(flushed->compacted, 1u);
+  ASSERT_EQ(old_segments.size(), 5u);
+  const NotesModel expected = {{{"alice", "3"}, note(3, "v3")},
+                               {{"alice", "5"}, note(5, "v1")},
+                               {{"alice", "6"}, note(6, "v1")},
+                               {{"alice", "8"}, note(8, "v1")}};
+  ASSERT_EQ(table(), expected);
+  auto after = segments(user_dir("alice"));
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_GT(after[0], old_segments.rbegin()->first) << "the newest segment";
+  EXPECT_TRUE(raw_table(info_.id).empty()) << "every row is cold";
+
+  // A crash after the merged segment was written and the `removed` oldest
+  // old segments were unlinked: the old segments left read the same.
+  auto restore_from = [&](size_t removed) {
+    size_t i = 0;
+    for (const auto& [path, text] : old_segments) {
+      if (i++ < removed) continue;
+      std::ofstream out(path, std::ios::binary);
+      out << text;
+    }
+  };
+  for (size_t removed = 0; removed <= old_segments.size(); ++removed) {
+    restore_from(removed);
+    EXPECT_EQ(table(), expected) << removed << " old segments removed";
+    for (const auto& [path, text] : old_segments) fs::remove(path);
+  }
+  // The order matters: had segment 2 (which deletes row 2) gone before
+  // segment 1, row 2 would be back.
+  {
+    std::ofstream out(old_segments.begin()->first, std::ios::binary);
+    out << old_segments.begin()->second;
+  }
+  EXPECT_TRUE(table().contains({"alice", "2"}));
+  fs::remove(old_segments.begin()->first);
+  if (db_->persistent()) {
+    reopen();
+    EXPECT_EQ(table(), expected);
+  }
+}
+
+TEST_P(FlushTest, AFailedCompactionFailsTheFlushAndLosesNothing) {
+  auto hook = std::make_shared<CompactionHookStore>(
+      json_lines_cold_store(cold_dir()), [] {});
+  options_.cold_store = hook;
+  options_.max_cold_segments = 1;
+  tables_.reset();
+  open_tables();
+  put("alice", 1, "a1");
+  put("bob", 1, "b1");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  put("alice", 2, "a2");
+  ASSERT_TRUE(users().del("app", "notes", "alice", "1").ok());
+  const NotesModel expected = {{{"alice", "2"}, note(2, "a2")},
+                               {{"bob", "1"}, note(1, "b1")}};
+  hook->fail = true;
+  auto failed = tables_->flush("app", "notes");
+  EXPECT_EQ(failed.status().code(), Code::kIoError) << failed.status();
+  EXPECT_THAT(failed.status().message(),
+              HasSubstr("compact the cold segments of user 'alice'"));
+  EXPECT_EQ(table(), expected);
+  EXPECT_FALSE(raw_table(info_.id).empty()) << "the rows are still hot";
+  hook->fail = false;
+  auto flushed = tables_->flush("app", "notes");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  EXPECT_EQ(flushed->compacted, 1u);
+  EXPECT_EQ(segments(user_dir("alice")).size(), 1u);
+  EXPECT_TRUE(raw_table(info_.id).empty());
+  EXPECT_EQ(table(), expected);
+}
+
+TEST_P(FlushTest, AScanOpenedBeforeACompactionReadsWhatItOpened) {
+  options_.max_cold_segments = 1;
+  tables_.reset();
+  open_tables();
+  for (int64_t id = 1; id <= 50; ++id) put("alice", id, "v1");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  auto cursor = users().iter("app", "notes", "alice");
+  ASSERT_TRUE(cursor.ok()) << cursor.status();
+  // Every row updated and flushed: the compaction unlinks the segment the
+  // cursor has open.
+  for (int64_t id = 1; id <= 50; ++id) put("alice", id, "v2");
+  auto flushed = tables_->flush("app", "notes");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  ASSERT_EQ(flushed->compacted, 1u);
+  int64_t next_id = 1;
+  while (cursor->next()) {
+    EXPECT_EQ(cursor->row().data, note(next_id, "v1"));
+    ++next_id;
+  }
+  EXPECT_TRUE(cursor->status().ok()) << cursor->status();
+  EXPECT_EQ(next_id, 51) << "every row the cursor opened";
+  auto now = users().scan("app", "notes", "alice");
+  ASSERT_TRUE(now.ok()) << now.status();
+  ASSERT_EQ(now->size(), 50u);
+  EXPECT_EQ(now->back().data, note(50, "v2"));
+}
+
+TEST_P(FlushTest, ConcurrentScansDuringFlushesAndCompactionsSeeEveryRow) {
+  options_.max_cold_segments = 2;
+  tables_.reset();
+  open_tables();
+  constexpr int kAlice = 40;
+  constexpr int kBob = 10;
+  for (int64_t id = 1; id <= kAlice; ++id) put("alice", id, "v0");
+  for (int64_t id = 1; id <= kBob; ++id) put("bob", id, "v0");
+  std::atomic<bool> done{false};
+  std::atomic<int> scans{0};
+  // Readers: every scan sees each row exactly once, whether it is hot, in a
+  // segment being written, or in segments being merged and unlinked.
+  auto reader = [&](bool all_users) {
+    while (!done) {
+      auto rows = all_users ? users().scan_all("app", "notes")
+                            : users().scan("app", "notes", "alice");
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      ASSERT_EQ(rows->size(), all_users ? size_t{kAlice + kBob} : kAlice);
+      ++scans;
+    }
+  };
+  std::vector<std::thread> readers;
+  readers.emplace_back(reader, false);
+  readers.emplace_back(reader, true);
+  uint64_t compactions = 0;
+  for (int round = 1; round <= 30; ++round) {
+    for (int64_t id = round % 4 + 1; id <= kAlice; id += 4) {
+      put("alice", id, "v" + std::to_string(round));
+    }
+    if (round % 5 == 0) put("bob", round % kBob + 1, "b");
+    auto flushed = users().flush("app", "notes");
+    ASSERT_TRUE(flushed.ok()) << flushed.status();
+    compactions += flushed->compacted;
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GE(compactions, 10u);
+  EXPECT_GT(scans, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FlushTest,

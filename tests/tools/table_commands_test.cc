@@ -15,7 +15,9 @@ namespace kalam::test {
 namespace {
 
 using nlohmann::json;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // The persistent backends of this build that are real stores (not test
@@ -511,6 +513,20 @@ TEST_P(TableCommandsTest, FlushMovesRowsToColdStorageAndReadsStillSeeThem) {
   // Nothing hot is left to move.
   EXPECT_THAT(ok({"flush", "app.notes"}),
               StartsWith("flushed app.notes: 0 row(s)"));
+  // alice's ninth segment is over the default limit of eight: that flush
+  // merges her segments into one, and says so.
+  for (int id = 3; id <= 9; ++id) {
+    ok({"insert", "app.notes", "--user", "alice",
+        "{\"id\": " + std::to_string(id) + ", \"title\": \"t\"}"});
+    EXPECT_THAT(ok({"flush", "app.notes"}), Not(HasSubstr("compacted")))
+        << "segment " << id - 1;
+  }
+  ok({"insert", "app.notes", "--user", "alice", R"({"id": 10, "title": "t"})"});
+  EXPECT_THAT(ok({"flush", "app.notes"}),
+              EndsWith("kept (changed while flushing); 1 partition(s) "
+                       "compacted\n"));
+  EXPECT_EQ(lines_of(ok({"select", "app.notes", "--user", "alice"})).size(),
+            10u);
 
   expect_error({"flush", "app.nope"}, 1,
                {"cannot flush app.nope", "does not exist"});

@@ -23,12 +23,15 @@ void run_flush(const CommonOptions& common, const FlushOptions& options) {
   const tables::FlushResult result = value_or_throw(
       t.tables->flush(name.ns, name.name), "cannot flush " + qualified);
   close_tables(&t);
-  write_line("flushed " + qualified + ": " + std::to_string(result.rows) +
-             " row(s) and " + std::to_string(result.deletions) +
-             " deletion(s) in " + std::to_string(result.segments) +
-             " segment(s); " + std::to_string(result.removed) +
-             " hot key(s) removed, " + std::to_string(result.kept) +
-             " kept (changed while flushing)");
+  write_line(
+      "flushed " + qualified + ": " + std::to_string(result.rows) +
+      " row(s) and " + std::to_string(result.deletions) + " deletion(s) in " +
+      std::to_string(result.segments) + " segment(s); " +
+      std::to_string(result.removed) + " hot key(s) removed, " +
+      std::to_string(result.kept) + " kept (changed while flushing)" +
+      (result.compacted > 0
+           ? "; " + std::to_string(result.compacted) + " partition(s) compacted"
+           : std::string()));
 }
 
 }  // namespace

@@ -181,6 +181,7 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db,
   context->cold = options.cold_store != nullptr
                       ? options.cold_store
                       : json_lines_cold_store(db.path() / "cold");
+  context->max_cold_segments = options.max_cold_segments;
 
   std::lock_guard ddl(context->locks->ddl);
   auto layout = db.get(context->system, kLayoutKey);

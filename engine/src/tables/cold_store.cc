@@ -12,6 +12,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <system_error>
 
 namespace kalam::tables {
@@ -196,11 +197,158 @@ class JsonLinesColdStore final : public ColdStore {
                        std::span<const ColdRecord> records) override {
     const fs::path dir = partition_dir(partition);
     // One writer at a time per store: sequence numbers are read-then-write.
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(write_mu_);
     KALAM_RETURN_IF_ERROR(make_dirs(dir));
     KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
-    const uint64_t seq = seqs.empty() ? 1 : seqs.back() + 1;
+    return write_file(partition, dir, seqs.empty() ? 1 : seqs.back() + 1,
+                      records);
+  }
 
+  Status replace_segments(const ColdPartition& partition,
+                          std::span<const ColdRecord> records) override {
+    const fs::path dir = partition_dir(partition);
+    std::lock_guard lock(write_mu_);
+    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
+    // The partition's own segments: a user whose long id shares the
+    // directory keeps theirs.
+    std::vector<uint64_t> replaced;
+    for (uint64_t seq : seqs) {
+      if (partition.user) {
+        KALAM_ASSIGN_OR_RETURN(OpenedSegment segment,
+                               open_segment(dir / seq_name(seq)));
+        if (segment.header.user != *partition.user) continue;
+      }
+      replaced.push_back(seq);
+    }
+    if (!records.empty()) {
+      KALAM_RETURN_IF_ERROR(make_dirs(dir));
+      KALAM_RETURN_IF_ERROR(write_file(
+          partition, dir, seqs.empty() ? 1 : seqs.back() + 1, records));
+    }
+    if (replaced.empty()) return Status::OK();
+    {
+      // Listing and opening (open_segments, users) see the old segments
+      // all present or all gone.
+      std::unique_lock files(files_mu_);
+      for (uint64_t seq : replaced) {  // ascending: oldest first
+        const fs::path path = dir / seq_name(seq);
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+          return io_error("remove " + path.string(), errno);
+        }
+      }
+    }
+    return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+  }
+
+  StatusOr<std::vector<std::unique_ptr<ColdSegmentReader>>> open_segments(
+      const ColdPartition& partition) override {
+    std::vector<std::unique_ptr<ColdSegmentReader>> readers;
+    const fs::path dir = partition_dir(partition);
+    std::shared_lock files(files_mu_);
+    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
+    for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
+      const fs::path path = dir / seq_name(*it);
+      KALAM_ASSIGN_OR_RETURN(OpenedSegment segment, open_segment(path));
+      if (partition.user && segment.header.user != *partition.user) {
+        continue;  // another user whose long id shares this directory
+      }
+      readers.push_back(std::make_unique<JsonLinesReader>(
+          path, std::move(segment.in), segment.header.records));
+    }
+    return readers;
+  }
+
+  StatusOr<bool> has_segments(const ColdPartition& partition) override {
+    KALAM_ASSIGN_OR_RETURN(size_t count, segment_count(partition));
+    return count > 0;
+  }
+
+  StatusOr<size_t> segment_count(const ColdPartition& partition) override {
+    std::shared_lock files(files_mu_);
+    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
+                           segment_seqs(partition_dir(partition)));
+    return seqs.size();
+  }
+
+  StatusOr<bool> empty() override {
+    std::error_code ec;
+    if (!fs::exists(root_, ec)) return true;
+    // increment(ec), not ++: a listing error is a Status, never a throw.
+    for (fs::recursive_directory_iterator it(root_, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (parse_seq_name(it->path().filename().string())) return false;
+    }
+    if (ec) return io_error("list " + root_.string(), ec);
+    return true;
+  }
+
+  StatusOr<std::vector<std::string>> users(
+      const ColdPartition& table) override {
+    const fs::path dir = table_dir(table) / "users";
+    std::set<std::string> out;
+    std::shared_lock files(files_mu_);
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return std::vector<std::string>();
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      const fs::directory_entry& entry = *it;
+      std::error_code type_ec;
+      if (!entry.is_directory(type_ec)) continue;
+      KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
+                             segment_seqs(entry.path()));
+      for (uint64_t seq : seqs) {
+        KALAM_ASSIGN_OR_RETURN(OpenedSegment segment,
+                               open_segment(entry.path() / seq_name(seq)));
+        out.insert(std::move(segment.header.user));
+      }
+    }
+    if (ec) return io_error("list " + dir.string(), ec);
+    return std::vector<std::string>(out.begin(), out.end());
+  }
+
+  Status drop_table(const ColdPartition& table) override {
+    std::lock_guard lock(write_mu_);
+    std::error_code ec;
+    fs::remove_all(table_dir(table), ec);
+    if (ec) return io_error("remove " + table_dir(table).string(), ec);
+    return Status::OK();
+  }
+
+  Status clear() override {
+    std::lock_guard lock(write_mu_);
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+    if (ec) return io_error("remove " + root_.string(), ec);
+    return Status::OK();
+  }
+
+ private:
+  struct Header {
+    std::string user;
+    uint64_t records = 0;
+  };
+
+  struct OpenedSegment {
+    Header header;
+    std::ifstream in;  // positioned after the header line
+  };
+
+  static StatusOr<OpenedSegment> open_segment(const fs::path& path) {
+    OpenedSegment segment{.in = std::ifstream(path, std::ios::binary)};
+    if (!segment.in) return Status(Code::kIoError, "open " + path.string());
+    std::string line;
+    if (!std::getline(segment.in, line)) {
+      return Status::Corruption("cold segment " + path.string() +
+                                ": empty (no header line)");
+    }
+    KALAM_ASSIGN_OR_RETURN(segment.header, parse_header(line, path));
+    return segment;
+  }
+
+  // Writes `records` as segment `seq` of `dir` (see the header comment for
+  // the steps that make it all-or-nothing). REQUIRES: write_mu_ held.
+  Status write_file(const ColdPartition& partition, const fs::path& dir,
+                    uint64_t seq, std::span<const ColdRecord> records) {
     json header = {
         {"format", kFormat},
         {"version", kVersion},
@@ -257,99 +405,6 @@ class JsonLinesColdStore final : public ColdStore {
     }
     return fsync_path(dir, O_RDONLY | O_DIRECTORY);
   }
-
-  StatusOr<std::vector<std::unique_ptr<ColdSegmentReader>>> open_segments(
-      const ColdPartition& partition) override {
-    std::vector<std::unique_ptr<ColdSegmentReader>> readers;
-    const fs::path dir = partition_dir(partition);
-    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
-    for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
-      const fs::path path = dir / seq_name(*it);
-      std::ifstream in(path, std::ios::binary);
-      if (!in) return Status(Code::kIoError, "open " + path.string());
-      std::string line;
-      if (!std::getline(in, line)) {
-        return Status::Corruption("cold segment " + path.string() +
-                                  ": empty (no header line)");
-      }
-      KALAM_ASSIGN_OR_RETURN(Header header, parse_header(line, path));
-      if (partition.user && header.user != *partition.user) {
-        continue;  // another user whose long id shares this directory
-      }
-      readers.push_back(std::make_unique<JsonLinesReader>(path, std::move(in),
-                                                          header.records));
-    }
-    return readers;
-  }
-
-  StatusOr<bool> has_segments(const ColdPartition& partition) override {
-    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
-                           segment_seqs(partition_dir(partition)));
-    return !seqs.empty();
-  }
-
-  StatusOr<bool> empty() override {
-    std::error_code ec;
-    if (!fs::exists(root_, ec)) return true;
-    // increment(ec), not ++: a listing error is a Status, never a throw.
-    for (fs::recursive_directory_iterator it(root_, ec), end; !ec && it != end;
-         it.increment(ec)) {
-      if (parse_seq_name(it->path().filename().string())) return false;
-    }
-    if (ec) return io_error("list " + root_.string(), ec);
-    return true;
-  }
-
-  StatusOr<std::vector<std::string>> users(
-      const ColdPartition& table) override {
-    const fs::path dir = table_dir(table) / "users";
-    std::set<std::string> out;
-    std::error_code ec;
-    if (!fs::exists(dir, ec)) return std::vector<std::string>();
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
-         it.increment(ec)) {
-      const fs::directory_entry& entry = *it;
-      std::error_code type_ec;
-      if (!entry.is_directory(type_ec)) continue;
-      KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
-                             segment_seqs(entry.path()));
-      for (uint64_t seq : seqs) {
-        const fs::path path = entry.path() / seq_name(seq);
-        std::ifstream in(path, std::ios::binary);
-        std::string line;
-        if (!in || !std::getline(in, line)) {
-          return Status::Corruption("cold segment " + path.string() +
-                                    ": unreadable header");
-        }
-        KALAM_ASSIGN_OR_RETURN(Header header, parse_header(line, path));
-        out.insert(std::move(header.user));
-      }
-    }
-    if (ec) return io_error("list " + dir.string(), ec);
-    return std::vector<std::string>(out.begin(), out.end());
-  }
-
-  Status drop_table(const ColdPartition& table) override {
-    std::lock_guard lock(mu_);
-    std::error_code ec;
-    fs::remove_all(table_dir(table), ec);
-    if (ec) return io_error("remove " + table_dir(table).string(), ec);
-    return Status::OK();
-  }
-
-  Status clear() override {
-    std::lock_guard lock(mu_);
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-    if (ec) return io_error("remove " + root_.string(), ec);
-    return Status::OK();
-  }
-
- private:
-  struct Header {
-    std::string user;
-    uint64_t records = 0;
-  };
 
   static StatusOr<Header> parse_header(const std::string& line,
                                        const fs::path& path) {
@@ -432,7 +487,12 @@ class JsonLinesColdStore final : public ColdStore {
   }
 
   const fs::path root_;
-  std::mutex mu_;
+  // Serialises writers (write_segment, replace_segments, drop_table,
+  // clear): sequence numbers are read-then-write.
+  std::mutex write_mu_;
+  // Held exclusively while replace_segments unlinks the old segments, and
+  // shared while readers list and open segment files.
+  std::shared_mutex files_mu_;
   std::atomic<uint64_t> tmp_counter_{0};
 };
 

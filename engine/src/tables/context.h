@@ -116,6 +116,8 @@ struct TablesContext {
   ColumnFamily data;    // kalam.tables: every table's rows
   std::shared_ptr<DbLocks> locks;
   std::shared_ptr<ColdStore> cold;
+  // TablesOptions::max_cold_segments.
+  size_t max_cold_segments = 0;
 
   // Resolved table records by "ns.table", each with the catalog
   // generation it was read at: an entry serves only while no catalog change

@@ -456,11 +456,14 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
   std::shared_ptr<const TableInfo> info = *resolved;
   if (info->id == 0) return catalog_.scan_system_table(table);
 
-  // The cold segments first: a flush that completes between listing them
-  // and opening the iterator then only makes rows appear twice in the
-  // inputs, never vanish (and the merge reads each key once).
-  auto cold = partition_cold_stream(*info, partition);
-  if (!cold.ok()) return cold.status().with_context(what);
+  // The hot iterator first, then the cold segments. The iterator sees the
+  // hot rows as of its creation, and a flush deletes hot rows only after
+  // their segment is durable, so every row the iterator misses is in a
+  // segment listed after it: a flush (or compaction) racing the scan makes
+  // rows appear in both inputs, which the merge reads once, never in
+  // neither. (Listing the segments first lets a flush that completes in
+  // between hide its rows from both.)
+  //
   // One iterator whose bounds are exactly the partition's key range: a
   // user's rows, or the table's. Nothing outside it is ever read.
   std::string prefix = partition_prefix(*info, partition);
@@ -469,6 +472,8 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
   bounds.upper = keys::prefix_successor(prefix);
   auto it = catalog_.database().new_iterator(context().data, bounds);
   if (!it.ok()) return it.status().with_context(what);
+  auto cold = partition_cold_stream(*info, partition);
+  if (!cold.ok()) return cold.status().with_context(what);
   HotLayout layout{.prefix = std::move(prefix),
                    .all_users = false,
                    .user = std::string(user_or_empty(partition)),
@@ -484,6 +489,13 @@ StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
   auto resolved = table_for(ns, table, Partition{.user = ""});
   if (!resolved.ok()) return resolved.status().with_context(what);
   std::shared_ptr<const TableInfo> info = *resolved;
+  // The hot iterator first, then the users with segments (see iter()); each
+  // user's segments are opened later still, when the scan reaches them.
+  IteratorOptions bounds;
+  bounds.lower = keys::table_prefix(info->id);
+  bounds.upper = keys::table_end(info->id);
+  auto it = catalog_.database().new_iterator(context().data, bounds);
+  if (!it.ok()) return it.status().with_context(what);
   ColdStore& cold = *context().cold;
   auto users = cold.users(cold_partition(*info, std::nullopt));
   if (!users.ok()) return users.status().with_context(what);
@@ -499,11 +511,6 @@ StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
     return cold_stream(std::move(segments), keys::user_prefix(info->id, user),
                        key_kind(*info), user);
   };
-  IteratorOptions bounds;
-  bounds.lower = keys::table_prefix(info->id);
-  bounds.upper = keys::table_end(info->id);
-  auto it = catalog_.database().new_iterator(context().data, bounds);
-  if (!it.ok()) return it.status().with_context(what);
   HotLayout layout{.prefix = keys::table_prefix(info->id),
                    .all_users = true,
                    .kind = key_kind(*info)};
@@ -632,9 +639,44 @@ Status RowStore::write_cold(FlushBatch& batch) {
     ++result.segments;
     for (const ColdRecord& r : records)
       ++(r.row ? result.rows : result.deletions);
+    s = compact_if_needed(
+        info, is_user ? std::optional<std::string_view>(user) : std::nullopt,
+        result);
+    if (!s.ok()) {
+      return s.with_context("flush " + info.qualified_name() +
+                            ": compact the cold segments" +
+                            (is_user ? " of user " + quoted_user(user) : ""));
+    }
     begin = end;
   }
   state.written = true;
+  return Status::OK();
+}
+
+Status RowStore::compact_if_needed(const TableInfo& info,
+                                   std::optional<std::string_view> user,
+                                   FlushResult& result) {
+  TablesContext& ctx = context();
+  if (ctx.max_cold_segments == 0) return Status::OK();
+  const ColdPartition partition = cold_partition(info, user);
+  KALAM_ASSIGN_OR_RETURN(size_t count, ctx.cold->segment_count(partition));
+  if (count <= ctx.max_cold_segments) return Status::OK();
+  // The partition's rows as a read sees them: newest segment wins, and
+  // deletions go (nothing older than the merged segment is left for them to
+  // hide). The hot store still wins over the result, as over any segment.
+  KALAM_ASSIGN_OR_RETURN(auto segments, ctx.cold->open_segments(partition));
+  auto merged = cold_stream(std::move(segments), "", key_kind(info),
+                            std::string(user.value_or("")));
+  std::vector<ColdRecord> live;
+  for (;;) {
+    KALAM_RETURN_IF_ERROR(merged->advance());
+    if (!merged->valid()) break;
+    KeyedEntry& entry = merged->current();
+    if (entry.deleted) continue;
+    live.push_back({std::move(entry.row.row_id), std::move(entry.row.data)});
+  }
+  KALAM_RETURN_IF_ERROR(ctx.cold->replace_segments(partition, live));
+  ++result.compacted;
   return Status::OK();
 }
 

@@ -86,6 +86,12 @@ class RowStore {
   // INVALID_ARGUMENT when `key` is longer than the backend's max_key_size.
   Status check_key_size(const TableInfo& info, Partition partition,
                         const std::string& key, std::string_view row_id);
+  // After a flush wrote a segment of the partition: when the partition has
+  // more than TablesOptions::max_cold_segments, merges them into one
+  // (counted in `result.compacted`).
+  Status compact_if_needed(const TableInfo& info,
+                           std::optional<std::string_view> user,
+                           FlushResult& result);
   // The current version of the row at `key` (id `row_id`): the hot value if
   // there is one, else the newest cold record; nullopt when there is no row
   // (never written, or deleted).

@@ -5,12 +5,15 @@
 // and deletions in row-id order. Segments of a partition are numbered; a
 // newer segment's records win over an older one's, and rows still in the
 // hot store win over every segment (see Tables / UserTableStore: hybrid
-// reads). Nothing rewrites or removes a segment except dropping its table.
+// reads). Segments are removed only by compaction (replace_segments: a
+// flush that leaves a partition with more than
+// TablesOptions::max_cold_segments merges them into one) and by dropping
+// their table.
 //
 // ColdStore is the interface the table layer writes and reads through;
 // json_lines_cold_store() is the implementation it uses by default. A
 // custom store (object storage, a columnar format) implements the same
-// seven calls. Implementations must be thread-safe.
+// nine calls. Implementations must be thread-safe.
 #pragma once
 
 #include <kalam/status.h>
@@ -73,6 +76,28 @@ class ColdStore {
   // positive only makes the table layer record a deletion it did not need
   // to). Called on every row delete, so it should be cheap.
   virtual StatusOr<bool> has_segments(const ColdPartition& partition) = 0;
+  // How many segments the partition has; may count more than it has (the
+  // JSON Lines store counts every segment in the partition's directory),
+  // which only makes the table layer compact sooner. Called once per
+  // partition per flush.
+  virtual StatusOr<size_t> segment_count(const ColdPartition& partition) = 0;
+  // Compaction: replaces every segment of the partition with one holding
+  // `records` (sorted by row key, at most one per row id: the table layer
+  // passes the partition's rows merged newest-wins, deletions left out).
+  // Empty `records` leave the partition with no segment.
+  //
+  // Crash safety is the implementation's to keep, in this order: the new
+  // segment is written durably and becomes the NEWEST, and only then are
+  // the old ones removed, OLDEST FIRST. Every state in between reads the
+  // same rows: the new segment repeats each live row and wins over the old
+  // ones, and a deletion record in an old segment is removed only after
+  // every older segment, so it never leaves behind a row it hid. Readers
+  // opened before the call read what they opened.
+  //
+  // The caller must not write the partition between reading the segments
+  // it merged and this call (the table layer holds its flush lock).
+  virtual Status replace_segments(const ColdPartition& partition,
+                                  std::span<const ColdRecord> records) = 0;
   // The users of a user table that have segments, in any order
   // (`table.user` is ignored).
   virtual StatusOr<std::vector<std::string>> users(
@@ -105,7 +130,10 @@ class ColdStore {
 //
 // A segment is written to a temporary file, fsync'ed, renamed into place,
 // and its directory fsync'ed: readers never see a partial one, and
-// temporary files left by a crash are ignored. A segment whose records do
+// temporary files left by a crash are ignored. Compaction writes its
+// segment the same way, under the next sequence number, then unlinks the
+// old files in ascending order; a reader that opened a file keeps reading
+// it after the unlink. A segment whose records do
 // not match its header's count, or that does not parse, reads as
 // CORRUPTION naming the file and line.
 std::shared_ptr<ColdStore> json_lines_cold_store(std::filesystem::path root);

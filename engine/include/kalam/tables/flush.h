@@ -54,6 +54,7 @@ struct FlushResult {
   uint64_t rows = 0;       // rows written to cold storage
   uint64_t deletions = 0;  // deletions written to cold storage
   uint64_t segments = 0;   // segments written (one per partition)
+  uint64_t compacted = 0;  // partitions whose segments were merged into one
   uint64_t removed = 0;    // hot keys deleted by delete_flushed()
   uint64_t kept = 0;       // hot keys kept: changed while the flush ran
 };

@@ -4,6 +4,7 @@
 #include <kalam/tables/cold_store.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 
 namespace kalam::tables {
@@ -13,6 +14,12 @@ struct TablesOptions {
   // data directory>/cold). Every Catalog and Tables object of one Database
   // must use the same cold storage (the default does).
   std::shared_ptr<ColdStore> cold_store;
+  // Compaction: when a flush leaves a partition (one user of a user table,
+  // or a shared table) with more segments than this, the flush merges them
+  // into one (ColdStore::replace_segments), so reads open at most this many
+  // segments plus one and deleted rows stop taking space. The merge holds
+  // the partition's live rows in memory. 0 never compacts.
+  size_t max_cold_segments = 8;
   // Tables only: run a background worker that flushes user and shared
   // tables by their FlushPolicy and evicts expired events of stream tables.
   bool background = true;

@@ -309,6 +309,25 @@ class EntryArena {
  public:
   // Starts a batch: the views of the previous one die.
   void clear() { used_ = 0; }
+  // Makes room for `bytes` at the start of a batch (before its first add),
+  // so a batch of entries of about one size allocates once instead of
+  // doubling from 4 KiB (each doubling also copies what it held).
+  void reserve(size_t bytes) {
+    if (used_ == 0 && bytes > capacity_) {
+      data_.reset(new char[bytes]);
+      capacity_ = bytes;
+    }
+  }
+  // reserve() for `entries` entries the size of the first one, up to 64 KiB
+  // (below malloc's mmap threshold: a short scan that asked for a large
+  // batch must not cost an mmap; larger batches grow by doubling).
+  void reserve_for(size_t entries, size_t first_entry_bytes) {
+    constexpr size_t kMaxReserve = size_t{64} << 10;
+    if (first_entry_bytes == 0) return;
+    reserve(entries > kMaxReserve / first_entry_bytes
+                ? kMaxReserve
+                : entries * first_entry_bytes);
+  }
   size_t used() const { return used_; }
   // Copies one entry into the buffer and points `out[n]` at the copy;
   // out[0..n) are this batch's earlier entries. May throw std::bad_alloc.

@@ -295,6 +295,7 @@ int read_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
   rocksdb::Iterator* it = iter->it.get();
   kalam_plugin::EntryArena& arena = iter->arena;
   arena.clear();
+  arena.reserve_for(max_entries, it->key().size() + it->value().size());
   size_t n = 0;
   rc = KALAM_OK;
   // *filled follows every entry, so an exception (bad_alloc) after some

@@ -97,12 +97,16 @@ int Iterator::position(bool forward, Lower lower_kind, const std::string* lower,
 
 int Iterator::step(Error& err) {
   const int rc = query_.step();
-  if (rc == SQLITE_ROW) {
+  if (rc == SQLITE_ROW) [[likely]] {
     key_ = query_.column_blob(0, &key_len_);
     value_ = query_.column_blob(1, &value_len_);
     valid_ = true;
     return KALAM_OK;
   }
+  return query_ended(rc, err);
+}
+
+int Iterator::query_ended(int rc, Error& err) {
   valid_ = false;
   if (rc == SQLITE_DONE) {
     query_.release();
@@ -285,6 +289,7 @@ int Iterator::read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
   std::lock_guard<std::recursive_mutex> lock(view_->mutex());
   if (!valid_) return KALAM_NOT_FOUND;
   arena_.clear();
+  arena_.reserve_for(max_entries, key_len_ + value_len_);
   size_t n = 0;
   int rc = KALAM_OK;
   // The query runs in the batch's direction after the first step (a turn

@@ -57,8 +57,10 @@ class Iterator {
   // onto its first row.
   int position(bool forward, Lower lower_kind, const std::string* lower,
                Upper upper_kind, const std::string* upper, Error& err);
-  // Steps the current query one row.
-  int step(Error& err);
+  // Steps the current query one row. Inline in the scan loops; the end of
+  // the query and errors go out of line to query_ended().
+  inline int step(Error& err);
+  [[gnu::cold, gnu::noinline]] int query_ended(int rc, Error& err);
   int next_locked(Error& err);
   int prev_locked(Error& err);
   int check_target(const void* target, size_t target_len, Error& err) const;

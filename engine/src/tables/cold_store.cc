@@ -334,15 +334,15 @@ class JsonLinesColdStore final : public ColdStore {
   };
 
   static StatusOr<OpenedSegment> open_segment(const fs::path& path) {
-    OpenedSegment segment{.in = std::ifstream(path, std::ios::binary)};
-    if (!segment.in) return Status(Code::kIoError, "open " + path.string());
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Status(Code::kIoError, "open " + path.string());
     std::string line;
-    if (!std::getline(segment.in, line)) {
+    if (!std::getline(in, line)) {
       return Status::Corruption("cold segment " + path.string() +
                                 ": empty (no header line)");
     }
-    KALAM_ASSIGN_OR_RETURN(segment.header, parse_header(line, path));
-    return segment;
+    KALAM_ASSIGN_OR_RETURN(Header header, parse_header(line, path));
+    return OpenedSegment{.header = std::move(header), .in = std::move(in)};
   }
 
   // Writes `records` as segment `seq` of `dir` (see the header comment for

@@ -323,10 +323,12 @@ class EntryArena {
   // batch must not cost an mmap; larger batches grow by doubling).
   void reserve_for(size_t entries, size_t first_entry_bytes) {
     constexpr size_t kMaxReserve = size_t{64} << 10;
-    if (first_entry_bytes == 0) return;
-    reserve(entries > kMaxReserve / first_entry_bytes
-                ? kMaxReserve
-                : entries * first_entry_bytes);
+    size_t bytes = 0;
+    if (__builtin_mul_overflow(entries, first_entry_bytes, &bytes) ||
+        bytes > kMaxReserve) {
+      bytes = kMaxReserve;
+    }
+    reserve(bytes);
   }
   size_t used() const { return used_; }
   // Copies one entry into the buffer and points `out[n]` at the copy;

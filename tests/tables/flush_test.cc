@@ -408,6 +408,40 @@ TEST_P(FlushTest, SharedTablesFlushToOneSegmentPerFlush) {
             Code::kInvalidArgument);
 }
 
+TEST_P(FlushTest, SharedTablesCompactToo) {
+  options_.max_cold_segments = 2;
+  tables_.reset();
+  open_tables();
+  const TableInfo config =
+      make_table("app", "config", TableKind::kShared,
+                 {.columns = {{"key", ColumnType::kString, false},
+                              {"value", ColumnType::kJson, true}},
+                  .primary_key = "key"});
+  const fs::path dir =
+      cold_dir() / "app" / ("config-" + std::to_string(config.id)) / "shared";
+  uint64_t compactions = 0;
+  for (int round = 0; round < 6; ++round) {
+    ASSERT_TRUE(
+        shared()
+            .put("app", "config",
+                 {{"key", "k" + std::to_string(round)}, {"value", round}})
+            .ok());
+    if (round > 0) {  // the previous round's row, now cold
+      ASSERT_TRUE(
+          shared().del("app", "config", "k" + std::to_string(round - 1)).ok());
+    }
+    auto flushed = shared().flush("app", "config");
+    ASSERT_TRUE(flushed.ok()) << flushed.status();
+    compactions += flushed->compacted;
+    EXPECT_LE(segments(dir).size(), 2u) << "round " << round;
+    auto rows = shared().scan("app", "config");
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    ASSERT_EQ(rows->size(), 1u) << "round " << round;
+    EXPECT_EQ((*rows)[0].data["value"], round);
+  }
+  EXPECT_GE(compactions, 2u);
+}
+
 TEST_P(FlushTest, DroppingATableRemovesItsSegmentsAndANewOneStartsEmpty) {
   put("alice", 1, "a1");
   ASSERT_TRUE(tables_->flush("app", "notes").ok());

@@ -627,25 +627,22 @@ Status RowStore::write_cold(FlushBatch& batch) {
       records.push_back({entries[end].row_id, entries[end].row});
     }
     const bool is_user = info.kind == TableKind::kUser;
-    Status s = context().cold->write_segment(
-        cold_partition(info, is_user ? std::optional<std::string_view>(user)
-                                     : std::nullopt),
-        records);
+    const std::optional<std::string_view> owner =
+        is_user ? std::optional<std::string_view>(user) : std::nullopt;
+    const std::string of_user = is_user ? " of user " + quoted_user(user) : "";
+    Status s =
+        context().cold->write_segment(cold_partition(info, owner), records);
     if (!s.ok()) {
       return s.with_context("flush " + info.qualified_name() +
-                            ": write the cold segment" +
-                            (is_user ? " of user " + quoted_user(user) : ""));
+                            ": write the cold segment" + of_user);
     }
     ++result.segments;
     for (const ColdRecord& r : records)
       ++(r.row ? result.rows : result.deletions);
-    s = compact_if_needed(
-        info, is_user ? std::optional<std::string_view>(user) : std::nullopt,
-        result);
+    s = compact_if_needed(info, owner, result);
     if (!s.ok()) {
       return s.with_context("flush " + info.qualified_name() +
-                            ": compact the cold segments" +
-                            (is_user ? " of user " + quoted_user(user) : ""));
+                            ": compact the cold segments" + of_user);
     }
     begin = end;
   }

@@ -28,8 +28,9 @@ build_dir="${KALAM_BENCH_BUILD_DIR:-build-bench}"
 
 # The reduced configuration (bench/README.md, "Reproduce"): 200,000 keys,
 # 3 runs per figure, every workload, backend and mode; the sync variant
-# with 1,000 keys (each sync write waits for the disk: at 10,000 keys the
-# sync runs alone would take hours on the development VM).
+# with 1,000 keys (each sync write waits for the disk; at the default 10,000
+# keys the sync variant alone took 8 minutes for 5 runs per figure on the
+# quiet development VM, bench/README.md).
 quick_flags=(--num 200k --repetitions 3 --sync-num 1000
   --label "quick run (bench/run.sh --quick): the reduced configuration")
 args=()

@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -380,7 +381,12 @@ std::string markdown(const Report& report, const Aggregates& agg) {
     md << (i ? ", " : "") << report.modes[i];
   }
   md << ". Keys: " << c.num << " of " << c.key_size << " bytes, values of "
-     << c.value_size << " bytes; " << c.repetitions
+     << c.value_size << " bytes";
+  if (c.sync_on) {
+    md << " (the sync variant: " << std::min(c.num, c.sync_num) << " keys"
+       << (c.sync_off ? "" : "; only the sync variant ran") << ")";
+  }
+  md << "; " << c.repetitions
      << " repetition(s) per figure (open: " << c.effective_open_repetitions()
      << "); each run in its own process.  \n"
      << "Wall time " << fixed(report.wall_seconds, 0) << " s. ";

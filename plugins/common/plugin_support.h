@@ -305,47 +305,71 @@ inline int plugin_entry(const kalam_host* host, kalam_plugin_info* info,
 // reused from batch to batch (so it stops allocating once it has grown). Each
 // entry is copied once, straight to its place; when the buffer has to grow,
 // the views already handed out in this batch are moved along with it.
+//
+//   EntryArena::Batch batch = arena.start(max_entries, first_entry_bytes);
+//   while (...) { batch.add(out, n, key, key_len, value, value_len); ... }
 class EntryArena {
  public:
-  // Starts a batch: the views of the previous one die.
-  void clear() { used_ = 0; }
-  // Makes room for `bytes` at the start of a batch (before its first add),
-  // so a batch of entries of about one size allocates once instead of
-  // doubling from 4 KiB (each doubling also copies what it held).
-  void reserve(size_t bytes) {
-    if (used_ == 0 && bytes > capacity_) {
-      data_.reset(new char[bytes]);
-      capacity_ = bytes;
+  // One batch being filled. It keeps the buffer's address, size and fill in
+  // locals: the copies are char stores, which may alias anything, so an
+  // add() that kept them in the arena would reload them after every copy.
+  // Starting the next batch (or destroying the arena) ends its views.
+  class Batch {
+   public:
+    // Copies one entry into the buffer and points `out[n]` at the copy;
+    // out[0..n) are this batch's earlier entries. May throw std::bad_alloc.
+    void add(kalam_entry* out, size_t n, const void* key, size_t key_len,
+             const void* value, size_t value_len) {
+      const size_t need = key_len + value_len;
+      if (need > capacity_ - used_) [[unlikely]] {
+        arena_->grow(out, n, used_, need);
+        base_ = arena_->data_.get();
+        capacity_ = arena_->capacity_;
+      }
+      char* dst = base_ + used_;
+      copy(dst, key, key_len);
+      out[n].key = dst;
+      out[n].key_len = key_len;
+      dst += key_len;
+      copy(dst, value, value_len);
+      out[n].value = dst;
+      out[n].value_len = value_len;
+      used_ += need;
     }
-  }
-  // reserve() for `entries` entries the size of the first one, up to 64 KiB
-  // (below malloc's mmap threshold: a short scan that asked for a large
-  // batch must not cost an mmap; larger batches grow by doubling).
-  void reserve_for(size_t entries, size_t first_entry_bytes) {
+    // Bytes copied so far in this batch.
+    size_t used() const { return used_; }
+
+   private:
+    friend class EntryArena;
+    explicit Batch(EntryArena* arena)
+        : arena_(arena),
+          base_(arena->data_.get()),
+          capacity_(arena->capacity_) {}
+
+    EntryArena* arena_;
+    char* base_;
+    size_t capacity_;
+    size_t used_ = 0;
+  };
+
+  // Starts a batch (the views of the previous one die), with room for
+  // `entries` entries the size of the first one, up to 64 KiB: a batch of
+  // entries of about one size allocates once instead of doubling from 4 KiB
+  // (each doubling also copies what it held). The cap stays under malloc's
+  // mmap threshold, so a short scan that asked for a large batch does not
+  // cost an mmap; larger batches grow by doubling.
+  Batch start(size_t entries, size_t first_entry_bytes) {
     constexpr size_t kMaxReserve = size_t{64} << 10;
     size_t bytes = 0;
     if (__builtin_mul_overflow(entries, first_entry_bytes, &bytes) ||
         bytes > kMaxReserve) {
       bytes = kMaxReserve;
     }
-    reserve(bytes);
-  }
-  size_t used() const { return used_; }
-  // Copies one entry into the buffer and points `out[n]` at the copy;
-  // out[0..n) are this batch's earlier entries. May throw std::bad_alloc.
-  void add(kalam_entry* out, size_t n, const void* key, size_t key_len,
-           const void* value, size_t value_len) {
-    const size_t need = key_len + value_len;
-    if (need > capacity_ - used_) grow(out, n, need);
-    char* dst = data_.get() + used_;
-    copy(dst, key, key_len);
-    out[n].key = dst;
-    out[n].key_len = key_len;
-    dst += key_len;
-    copy(dst, value, value_len);
-    out[n].value = dst;
-    out[n].value_len = value_len;
-    used_ += need;
+    if (bytes > capacity_) {
+      data_.reset(new char[bytes]);
+      capacity_ = bytes;
+    }
+    return Batch(this);
   }
 
  private:
@@ -364,11 +388,14 @@ class EntryArena {
     }
   }
 
-  void grow(kalam_entry* out, size_t n, size_t need) {
+  // Makes room for `need` more bytes after the `used` bytes of the batch
+  // whose entries are out[0..n), moving those entries' views along.
+  [[gnu::noinline]] void grow(kalam_entry* out, size_t n, size_t used,
+                              size_t need) {
     const size_t capacity =
-        std::max({capacity_ * 2, used_ + need, static_cast<size_t>(4096)});
+        std::max({capacity_ * 2, used + need, static_cast<size_t>(4096)});
     std::unique_ptr<char[]> bigger(new char[capacity]);
-    if (used_ > 0) std::memcpy(bigger.get(), data_.get(), used_);
+    if (used > 0) std::memcpy(bigger.get(), data_.get(), used);
     const char* old_base = data_.get();
     for (size_t i = 0; i < n; ++i) {
       out[i].key =
@@ -382,7 +409,6 @@ class EntryArena {
 
   std::unique_ptr<char[]> data_;
   size_t capacity_ = 0;
-  size_t used_ = 0;
 };
 
 }  // namespace kalam_plugin

@@ -293,9 +293,8 @@ int read_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
   const bool forward = (flags & KALAM_BATCH_REVERSE) == 0;
   const char* what = forward ? "iter_read_batch" : "iter_read_batch(reverse)";
   rocksdb::Iterator* it = iter->it.get();
-  kalam_plugin::EntryArena& arena = iter->arena;
-  arena.clear();
-  arena.reserve_for(max_entries, it->key().size() + it->value().size());
+  kalam_plugin::EntryArena::Batch batch =
+      iter->arena.start(max_entries, it->key().size() + it->value().size());
   size_t n = 0;
   rc = KALAM_OK;
   // *filled follows every entry, so an exception (bad_alloc) after some
@@ -303,7 +302,7 @@ int read_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
   while (n < max_entries) {
     const rocksdb::Slice key = it->key();
     const rocksdb::Slice value = it->value();
-    arena.add(out, n, key.data(), key.size(), value.data(), value.size());
+    batch.add(out, n, key.data(), key.size(), value.data(), value.size());
     *filled = ++n;
     if (forward) {
       it->Next();
@@ -314,7 +313,7 @@ int read_batch_impl(kalam_iter* iter, uint32_t flags, size_t max_entries,
       rc = settle(iter, what, status);  // the end, or an error
       break;
     }
-    if (arena.used() >= kArenaSoftLimit) break;
+    if (batch.used() >= kArenaSoftLimit) break;
   }
   return rc;
 }

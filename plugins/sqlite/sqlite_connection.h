@@ -21,11 +21,10 @@ namespace kalam::sqlite_plugin {
 // works on (none for the first group) it is the statement's cache key.
 enum StatementKind : unsigned {
   // Not tied to a family.
-  kBegin = 1,
-  kBeginImmediate,
+  kBeginImmediate = 1,
   kCommit,
   kRollback,
-  kStartRead,
+  kPinRead,
   kSyncFull,
   kSyncNormal,
   kTableExists,
@@ -51,6 +50,15 @@ class Connection;
 // for a NULL pointer, and an empty key must be an empty BLOB; and what
 // column_blob() returns for an empty value.
 inline constexpr unsigned char kEmptyBytes[1] = {0};
+
+// The bytes of column `col` of the current row of `stmt` (never NULL), valid
+// until the next step, reset or release. Inline: point reads and scans call
+// it once or twice per row.
+inline const void* column_bytes(sqlite3_stmt* stmt, int col, size_t* len) {
+  const void* data = sqlite3_column_blob(stmt, col);
+  *len = static_cast<size_t>(sqlite3_column_bytes(stmt, col));
+  return data != nullptr ? data : kEmptyBytes;
+}
 
 // A prepared statement in use: leased from a Connection's cache (or prepared
 // for one use) and given back, reset with its bindings cleared (see
@@ -83,13 +91,9 @@ class Statement {
   int bind_int64(int index, int64_t value);
   // sqlite3_step().
   int step() { return sqlite3_step(stmt_); }
-  // The bytes of column `col` of the current row (never NULL), valid until
-  // the next step, reset or release. Inline: point reads and scans call it
-  // once or twice per row.
+  // column_bytes() of the current row.
   const void* column_blob(int col, size_t* len) const {
-    const void* data = sqlite3_column_blob(stmt_, col);
-    *len = static_cast<size_t>(sqlite3_column_bytes(stmt_, col));
-    return data != nullptr ? data : kEmptyBytes;
+    return column_bytes(stmt_, col, len);
   }
   int64_t column_int64(int col) const {
     return sqlite3_column_int64(stmt_, col);

@@ -136,15 +136,7 @@ int query_text(Connection& conn, const std::string& sql, std::string* out,
 // Read views and the pool of read connections
 
 ReadView::~ReadView() {
-  try {
-    Error err;
-    if (step_cached(*conn_, kCommit, "COMMIT", SQLITE_DONE,
-                    "ending a read transaction", {}, err) != KALAM_OK) {
-      log(KALAM_LOG_WARN, err.message);
-    }
-  } catch (...) {
-    // return_reader() below rolls back or discards the connection.
-  }
+  pin_.release();  // ends the read transaction
   db_->return_reader(std::move(conn_));
 }
 
@@ -209,19 +201,22 @@ int Database::begin_view(std::shared_ptr<ReadView>* out, Error& err) {
   std::unique_ptr<Connection> conn;
   int rc = take_reader(&conn, err);
   if (rc != KALAM_OK) return rc;
-  // BEGIN alone starts nothing: the first read starts the read transaction
-  // and fixes what the view sees.
-  rc = step_cached(*conn, kBegin, "BEGIN", SQLITE_DONE,
-                   "starting a read transaction", file_, err);
-  if (rc == KALAM_OK) {
-    rc = step_cached(*conn, kStartRead, "SELECT count(*) FROM kalam_meta",
-                     SQLITE_ROW, "starting a read transaction", file_, err);
-  }
-  if (rc != KALAM_OK) {
+  // The first read starts the read transaction and fixes what the view
+  // sees; the query stays on its row to hold the transaction (ReadView).
+  Statement pin;
+  rc = conn->lease(
+      statement_key(kNoFamily, kPinRead),
+      [] { return std::string("SELECT count(*) FROM kalam_meta"); }, &pin);
+  if (rc == SQLITE_OK) rc = pin.step();
+  if (rc != SQLITE_ROW) {
+    rc = fail_sqlite(err, conn->handle(), rc,
+                     kPrefix + "starting a read transaction on " + file_);
+    pin.release();
     return_reader(std::move(conn));
     return rc;
   }
-  *out = std::make_shared<ReadView>(this, std::move(conn));
+  pin.keep_bindings();  // it has none
+  *out = std::make_shared<ReadView>(this, std::move(conn), std::move(pin));
   return KALAM_OK;
 }
 

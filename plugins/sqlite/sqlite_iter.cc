@@ -81,6 +81,8 @@ int Iterator::position(bool forward, Lower lower_kind, const std::string* lower,
                     family_->name + "' of " + db_->file());
     return stick(err);
   }
+  // Each variant's every parameter is bound below before it steps.
+  query_.keep_bindings();
   if (lower_kind != kNoLower)
     rc = query_.bind_blob(1, lower->data(), lower->size());
   if (rc == SQLITE_OK && upper_kind != kNoUpper) {
@@ -288,23 +290,49 @@ int Iterator::read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
   const bool reverse = (flags & KALAM_BATCH_REVERSE) != 0;
   std::lock_guard<std::recursive_mutex> lock(view_->mutex());
   if (!valid_) return KALAM_NOT_FOUND;
-  arena_.clear();
-  arena_.reserve_for(max_entries, key_len_ + value_len_);
+  kalam_plugin::EntryArena::Batch batch =
+      arena_.start(max_entries, key_len_ + value_len_);
   size_t n = 0;
-  int rc = KALAM_OK;
-  // The query runs in the batch's direction after the first step (a turn
-  // around starts a new one), so later steps go straight to step().
-  while (n < max_entries) {
-    arena_.add(out, n, key_, key_len_, value_, value_len_);
+  if (max_entries > 0 && forward_ == reverse) {
+    // The first move turns around: a new query in the batch's direction.
+    batch.add(out, n, key_, key_len_, value_, value_len_);
     *filled = ++n;
-    if (forward_ == !reverse) {
-      rc = step(err);
-    } else {
-      rc = reverse ? prev_locked(err) : next_locked(err);
-    }
-    if (rc != KALAM_OK || arena_.used() >= kArenaSoftLimit) break;
+    const int rc = reverse ? prev_locked(err) : next_locked(err);
+    if (rc != KALAM_OK) return rc;
   }
-  return rc;
+  // The query runs in the batch's direction: each step continues it. The
+  // current row stays in locals until the batch ends (the copies are char
+  // stores, after which members would be reloaded).
+  sqlite3_stmt* const stmt = query_.get();
+  const void* key = key_;
+  size_t key_len = key_len_;
+  const void* value = value_;
+  size_t value_len = value_len_;
+  try {
+    while (n < max_entries) {
+      batch.add(out, n, key, key_len, value, value_len);
+      *filled = ++n;
+      const int rc = sqlite3_step(stmt);
+      if (rc != SQLITE_ROW) [[unlikely]] {
+        return query_ended(rc, err);
+      }
+      key = column_bytes(stmt, 0, &key_len);
+      value = column_bytes(stmt, 1, &value_len);
+      if (batch.used() >= kArenaSoftLimit) break;
+    }
+  } catch (...) {
+    // Out of memory in add(): the iterator stays on the row it stepped to.
+    key_ = key;
+    key_len_ = key_len;
+    value_ = value;
+    value_len_ = value_len;
+    throw;
+  }
+  key_ = key;
+  key_len_ = key_len;
+  value_ = value;
+  value_len_ = value_len;
+  return KALAM_OK;
 }
 
 }  // namespace kalam::sqlite_plugin

@@ -57,8 +57,8 @@ class Iterator {
   // onto its first row.
   int position(bool forward, Lower lower_kind, const std::string* lower,
                Upper upper_kind, const std::string* upper, Error& err);
-  // Steps the current query one row. Inline in the scan loops; the end of
-  // the query and errors go out of line to query_ended().
+  // Steps the current query one row. The end of the query and errors go out
+  // of line to query_ended() (read_batch() steps inline the same way).
   inline int step(Error& err);
   [[gnu::cold, gnu::noinline]] int query_ended(int rc, Error& err);
   int next_locked(Error& err);

@@ -915,18 +915,25 @@ int Database::write(const kalam_write_options* options,
     }
   }
 
-  // One transaction: all or nothing.
+  // One transaction: all or nothing. Every op is one statement, and SQLite
+  // runs a statement outside BEGIN in a transaction of its own, rolled back
+  // whole if it fails: a single op needs no BEGIN ... COMMIT around it.
   int rc = set_synchronous(sync, err);
   if (rc != KALAM_OK) return rc;
-  rc = run_cached(kBeginImmediate, "BEGIN IMMEDIATE", "write: begin", err);
-  if (rc != KALAM_OK) {
-    rollback();
-    return rc;
+  const bool one_statement = op_count == 1;
+  if (!one_statement) {
+    rc = run_cached(kBeginImmediate, "BEGIN IMMEDIATE", "write: begin", err);
+    if (rc != KALAM_OK) {
+      rollback();
+      return rc;
+    }
   }
   for (size_t i = 0; i < op_count && rc == KALAM_OK; ++i) {
     rc = apply(*kalam_write_op_at(ops, options->op_stride, i), i, err);
   }
-  if (rc == KALAM_OK) rc = run_cached(kCommit, "COMMIT", "write: commit", err);
+  if (rc == KALAM_OK && !one_statement) {
+    rc = run_cached(kCommit, "COMMIT", "write: commit", err);
+  }
   if (rc != KALAM_OK) {
     rollback();
     err.message += "; nothing was applied";
@@ -976,6 +983,8 @@ int Database::apply(const kalam_write_op& op, size_t index, Error& err) {
       if (rc == SQLITE_OK) rc = stmt.bind_blob(2, op.value, op.value_len);
       break;
   }
+  // Every use binds all of the statement's parameters before it steps.
+  stmt.keep_bindings();
   if (rc == SQLITE_OK) rc = stmt.step();
   if (rc != SQLITE_DONE) {
     static const char* const kNames[] = {"", "PUT", "DELETE", "DELETE_RANGE"};

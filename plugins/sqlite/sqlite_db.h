@@ -62,7 +62,7 @@ struct Family {
 // transaction ends and the connection returns to the pool when the last
 // owner lets go.
 //
-// The transaction is implicit, held open by `pin`: a query stepped onto its
+// The transaction is implicit, held open by `pin_`: a query stepped onto its
 // row and left there (SQLite ends an implicit transaction when the last
 // statement reading in it is reset). Every other statement on the
 // connection reads in the same transaction. This costs two statements fewer

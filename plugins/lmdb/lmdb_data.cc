@@ -322,8 +322,14 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
                 "lmdb write: the database '%s' is open read-only",
                 db->path.c_str());
   }
-  // Validate every op before anything is applied.
-  std::vector<kalam_cf*> families(op_count);
+  // Validate every op before anything is applied. The ops' families: on the
+  // stack for the usual small write, so a single put allocates nothing.
+  constexpr size_t kInlineFamilies = 16;
+  kalam_cf* inline_families[kInlineFamilies];
+  std::vector<kalam_cf*> more_families;
+  if (op_count > kInlineFamilies) more_families.resize(op_count);
+  kalam_cf** const families =
+      op_count > kInlineFamilies ? more_families.data() : inline_families;
   // Checks op i; `what` names it in messages. Ops are checked first with no
   // status and a fixed name, so a valid write formats no text; the failing
   // op is checked again to describe it.

@@ -923,10 +923,6 @@ int Database::write(const kalam_write_options* options,
   const bool one_statement = op_count == 1;
   if (!one_statement) {
     rc = run_cached(kBeginImmediate, "BEGIN IMMEDIATE", "write: begin", err);
-    if (rc != KALAM_OK) {
-      rollback();
-      return rc;
-    }
   }
   for (size_t i = 0; i < op_count && rc == KALAM_OK; ++i) {
     rc = apply(*kalam_write_op_at(ops, options->op_stride, i), i, err);

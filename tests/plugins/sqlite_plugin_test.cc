@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <kalam/test_paths.h>
+#include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -703,6 +704,39 @@ TEST_F(SqliteTest, InvalidOpMakesTheWholeBatchApplyNothingAndIsNamed) {
   ops[1].key = "a";
   EXPECT_EQ(vt().write(db_, nullptr, ops, 2, &status), KALAM_INVALID_ARGUMENT);
   EXPECT_EQ(value_of(nullptr, "a"), std::nullopt);
+}
+
+// A write SQLite itself fails (here: another connection holds the write
+// lock past busy_timeout_ms) applies nothing, whether it is one op (one
+// statement in a transaction of its own) or a batch (BEGIN IMMEDIATE).
+TEST_F(SqliteTest, AWriteSqliteFailsAppliesNothing) {
+  const fs::path path = dir_ / "locked";
+  open_with({{"busy_timeout_ms", "20"}}, KALAM_OPEN_CREATE_IF_MISSING, path);
+  ASSERT_EQ(put(nullptr, "kept", "1"), KALAM_OK);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((path / "kalam.sqlite3").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(other);
+  const std::vector<std::vector<Op>> writes = {
+      {Put(nullptr, "a", "x")},
+      {Del(nullptr, "kept")},
+      {Put(nullptr, "a", "x"), Del(nullptr, "kept")},
+  };
+  for (const auto& ops : writes) {
+    RawStatus status;
+    EXPECT_EQ(write(ops, false, sizeof(kalam_write_op), &status), KALAM_BUSY)
+        << status.text();
+    EXPECT_THAT(status.message, HasSubstr("nothing was applied"));
+  }
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_close(other), SQLITE_OK);
+  EXPECT_EQ(value_of(nullptr, "a"), std::nullopt);
+  EXPECT_EQ(value_of(nullptr, "kept"), "1");
+  // The lock gone, the same writes go through.
+  ASSERT_EQ(write({Put(nullptr, "a", "x")}), KALAM_OK);
+  EXPECT_EQ(value_of(nullptr, "a"), "x");
 }
 
 TEST_F(SqliteTest, ReadOfAKeyOverMaxKeySizeNamesTheLimit) {

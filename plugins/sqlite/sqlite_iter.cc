@@ -308,6 +308,14 @@ int Iterator::read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
   size_t key_len = key_len_;
   const void* value = value_;
   size_t value_len = value_len_;
+  // The iterator stays on the row the query stepped to, also when add()
+  // throws (out of memory).
+  auto keep_row = [&] {
+    key_ = key;
+    key_len_ = key_len;
+    value_ = value;
+    value_len_ = value_len;
+  };
   try {
     while (n < max_entries) {
       batch.add(out, n, key, key_len, value, value_len);
@@ -321,17 +329,10 @@ int Iterator::read_batch(uint32_t flags, size_t max_entries, kalam_entry* out,
       if (batch.used() >= kArenaSoftLimit) break;
     }
   } catch (...) {
-    // Out of memory in add(): the iterator stays on the row it stepped to.
-    key_ = key;
-    key_len_ = key_len;
-    value_ = value;
-    value_len_ = value_len;
+    keep_row();
     throw;
   }
-  key_ = key;
-  key_len_ = key_len;
-  value_ = value;
-  value_len_ = value_len;
+  keep_row();
   return KALAM_OK;
 }
 

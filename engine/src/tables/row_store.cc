@@ -629,12 +629,15 @@ Status RowStore::write_cold(FlushBatch& batch) {
     const bool is_user = info.kind == TableKind::kUser;
     const std::optional<std::string_view> owner =
         is_user ? std::optional<std::string_view>(user) : std::nullopt;
-    const std::string of_user = is_user ? " of user " + quoted_user(user) : "";
+    // For error messages only: built on failure.
+    auto of_user = [&] {
+      return is_user ? " of user " + quoted_user(user) : std::string();
+    };
     Status s =
         context().cold->write_segment(cold_partition(info, owner), records);
     if (!s.ok()) {
       return s.with_context("flush " + info.qualified_name() +
-                            ": write the cold segment" + of_user);
+                            ": write the cold segment" + of_user());
     }
     ++result.segments;
     for (const ColdRecord& r : records)
@@ -642,7 +645,7 @@ Status RowStore::write_cold(FlushBatch& batch) {
     s = compact_if_needed(info, owner, result);
     if (!s.ok()) {
       return s.with_context("flush " + info.qualified_name() +
-                            ": compact the cold segments" + of_user);
+                            ": compact the cold segments" + of_user());
     }
     begin = end;
   }

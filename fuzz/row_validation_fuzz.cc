@@ -6,13 +6,17 @@
 //   {"id": 7, "name": "x"}            primary key, '!' not nullable;
 //                                     types i f b s y(bytes) t(timestamp) j
 //
-// Properties: validate_row never throws or crashes; it refuses with
-// INVALID_ARGUMENT; what it accepts comes back in canonical form, which
+// Properties: parse_json (the bounded parser) accepts exactly what
+// json::parse accepts within kalam::tables::kMaxJsonDepth; validate_row never
+// throws or crashes, whatever the depth of the row (the corpus holds a row
+// nested 100,000 levels deep); it refuses with INVALID_ARGUMENT; what it
+// accepts comes back in canonical form, which
 //  - has exactly the schema's columns, a non-null primary key, nulls only in
 //    nullable columns;
 //  - validates to itself (byte for byte, dumped), and so does its stored
 //    form (dump + parse, what the table stores write and read back);
 //  - keeps a string primary key and an int64 one usable as a row id.
+#include <kalam/tables/json_input.h>
 #include <kalam/tables/schema.h>
 
 #include <nlohmann/json.hpp>
@@ -94,9 +98,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(schema_again.ok() && *schema_again == schema,
              "schema does not round-trip through JSON");
 
-  const json row = json::parse(input.substr(newline + 1), nullptr,
-                               /*allow_exceptions=*/false);
-  if (row.is_discarded()) return 0;
+  // The row text through the bounded parser (what the CLI uses), and
+  // through the library's own, unbounded one (what an API caller may hand
+  // to put): validate_row must refuse what is too deep without recursing.
+  const std::string text = input.substr(newline + 1);
+  auto bounded = kalam::tables::parse_json(text);
+  FUZZ_CHECK(
+      bounded.ok() || bounded.status().code() == kalam::Code::kInvalidArgument,
+      "parse_json failed with %s", bounded.status().to_string().c_str());
+  const json row = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (row.is_discarded()) {
+    FUZZ_CHECK(!bounded.ok(), "parse_json accepted what json::parse refuses");
+    return 0;
+  }
+  const bool shallow = kalam::tables::check_json_depth(row).ok();
+  FUZZ_CHECK(bounded.ok() == shallow,
+             "parse_json says %s, check_json_depth says %s",
+             bounded.ok() ? "ok" : bounded.status().to_string().c_str(),
+             shallow ? "shallow" : "too deep");
+  // Both are within the depth limit here, so comparing them is safe.
+  FUZZ_CHECK(!bounded.ok() || *bounded == row,
+             "parse_json and json::parse disagree on the value");
   auto canonical = schema.validate_row(row);
   if (!canonical.ok()) {
     FUZZ_CHECK(canonical.status().code() == kalam::Code::kInvalidArgument,

@@ -2,6 +2,7 @@
 // RFC 3339). Pure: no database.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <kalam/tables/json_input.h>
 #include <kalam/tables/schema.h>
 
 #include <random>
@@ -293,6 +294,115 @@ TEST(TableSchema, Rfc3339Timestamps) {
     EXPECT_EQ(ms.status().code(), Code::kInvalidArgument) << bad;
     EXPECT_THAT(ms.status().message(), HasSubstr("not an RFC 3339 timestamp"));
   }
+}
+
+// --- JSON input limits (json_input.h) --------------------------------------
+
+// `levels` arrays within one another: "[[[...]]]".
+std::string nested_arrays(size_t levels) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
+
+json deep_value(size_t levels) {
+  // The library's own parser does not recurse per level, nor does
+  // destroying the DOM, nor moving it: only what validate_row() could do
+  // with it (dump, copy, compare) would. So the tests move deep values,
+  // never copy them.
+  return json::parse(nested_arrays(levels));
+}
+
+// `row` with column `column` set to a value `levels` deep (moved in).
+json with_deep(json row, const std::string& column, size_t levels) {
+  row[column] = deep_value(levels);
+  return row;
+}
+
+TEST(JsonInput, RowsNestedTooDeepAreRefusedNamingTheLimit) {
+  // In a json column, where the value's type is allowed.
+  auto in_json = sample_schema().validate_row(
+      with_deep({{"id", 1}, {"title", "t"}}, "meta", 100'000));
+  EXPECT_EQ(in_json.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(in_json.status().message(),
+              AllOf(HasSubstr("column 'meta'"), HasSubstr("128 levels")));
+  // In a column of another type: the type error quotes a short prefix.
+  auto in_string =
+      sample_schema().validate_row(with_deep({{"id", 1}}, "title", 100'000));
+  EXPECT_EQ(in_string.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(in_string.status().message(),
+              AllOf(HasSubstr("column 'title' expects string, got array "
+                              "[[[[[[["),
+                    HasSubstr("...")));
+  EXPECT_LT(in_string.status().message().size(), 200u);
+  // As the row itself.
+  auto bare = sample_schema().validate_row(deep_value(100'000));
+  EXPECT_EQ(bare.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(bare.status().message(),
+              HasSubstr("a row must be a JSON object, got array [[[["));
+  EXPECT_LT(bare.status().message().size(), 200u);
+}
+
+TEST(JsonInput, TheDepthLimitIsExact) {
+  // The row object is level 1: a json column holds up to 127 more.
+  const Schema s{.columns = {{"j", ColumnType::kJson, true}}};
+  EXPECT_TRUE(s.validate_row(with_deep({}, "j", kMaxJsonDepth - 1)).ok());
+  EXPECT_EQ(s.validate_row(with_deep({}, "j", kMaxJsonDepth)).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_TRUE(check_json_depth(deep_value(kMaxJsonDepth)).ok());
+  EXPECT_TRUE(check_json_depth(json(5)).ok());
+  EXPECT_THAT(check_json_depth(deep_value(kMaxJsonDepth + 1)).message(),
+              HasSubstr("nested more than 128 levels deep"));
+  // Objects count as arrays do.
+  json objects = json::object();
+  for (size_t i = 0; i < 200; ++i) objects = json{{"k", std::move(objects)}};
+  EXPECT_EQ(check_json_depth(objects).code(), Code::kInvalidArgument);
+  EXPECT_TRUE(check_json_depth(objects, 201).ok());
+}
+
+TEST(JsonInput, HugeValuesAreQuotedShortInMessages) {
+  const std::string huge(1'000'000, 'x');
+  auto wrong_type =
+      sample_schema().validate_row({{"id", huge}, {"title", "t"}});
+  EXPECT_EQ(wrong_type.status().code(), Code::kInvalidArgument);
+  EXPECT_LT(wrong_type.status().message().size(), 200u);
+  auto unknown =
+      sample_schema().validate_row({{"id", 1}, {"title", "t"}, {huge, 1}});
+  EXPECT_EQ(unknown.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("unknown column 'xxxx"));
+  EXPECT_LT(unknown.status().message().size(), 300u);
+  EXPECT_EQ(describe_json(json(huge)).size(),
+            std::string("string ").size() + 40);
+  EXPECT_EQ(describe_json(json{{"a", 1}, {"b", {true, nullptr}}}),
+            "object {\"a\":1,\"b\":[true,null]}");
+  EXPECT_EQ(describe_json(json("caf\xc3")), "string \"caf\xef\xbf\xbd\"");
+}
+
+TEST(JsonInput, ParseRefusesTooDeepAndOutOfRangeText) {
+  auto deep = parse_json(nested_arrays(100'000));
+  EXPECT_EQ(deep.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(deep.status().message(),
+              HasSubstr("nested more than 128 levels deep"));
+  auto deep_in_row = parse_json("{\"j\": " + nested_arrays(100'000) + "}");
+  EXPECT_EQ(deep_in_row.status().code(), Code::kInvalidArgument);
+  auto limit = parse_json(nested_arrays(kMaxJsonDepth));
+  ASSERT_TRUE(limit.ok()) << limit.status();
+  EXPECT_TRUE(check_json_depth(*limit).ok());
+  EXPECT_EQ(parse_json(nested_arrays(kMaxJsonDepth + 1)).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(parse_json(nested_arrays(3), 2).status().code(),
+            Code::kInvalidArgument);
+
+  auto huge_number = parse_json(R"({"score": 1e999})");
+  EXPECT_EQ(huge_number.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(huge_number.status().message(),
+              AllOf(HasSubstr("out of range"), HasSubstr("1e999")));
+  auto bad = parse_json("{\"a\": ");
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("not valid JSON"));
+  EXPECT_EQ(parse_json("").status().code(), Code::kInvalidArgument);
+
+  auto fine = parse_json(R"({"a": [1, {"b": 2.5}], "c": null})");
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(*fine, json({{"a", {1, {{"b", 2.5}}}}, {"c", nullptr}}));
 }
 
 }  // namespace

@@ -436,6 +436,69 @@ TEST_P(UserTableTest, WritesRacingADropStrandNoRows) {
   }
 }
 
+// A row nested 100,000 levels deep, handed to every write of the API, is
+// refused with INVALID_ARGUMENT naming the limit; nothing is written and
+// nothing crashes (it used to overflow the stack dumping the value).
+TEST_P(UserTableTest, DeeplyNestedRowsAreRefusedAndWriteNothing) {
+  // Built by the library's parser, which does not recurse; only moved here,
+  // never copied (a copy recurses per level).
+  const std::string nested =
+      std::string(100'000, '[') + std::string(100'000, ']');
+  auto with_deep = [&nested](json row, const std::string& column) {
+    row[column] = json::parse(nested);
+    return row;
+  };
+  ASSERT_TRUE(
+      users().put("app", "notes", "alice", {{"id", 1}, {"title", "t"}}).ok());
+  const KV before = raw_table(notes_.id);
+
+  auto in_json = users().put("app", "notes", "alice",
+                             with_deep({{"id", 2}, {"title", "t"}}, "tags"));
+  EXPECT_EQ(in_json.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(in_json.status().message(), HasSubstr("128 levels"));
+  auto in_string =
+      users().put("app", "notes", "alice", with_deep({{"id", 2}}, "title"));
+  EXPECT_EQ(in_string.status().code(), Code::kInvalidArgument);
+  EXPECT_LT(in_string.status().message().size(), 300u);
+  auto bare = users().put("app", "notes", "alice", json::parse(nested));
+  EXPECT_EQ(bare.status().code(), Code::kInvalidArgument);
+  EXPECT_LT(bare.status().message().size(), 300u);
+  std::vector<json> many;
+  many.push_back(json{{"id", 3}, {"title", "ok"}});
+  many.push_back(with_deep({{"id", 4}, {"title", "t"}}, "tags"));
+  auto batch = users().put_many("app", "notes", "alice", many);
+  EXPECT_EQ(batch.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(batch.status().message(), HasSubstr("row 1"));
+
+  auto update = users().update("app", "notes", "alice", "1",
+                               with_deep(json::object(), "tags"));
+  EXPECT_EQ(update.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(update.status().message(), HasSubstr("128 levels"));
+  auto update_title = users().update("app", "notes", "alice", "1",
+                                     with_deep(json::object(), "title"));
+  EXPECT_EQ(update_title.status().code(), Code::kInvalidArgument);
+  EXPECT_LT(update_title.status().message().size(), 300u);
+
+  auto shared_table = make_table("app", "config", TableKind::kShared,
+                                 Schema{.columns = {{"j", ColumnType::kJson}}});
+  auto shared_put =
+      shared().put("app", "config", with_deep(json::object(), "j"));
+  EXPECT_EQ(shared_put.status().code(), Code::kInvalidArgument);
+  auto log =
+      catalog().create_table({.ns = "app",
+                              .name = "log",
+                              .kind = TableKind::kStream,
+                              .schema = {.columns = {{"j", ColumnType::kJson}}},
+                              .options = {.max_rows = 10}});
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto appended = stream().append("app", "log", with_deep(json::object(), "j"));
+  EXPECT_EQ(appended.status().code(), Code::kInvalidArgument);
+
+  EXPECT_EQ(raw_table(notes_.id), before);
+  EXPECT_TRUE(raw_table(shared_table.id).empty());
+  EXPECT_TRUE(raw_table(log->id).empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, UserTableTest,
                          ::testing::ValuesIn(test::all_backends()),
                          test::backend_name);

@@ -452,6 +452,57 @@ TEST_P(TableCommandsTest, BadInputIsRefusedWithAClearMessage) {
   EXPECT_EQ(ok({"table", "list", "app"}), "notes  user\n");
 }
 
+// JSON that used to crash `kalam insert` (a stack overflow dumping a value
+// nested 100,000 levels deep) or end in "internal error" (1e999) is a clear
+// error: exit 2 for an argument, 1 for a line of input data; nothing is
+// written. A row at the depth limit still goes in and reads back.
+TEST_P(TableCommandsTest, DeepOrOutOfRangeJsonIsAClearErrorAndWritesNothing) {
+  ok({"ns", "create", "app"});
+  ok({"table", "create", "app.docs", "--kind", "shared", "--column", "id:int64",
+      "--column", "j:json:nullable", "--column", "score:float64:nullable",
+      "--primary-key", "id"});
+  const auto nested = [](size_t levels) {
+    return std::string(levels, '[') + std::string(levels, ']');
+  };
+  write_file(dir_ / "deep-column.jsonl",
+             "{\"id\": 1, \"j\": " + nested(100'000) + "}\n");
+  expect_error({"insert", "app.docs"}, 1,
+               {"line 1 of standard input is JSON nested too deep",
+                "more than 128 levels deep"},
+               dir_ / "deep-column.jsonl");
+  write_file(dir_ / "deep-bare.jsonl",
+             "{\"id\": 1}\n" + nested(100'000) + "\n");
+  expect_error(
+      {"insert", "app.docs", "--file", (dir_ / "deep-bare.jsonl").string()}, 1,
+      {"line 2 of", "JSON nested too deep", "the limit is 128"});
+  // An argument is at most 128 KiB (MAX_ARG_STRLEN): 60,000 levels.
+  expect_error(
+      {"insert", "app.docs", "{\"id\": 1, \"j\": " + nested(60'000) + "}"}, 2,
+      {"ROW_JSON argument 1 is JSON nested too deep"});
+  expect_error(
+      {"insert", "app.docs", R"({"id": 1, "score": 1e999})"}, 2,
+      {"ROW_JSON argument 1 is JSON with a number out of range", "1e999"});
+  write_file(dir_ / "huge-number.jsonl", "{\"id\": 1, \"j\": [-1e999]}\n");
+  expect_error({"insert", "app.docs"}, 1,
+               {"line 1 of standard input is JSON with a number out of range"},
+               dir_ / "huge-number.jsonl");
+  // A huge value of the wrong type is quoted short.
+  const CliResult long_title =
+      kalam({"insert", "app.docs",
+             "{\"id\": \"" + std::string(100'000, 'x') + "\"}"});
+  EXPECT_EQ(long_title.exit_code, 1) << long_title.err.substr(0, 300);
+  EXPECT_THAT(long_title.err,
+              HasSubstr("column 'id' expects int64, got string"));
+  EXPECT_LT(long_title.err.size(), 400u);
+  EXPECT_EQ(ok({"select", "app.docs"}), "");
+
+  // The deepest row allowed: the row object, then 127 levels in j.
+  const std::string deepest = "{\"id\":2,\"j\":" + nested(127) + "}";
+  EXPECT_EQ(ok({"insert", "app.docs", deepest}), "2\n");
+  EXPECT_EQ(ok({"select", "app.docs"}),
+            "2\t{\"id\":2,\"j\":" + nested(127) + ",\"score\":null}\n");
+}
+
 TEST_P(TableCommandsTest, ReadsNeverWriteAndReadOnlyIsHonoured) {
   const std::filesystem::path data = data_dir(dir_, "db");
   // No database: reads fail and create nothing.

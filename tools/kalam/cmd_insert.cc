@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include <kalam/tables/json_input.h>
+
 #include "cli_error.h"
 #include "commands.h"
 #include "open_database.h"
@@ -36,10 +38,23 @@ struct InputRows {
   std::vector<std::string> sources;  // "argument 2", "line 7 of rows.jsonl"
 };
 
-std::string describe_json(const json& value) {
-  std::string text = value.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return std::string(value.type_name()) + " " + text;
+// One row's text parsed: a usage error (`usage`) or a failure naming
+// `where` when it is not JSON, is nested too deep, holds a number out of
+// range, or is not an object. Never throws anything else, never recurses per
+// level of nesting (tables::parse_json).
+json parse_row(const std::string& text, const std::string& where, bool usage) {
+  auto fail = [usage](const std::string& message) {
+    return usage ? CliError::Usage(message) : CliError::Failure(message);
+  };
+  auto row = tables::parse_json(text);
+  if (!row.ok()) throw fail(where + " is " + row.status().message());
+  if (!row->is_object()) {
+    throw fail(where +
+               " is not a row: a row is a JSON object of column -> value, "
+               "got " +
+               tables::describe_json(*row));
+  }
+  return std::move(*row);
 }
 
 void read_lines(std::istream& in, const std::string& name, InputRows* out) {
@@ -49,19 +64,7 @@ void read_lines(std::istream& in, const std::string& name, InputRows* out) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = "line " + std::to_string(number) + " of " + name;
-    json row;
-    try {
-      row = json::parse(line);
-    } catch (const json::parse_error& e) {
-      throw CliError::Failure(where + " is not valid JSON: " + e.what());
-    }
-    if (!row.is_object()) {
-      throw CliError::Failure(where +
-                              " is not a row: a row is a JSON object "
-                              "of column -> value, got " +
-                              describe_json(row));
-    }
-    out->rows.push_back(std::move(row));
+    out->rows.push_back(parse_row(line, where, /*usage=*/false));
     out->sources.push_back(where);
   }
   if (in.bad()) throw CliError::Failure("cannot read " + name);
@@ -77,19 +80,7 @@ InputRows read_rows(const InsertOptions& options) {
   if (!options.rows.empty()) {
     for (size_t i = 0; i < options.rows.size(); ++i) {
       const std::string where = "ROW_JSON argument " + std::to_string(i + 1);
-      json row;
-      try {
-        row = json::parse(options.rows[i]);
-      } catch (const json::parse_error& e) {
-        throw CliError::Usage(where + " is not valid JSON: " + e.what());
-      }
-      if (!row.is_object()) {
-        throw CliError::Usage(where +
-                              " is not a row: a row is a JSON object of "
-                              "column -> value, got " +
-                              describe_json(row));
-      }
-      out.rows.push_back(std::move(row));
+      out.rows.push_back(parse_row(options.rows[i], where, /*usage=*/true));
       out.sources.push_back(where);
     }
     return out;

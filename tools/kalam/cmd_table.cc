@@ -9,6 +9,8 @@
 #include <optional>
 #include <system_error>
 
+#include <kalam/tables/json_input.h>
+
 #include "cli_error.h"
 #include "commands.h"
 #include "open_database.h"
@@ -59,12 +61,11 @@ SchemaFile read_schema_file(const std::string& file) {
   const std::string text((std::istreambuf_iterator<char>(in)),
                          std::istreambuf_iterator<char>());
   const std::string where = "--schema file '" + file + "'";
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw CliError::Failure(where + " is not valid JSON: " + e.what());
+  auto parsed = tables::parse_json(text);
+  if (!parsed.ok()) {
+    throw CliError::Failure(where + " is " + parsed.status().message());
   }
+  json j = std::move(*parsed);
   if (!j.is_object()) {
     throw CliError::Failure(where +
                             " must hold a JSON object: {\"columns\": [...], "

@@ -1,5 +1,7 @@
 #include "table_support.h"
 
+#include <kalam/tables/json_input.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -270,11 +272,12 @@ std::vector<RowFilter> resolve_filters(
         break;
       }
       case ColumnType::kJson: {
-        value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-        if (value.is_discarded()) {
+        auto parsed = tables::parse_json(text);
+        if (!parsed.ok()) {
           throw bad("a JSON value (quote a string: --where " + name +
-                    "='\"text\"')");
+                    "='\"text\"'); " + parsed.status().message());
         }
+        value = std::move(*parsed);
         break;
       }
     }

@@ -1,6 +1,7 @@
 // Row reads and writes for user and shared tables.
 #include "row_store.h"
 
+#include <kalam/tables/json_input.h>
 #include <kalam/tables/user_table_store.h>
 
 #include <algorithm>
@@ -379,6 +380,10 @@ StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
     return Status::InvalidArgument(
         what + ": the changes must be a JSON object of column -> new value");
   }
+  // Before the merge below copies the values (a recursive copy).
+  if (Status s = check_json_depth(changes); !s.ok()) {
+    return s.with_context(what + ": the changes");
+  }
   TablesContext& ctx = context();
   KALAM_ASSIGN_OR_RETURN(LockedRow locked,
                          lock_existing_row(ns, table, partition, row_id, what));
@@ -393,11 +398,11 @@ StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
   if (!canonical.ok()) return canonical.status().with_context(what);
   const std::string& pk = info.schema.primary_key;
   if (!pk.empty() && (*canonical)[pk] != current[pk]) {
-    return Status::InvalidArgument(
-        what + ": the primary key column '" + pk +
-        "' cannot be changed by update (from " + current[pk].dump() + " to " +
-        (*canonical)[pk].dump(-1, ' ', false, json::error_handler_t::replace) +
-        "); delete the row and put a new one");
+    return Status::InvalidArgument(what + ": the primary key column '" + pk +
+                                   "' cannot be changed by update (from " +
+                                   truncated_json(current[pk]) + " to " +
+                                   truncated_json((*canonical)[pk]) +
+                                   "); delete the row and put a new one");
   }
   KALAM_ASSIGN_OR_RETURN(std::string encoded, encode_row_value(*canonical));
   WriteBatch batch;

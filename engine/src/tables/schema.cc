@@ -1,6 +1,8 @@
 // Names, column types, schemas, table records and row validation.
 #include <kalam/tables/schema.h>
 
+#include <kalam/tables/json_input.h>
+
 #include <cmath>
 #include <limits>
 #include <set>
@@ -15,14 +17,16 @@ constexpr std::string_view kNameRule =
     "names are 1 to 64 characters of a-z, 0-9 and _, not starting with a "
     "digit";
 
-// A short, printable rendering of a JSON value for error messages.
-std::string describe_value(const json& value) {
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  const char* kind = value.type_name();
-  if (value.is_number_float()) kind = "float";
-  if (value.is_number_integer()) kind = "integer";
-  return std::string(kind) + " " + text;
+// A short, printable rendering of a JSON value for error messages: never
+// more than a few dozen characters, whatever the value's size or depth.
+std::string describe_value(const json& value) { return describe_json(value); }
+
+// A name from the input (a column of a row) quoted for a message: at most
+// 64 bytes of it.
+std::string quoted_name(const std::string& name) {
+  if (name.size() <= 64) return "'" + name + "'";
+  return "'" + name.substr(0, 61) + "...' (" + std::to_string(name.size()) +
+         " bytes)";
 }
 
 std::string expected(ColumnType type) {
@@ -153,6 +157,15 @@ StatusOr<json> canonical_value(const Column& column, const json& value) {
       return json(*ms);
     }
     case ColumnType::kJson:
+      // Before anything recurses into the value (dump, copy, compare).
+      if (!check_json_depth(value, kMaxJsonDepth - 1).ok()) {
+        return Status::InvalidArgument(
+            "column '" + column.name + "' holds JSON nested more than " +
+            std::to_string(kMaxJsonDepth - 1) +
+            " levels deep; a row may nest arrays and objects at most " +
+            std::to_string(kMaxJsonDepth) +
+            " levels deep (the row object is level 1)");
+      }
       try {
         (void)value.dump();
       } catch (const json::exception&) {
@@ -188,8 +201,9 @@ Status only_members(const json& object,
         if (!list.empty()) list += ", ";
         list += a;
       }
-      return Status::InvalidArgument("unknown member '" + key + "' in " +
-                                     std::string(where) + "; allowed: " + list);
+      return Status::InvalidArgument("unknown member " + quoted_name(key) +
+                                     " in " + std::string(where) +
+                                     "; allowed: " + list);
     }
   }
   return Status::OK();
@@ -339,9 +353,8 @@ StatusOr<json> Schema::validate_row(const json& row) const {
   }
   for (const auto& [key, value] : row.items()) {
     if (find(key) == nullptr) {
-      return Status::InvalidArgument("unknown column '" + key +
-                                     "'; the columns are " +
-                                     column_list(*this));
+      return Status::InvalidArgument("unknown column " + quoted_name(key) +
+                                     "; the columns are " + column_list(*this));
     }
   }
   json out = json::object();

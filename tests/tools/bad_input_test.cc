@@ -177,6 +177,8 @@ TEST(Help, EverySubcommandHasHelpWithAnExample) {
                                            {"table", "drop"},
                                            {"insert"},
                                            {"select"},
+                                           {"update"},
+                                           {"delete"},
                                            {"flush"}}) {
     std::string name = "kalam";
     for (const auto& word : command) name += " " + word;
@@ -189,9 +191,10 @@ TEST(Help, EverySubcommandHasHelpWithAnExample) {
   }
   CliResult top = run_kalam(dir, {"--help"});
   EXPECT_EQ(top.exit_code, 0) << top;
-  for (const char* name : {"info", "plugins", "cf", "get", "put", "del", "scan",
-                           "stats", "check", "dump", "load", "migrate", "ns",
-                           "table", "insert", "select", "flush"}) {
+  for (const char* name :
+       {"info", "plugins", "cf", "get", "put", "del", "scan", "stats", "check",
+        "dump", "load", "migrate", "ns", "table", "insert", "select", "update",
+        "delete", "flush"}) {
     EXPECT_THAT(top.out, HasSubstr("\n  " + std::string(name) + " "));
   }
 }

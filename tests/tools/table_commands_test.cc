@@ -606,6 +606,121 @@ TEST_P(TableCommandsTest, StreamTablesAppendAndKeepTheNewest) {
   expect_error({"flush", "app.events"}, 1, {"stream tables expire events"});
 }
 
+// kalam update / delete / select --row-id reach every row operation of the
+// API: user and shared tables, hot rows and rows a flush moved cold, one
+// user's row never another's.
+TEST_P(TableCommandsTest, UpdateDeleteAndSelectOneRowById) {
+  make_notes();
+  ok({"insert", "app.notes", "--user", "alice", R"({"id": 1, "title": "milk"})",
+      R"({"id": 2, "title": "eggs"})"});
+  ok({"insert", "app.notes", "--user", "bob",
+      R"({"id": 1, "title": "bob's"})"});
+
+  // update: merges, prints the new row, touches only that user's row.
+  EXPECT_EQ(ok({"update", "app.notes", "--user", "alice", "--row-id", "1",
+                R"({"done": true})"}),
+            "1\t{\"done\":true,\"id\":1,\"title\":\"milk\"}\n");
+  EXPECT_EQ(ok({"select", "app.notes", "--user", "bob"}),
+            "1\t{\"done\":null,\"id\":1,\"title\":\"bob's\"}\n");
+  EXPECT_EQ(
+      json::parse(ok({"update", "app.notes", "--user", "alice", "--row-id", "2",
+                      R"({"title": "bread"})", "--json"})),
+      json::parse(R"({"user_id": "alice", "row_id": "2",
+                            "row": {"done": null, "id": 2, "title": "bread"}})"));
+  // select --row-id: a point read.
+  EXPECT_EQ(ok({"select", "app.notes", "--user", "alice", "--row-id", "2"}),
+            "2\t{\"done\":null,\"id\":2,\"title\":\"bread\"}\n");
+  EXPECT_EQ(ok({"select", "app.notes", "--user", "alice", "--row-id", "9"}),
+            "");
+  EXPECT_EQ(ok({"select", "app.notes", "--user", "alice", "--row-id", "2",
+                "--where", "title=milk"}),
+            "");
+
+  // After a flush moved them cold, the same commands find the rows.
+  ok({"flush", "app.notes"});
+  EXPECT_EQ(ok({"update", "app.notes", "--user", "bob", "--row-id", "1",
+                R"({"title": "bob's, changed"})"}),
+            "1\t{\"done\":null,\"id\":1,\"title\":\"bob's, changed\"}\n");
+  EXPECT_EQ(ok({"delete", "app.notes", "--user", "alice", "--row-id", "1"}),
+            "deleted row '1' of user 'alice' in app.notes\n");
+  EXPECT_EQ(ok({"select", "app.notes"}),
+            "alice\t2\t{\"done\":null,\"id\":2,\"title\":\"bread\"}\n"
+            "bob\t1\t{\"done\":null,\"id\":1,\"title\":\"bob's, changed\"}\n");
+  EXPECT_EQ(ok({"select", "app.notes", "--user", "alice", "--row-id", "1"}),
+            "");
+
+  // Errors: no such row (exit 1, nothing written), bad changes (exit 2),
+  // the wrong --user use, the primary key, stream and system tables.
+  expect_error(
+      {"delete", "app.notes", "--user", "alice", "--row-id", "1"}, 1,
+      {"cannot delete row '1' of user 'alice' in app.notes", "no such row"});
+  expect_error({"update", "app.notes", "--user", "carol", "--row-id", "2",
+                R"({"done": true})"},
+               1, {"cannot update row '2' of user 'carol'", "no such row"});
+  expect_error({"update", "app.notes", "--user", "alice", "--row-id", "2",
+                R"({"done": "yes"})"},
+               1, {"column 'done' expects bool"});
+  expect_error({"update", "app.notes", "--user", "alice", "--row-id", "2",
+                R"({"id": 3})"},
+               1, {"primary key column 'id' cannot be changed"});
+  expect_error({"update", "app.notes", "--user", "alice", "--row-id", "2",
+                R"({"done": 1e999})"},
+               2, {"CHANGES_JSON is JSON with a number out of range"});
+  expect_error(
+      {"update", "app.notes", "--user", "alice", "--row-id", "2", "[1]"}, 2,
+      {"CHANGES_JSON is not a JSON object", "got array [1]"});
+  expect_error({"update", "app.notes", "--user", "alice", "--row-id", "2"}, 2,
+               {"no changes"});
+  expect_error({"update", "app.notes", "--user", "alice", "--row-id", "x",
+                R"({"done": true})"},
+               1, {"row id 'x' is not an int64"});
+  expect_error({"delete", "app.notes", "--row-id", "2"}, 1,
+               {"it is a user table; pass --user USER"});
+  expect_error({"delete", "app.notes", "--user", "alice"}, 2, {"--row-id"});
+  expect_error({"select", "app.notes", "--row-id", "2"}, 1,
+               {"--row-id in a user table needs --user"});
+  expect_error({"delete", "system.tables", "--row-id", "app.notes"}, 1,
+               {"read-only system table"});
+  EXPECT_EQ(ok({"select", "app.notes", "--user", "alice"}),
+            "2\t{\"done\":null,\"id\":2,\"title\":\"bread\"}\n");
+
+  // Shared tables: no --user; generated ids as insert printed them.
+  ok({"table", "create", "app.config", "--kind", "shared", "--column",
+      "value:string"});
+  const std::string id =
+      lines_of(ok({"insert", "app.config", R"({"value": "dark"})"}))[0];
+  EXPECT_EQ(
+      ok({"update", "app.config", "--row-id", id, R"({"value": "light"})"}),
+      id + "\t{\"value\":\"light\"}\n");
+  expect_error({"update", "app.config", "--user", "alice", "--row-id", id,
+                R"({"value": "x"})"},
+               1, {"shared table", "drop --user"});
+  EXPECT_EQ(ok({"select", "app.config", "--row-id", id}),
+            id + "\t{\"value\":\"light\"}\n");
+  EXPECT_EQ(ok({"delete", "app.config", "--row-id", id}),
+            "deleted row '" + id + "' in app.config\n");
+  EXPECT_EQ(ok({"select", "app.config"}), "");
+
+  // Stream tables: append-only.
+  ok({"table", "create", "app.events", "--kind", "stream", "--column",
+      "n:int64", "--max-rows", "5"});
+  const std::string event =
+      lines_of(ok({"insert", "app.events", R"({"n": 1})"}))[0];
+  EXPECT_EQ(ok({"select", "app.events", "--row-id", event}),
+            event + "\t{\"n\":1}\n");
+  expect_error({"delete", "app.events", "--row-id", event}, 1,
+               {"stream table", "append-only"});
+  expect_error({"update", "app.events", "--row-id", event, R"({"n": 2})"}, 1,
+               {"stream table", "append-only"});
+}
+
+// `table create --help` offers every kind there is (so does docs/cli.md).
+TEST_P(TableCommandsTest, CreateHelpNamesEveryTableKind) {
+  const CliResult help = run_kalam(dir_, {"table", "create", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help;
+  EXPECT_THAT(help.out, HasSubstr("stream (append-only events"));
+}
+
 INSTANTIATE_TEST_SUITE_P(PersistentBackends, TableCommandsTest,
                          ::testing::ValuesIn(table_backends()),
                          [](const auto& param) { return param.param; });

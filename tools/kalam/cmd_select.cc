@@ -18,6 +18,8 @@ struct SelectOptions {
   std::string table;
   std::string user;
   CLI::Option* user_option = nullptr;
+  std::string row_id;
+  CLI::Option* row_id_option = nullptr;
   std::vector<std::string> where;
   uint64_t limit = 0;  // 0: no limit
   OutputFormat format = OutputFormat::kText;
@@ -51,19 +53,7 @@ void run_select(const CommonOptions& common, const SelectOptions& options) {
     }
     // Every user's rows: each line says whose.
     const bool show_user = user_table && !has_user;
-    tables::RowCursor cursor =
-        info.kind == tables::TableKind::kStream
-            ? value_or_throw(t.tables->stream().iter(name.ns, name.name), doing)
-        : !user_table
-            ? value_or_throw(t.tables->shared().iter(name.ns, name.name), doing)
-        : has_user ? value_or_throw(t.tables->user().iter(name.ns, name.name,
-                                                          options.user),
-                                    doing)
-                   : value_or_throw(
-                         t.tables->user().iter_all(name.ns, name.name), doing);
-    while ((options.limit == 0 || printed < options.limit) && cursor.next()) {
-      const tables::Row& row = cursor.row();
-      if (!matches(row.data, filters)) continue;
+    auto print = [&](const tables::Row& row) {
       if (options.format == OutputFormat::kJson) {
         json line = json::object();
         if (user_table) line["user_id"] = json_safe(row.user_id, "user id");
@@ -80,6 +70,44 @@ void run_select(const CommonOptions& common, const SelectOptions& options) {
         write_line(row.data.dump());
       }
       ++printed;
+    };
+    if (options.row_id_option->count() > 0) {
+      // One row by its id: a point read, never a scan. No such row prints
+      // nothing, as a --where that matches nothing does.
+      if (user_table && !has_user) {
+        throw CliError::Failure(doing +
+                                ": --row-id in a user table needs --user "
+                                "USER (row ids are per user)");
+      }
+      auto row =
+          info.kind == tables::TableKind::kStream
+              ? t.tables->stream().get(name.ns, name.name, options.row_id)
+          : user_table
+              ? t.tables->user().get(name.ns, name.name, options.user,
+                                     options.row_id)
+              : t.tables->shared().get(name.ns, name.name, options.row_id);
+      if (!row.ok() && !row.status().is_not_found()) {
+        throw CliError::FromStatus(doing, row.status());
+      }
+      if (row.ok() && matches(row->data, filters)) print(*row);
+      verbose_note(common, std::to_string(printed) + " row(s)");
+      close_tables(&t);
+      return;
+    }
+    tables::RowCursor cursor =
+        info.kind == tables::TableKind::kStream
+            ? value_or_throw(t.tables->stream().iter(name.ns, name.name), doing)
+        : !user_table
+            ? value_or_throw(t.tables->shared().iter(name.ns, name.name), doing)
+        : has_user ? value_or_throw(t.tables->user().iter(name.ns, name.name,
+                                                          options.user),
+                                    doing)
+                   : value_or_throw(
+                         t.tables->user().iter_all(name.ns, name.name), doing);
+    while ((options.limit == 0 || printed < options.limit) && cursor.next()) {
+      const tables::Row& row = cursor.row();
+      if (!matches(row.data, filters)) continue;
+      print(row);
     }
     throw_if_error(cursor.status(), doing);
   }
@@ -101,6 +129,11 @@ void register_select(CLI::App& root, CommonOptions* common,
                       "Only this user's rows (user tables; without it every "
                       "user's rows, each with its user id)")
           ->option_text("USER");
+  options->row_id_option =
+      app->add_option("--row-id", options->row_id,
+                      "Only the row with this id (a point read; with --user "
+                      "in a user table)")
+          ->option_text("ID");
   app->add_option("--where", options->where,
                   "Only rows whose COLUMN equals VALUE, compared as the "
                   "column's type (repeat: all must hold)")
@@ -117,6 +150,7 @@ void register_select(CLI::App& root, CommonOptions* common,
               "--limit 10\n"
               "kalam select app.notes --format json      # every user's "
               "rows\n"
+              "kalam select app.notes --user alice --row-id 7\n"
               "kalam select system.tables",
               "Text output is one row per line: [user<TAB>]row_id<TAB>row "
               "as JSON; the user column appears when a user table is read "

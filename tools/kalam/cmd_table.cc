@@ -306,7 +306,9 @@ void register_table(CLI::App& root, CommonOptions* common,
       ->required();
   create
       ->add_option("--kind", options->kind,
-                   "user (rows belong to users) or shared (one set of rows)")
+                   "user (rows belong to users), shared (one set of rows) "
+                   "or stream (append-only events; needs --ttl and/or "
+                   "--max-rows)")
       ->option_text("KIND");
   create
       ->add_option("--column", options->columns,
@@ -353,6 +355,8 @@ void register_table(CLI::App& root, CommonOptions* common,
       "kalam table create app.config --kind shared --column key:string "
       "--column value:json:nullable --primary-key key --flush-rows 10000 "
       "--flush-interval 10s\n"
+      "kalam table create app.clicks --kind stream --column page:string "
+      "--ttl 7d --max-rows 1000000\n"
       "kalam table create app.copy --schema notes.json",
       "Columns given with --column are NOT NULL unless marked :nullable. "
       "--schema takes {\"columns\": [{\"name\", \"type\", \"nullable\"}], "

@@ -51,5 +51,8 @@ void register_select(CLI::App& root, CommonOptions* common,
                      CommandList* commands);
 void register_flush(CLI::App& root, CommonOptions* common,
                     CommandList* commands);
+// update and delete: one row of a user or shared table by its id.
+void register_update_delete(CLI::App& root, CommonOptions* common,
+                            CommandList* commands);
 
 }  // namespace kalam::cli

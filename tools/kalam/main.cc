@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   kalam::cli::register_table(app, &common, &commands);
   kalam::cli::register_insert(app, &common, &commands);
   kalam::cli::register_select(app, &common, &commands);
+  kalam::cli::register_update_delete(app, &common, &commands);
   kalam::cli::register_flush(app, &common, &commands);
 
   std::vector<std::string> args(argv + 1, argv + argc);

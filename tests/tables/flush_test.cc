@@ -803,6 +803,76 @@ TEST_P(FlushTest, ConcurrentScansDuringFlushesAndCompactionsSeeEveryRow) {
   EXPECT_GT(scans, 0);
 }
 
+// A row id the API accepts in a form it would not write itself ("007",
+// "-0" for int64 keys, a generated id in upper-case hex) names the same row
+// hot and cold: get, update and del find it after a flush as before (the
+// cold lookup compared id text, so they got NOT_FOUND once it was cold),
+// and every Row hands the canonical id back.
+TEST_P(FlushTest, NonCanonicalRowIdsFindTheRowHotAndCold) {
+  put("alice", 7, "seven");
+  put("alice", 0, "zero");
+  put("alice", 8, "eight");
+  make_table("app", "log", TableKind::kShared,
+             Schema{.columns = {{"text", ColumnType::kString, false}}});
+  auto generated = shared().put("app", "log", {{"text", "g"}});
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  std::string upper = *generated;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
+  ASSERT_NE(upper, *generated) << "the id has hex letters to change";
+
+  auto check_reads = [&](const char* where) {
+    SCOPED_TRACE(where);
+    for (const auto& [id, canonical] :
+         std::vector<std::pair<std::string, std::string>>{
+             {"007", "7"}, {"+7", ""}, {"-0", "0"}, {"00", "0"}}) {
+      auto row = users().get("app", "notes", "alice", id);
+      if (canonical.empty()) {
+        EXPECT_EQ(row.status().code(), Code::kInvalidArgument) << id;
+        continue;
+      }
+      ASSERT_TRUE(row.ok()) << id << ": " << row.status();
+      EXPECT_EQ(row->row_id, canonical);
+    }
+    auto g = shared().get("app", "log", upper);
+    ASSERT_TRUE(g.ok()) << g.status();
+    EXPECT_EQ(g->row_id, *generated);
+  };
+  check_reads("hot");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  ASSERT_TRUE(tables_->flush("app", "log").ok());
+  ASSERT_TRUE(raw_table(info_.id).empty()) << "every row is cold";
+  check_reads("cold");
+
+  auto updated =
+      users().update("app", "notes", "alice", "0007", {{"stars", 5}});
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->row_id, "7");
+  EXPECT_EQ(updated->data["stars"], 5);
+  ASSERT_TRUE(users().del("app", "notes", "alice", "-0").ok());
+  ASSERT_TRUE(users().del("app", "notes", "alice", "08").ok());
+  EXPECT_EQ(users().get("app", "notes", "alice", "0").status().code(),
+            Code::kNotFound);
+  auto g_updated = shared().update("app", "log", upper, {{"text", "h"}});
+  ASSERT_TRUE(g_updated.ok()) << g_updated.status();
+  EXPECT_EQ(g_updated->row_id, *generated);
+
+  // One row each, under its canonical id, whether read hot or cold.
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(
+        table(),
+        (std::map<std::pair<std::string, std::string>, json>{
+            {{"alice", "7"}, {{"id", 7}, {"title", "seven"}, {"stars", 5}}}}));
+    auto log = shared().scan("app", "log");
+    ASSERT_TRUE(log.ok()) << log.status();
+    ASSERT_EQ(log->size(), 1u);
+    EXPECT_EQ((*log)[0].row_id, *generated);
+    EXPECT_EQ((*log)[0].data, json({{"text", "h"}}));
+    ASSERT_TRUE(tables_->flush("app", "notes").ok());
+    ASSERT_TRUE(tables_->flush("app", "log").ok());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, FlushTest,
                          ::testing::ValuesIn(test::all_backends()),
                          test::backend_name);

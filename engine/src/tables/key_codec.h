@@ -98,6 +98,9 @@ std::string string_row_key(std::string_view value);
 //   generated: 32 lowercase hex digits (hex of the 16 bytes; same order)
 //   int64:     the decimal number ("-42")
 //   string:    the string itself
+// row_id_from_key() gives that canonical form; row_key_from_id() also
+// takes other spellings of the same key (leading zeros and "-0" for int64,
+// upper-case hex), so compare ids by their keys, never as text.
 // INVALID_ARGUMENT naming the id and the expected form when it does not
 // parse.
 StatusOr<std::string> row_key_from_id(RowKeyKind kind, std::string_view id);

@@ -294,8 +294,7 @@ StatusOr<std::unique_ptr<EntryStream>> RowStore::partition_cold_stream(
 
 StatusOr<std::optional<json>> RowStore::current_row(const TableInfo& info,
                                                     Partition partition,
-                                                    const std::string& key,
-                                                    std::string_view row_id) {
+                                                    const std::string& key) {
   TablesContext& ctx = context();
   auto value = catalog_.database().get(ctx.data, key);
   if (value.ok()) return decode_hot_value(*value, key);
@@ -306,12 +305,16 @@ StatusOr<std::optional<json>> RowStore::current_row(const TableInfo& info,
                                             info, partition.user)));
   const std::string row_key =
       key.substr(partition_prefix(info, partition).size());
+  // Records are compared by encoded key, as the hot store compares them:
+  // a caller's id may spell the key differently from the canonical id a
+  // segment holds ("007" and "7", upper- and lower-case hex).
   for (auto& segment : segments) {
     ColdRecord record;
     while (segment->next(record)) {
-      if (record.row_id == row_id) return std::move(record.row);
       auto record_key = keys::row_key_from_id(key_kind(info), record.row_id);
-      if (record_key.ok() && *record_key > row_key) break;
+      if (!record_key.ok()) continue;
+      if (*record_key == row_key) return std::move(record.row);
+      if (*record_key > row_key) break;
     }
     KALAM_RETURN_IF_ERROR(segment->status());
   }
@@ -328,7 +331,7 @@ StatusOr<Row> RowStore::get(std::string_view ns, std::string_view table,
   if (info.id == 0) return catalog_.get_system_row(table, row_id);
   auto key = row_key(info, partition, row_id);
   if (!key.ok()) return key.status().with_context(what);
-  auto row = current_row(info, partition, *key, row_id);
+  auto row = current_row(info, partition, *key);
   if (!row.ok()) return row.status().with_context(what);
   if (!row->has_value()) {
     return Status::NotFound("no row '" + keys::printable(row_id) + "'" +
@@ -360,7 +363,7 @@ StatusOr<RowStore::LockedRow> RowStore::lock_existing_row(
   if (!key.ok()) return key.status().with_context(what);
   locked.key = std::move(*key);
   locked.row = std::unique_lock(ctx.locks->row_lock(locked.key));
-  auto found = current_row(*locked.info, partition, locked.key, row_id);
+  auto found = current_row(*locked.info, partition, locked.key);
   if (!found.ok()) return found.status().with_context(what);
   if (!found->has_value()) {
     return Status::NotFound(what + ": there is no such row");

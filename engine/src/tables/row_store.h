@@ -92,13 +92,13 @@ class RowStore {
   Status compact_if_needed(const TableInfo& info,
                            std::optional<std::string_view> user,
                            FlushResult& result);
-  // The current version of the row at `key` (id `row_id`): the hot value if
-  // there is one, else the newest cold record; nullopt when there is no row
-  // (never written, or deleted).
+  // The current version of the row at `key`: the hot value if there is
+  // one, else the newest cold record whose id encodes to the same row key
+  // (whatever spelling of the id the caller used); nullopt when there is no
+  // row (never written, or deleted).
   StatusOr<std::optional<nlohmann::json>> current_row(const TableInfo& info,
                                                       Partition partition,
-                                                      const std::string& key,
-                                                      std::string_view row_id);
+                                                      const std::string& key);
   // An existing row, locked for a read-modify-write: the table cannot be
   // dropped (data lock held shared) and no other write to the row runs
   // (its row lock held) until the LockedRow goes. NOT_FOUND (naming `what`)

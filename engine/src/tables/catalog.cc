@@ -168,6 +168,20 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db,
         "writes are all-or-nothing), and backend '" +
         db.plugin().name() + "' does not declare atomic_batch");
   }
+  if (!db.plugin().has(KALAM_CAP_SNAPSHOTS)) {
+    // Scans read the hot store through one iterator and then the cold
+    // segments, and a flush deletes hot rows once they are cold: that is
+    // only correct if the iterator sees the hot rows as of its creation,
+    // which the ABI promises with snapshots alone. Without, a scan racing
+    // a flush misses rows and shows rows deleted before it began.
+    return Status::NotSupported(
+        "the table layer needs snapshots (a scan must see the hot rows as "
+        "of its start while a flush moves them to cold storage), and "
+        "backend '" +
+        db.plugin().name() +
+        "' does not declare snapshots (KALAM_CAP_SNAPSHOTS); use a backend "
+        "that does (kalam plugins lists each backend's capabilities)");
+  }
   auto family = [&db](std::string_view name) -> StatusOr<ColumnFamily> {
     auto existing = db.column_family(name, /*create_if_missing=*/false);
     if (existing.ok() || !existing.status().is_not_found()) return existing;

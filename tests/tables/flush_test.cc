@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -871,6 +872,164 @@ TEST_P(FlushTest, NonCanonicalRowIdsFindTheRowHotAndCold) {
     ASSERT_TRUE(tables_->flush("app", "notes").ok());
     ASSERT_TRUE(tables_->flush("app", "log").ok());
   }
+}
+
+// The cold directory of table `info` (every partition of it).
+fs::path table_cold_dir(const fs::path& cold, const TableInfo& info) {
+  return cold / info.ns / (info.name + "-" + std::to_string(info.id));
+}
+
+// drop_table (or drop_namespace) between the steps of a flush: the flush
+// writes nothing for the table that is gone. (It used to re-create the
+// dropped table's cold directory with a segment per user that nothing read
+// or deleted.)
+TEST_P(FlushTest, AFlushWritesNothingForATableDroppedDuringIt) {
+  put("alice", 1, "a1");
+  put("bob", 2, "b2");
+  {
+    auto batch = users().flush_batch("app", "notes");
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    ASSERT_TRUE(catalog().drop_table("app", "notes").ok());
+    Status written = users().write_cold(*batch);
+    EXPECT_EQ(written.code(), Code::kNotFound) << written;
+    EXPECT_THAT(written.message(), HasSubstr("dropped during the flush"));
+    EXPECT_FALSE(fs::exists(table_cold_dir(cold_dir(), info_)));
+    EXPECT_FALSE(users().delete_flushed(*batch).ok());
+  }
+  // A namespace dropped with its tables, while a shared table's flush had
+  // written its segment: the drop removes it, and the flush's last step
+  // deletes nothing.
+  const TableInfo config =
+      make_table("other", "config", TableKind::kShared,
+                 Schema{.columns = {{"v", ColumnType::kString, false}}});
+  ASSERT_TRUE(shared().put("other", "config", {{"v", "x"}}).ok());
+  auto batch = shared().flush_batch("other", "config");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_TRUE(shared().write_cold(*batch).ok());
+  ASSERT_TRUE(fs::exists(table_cold_dir(cold_dir(), config)));
+  ASSERT_TRUE(catalog().drop_namespace("other", {.cascade = true}).ok());
+  EXPECT_FALSE(fs::exists(table_cold_dir(cold_dir(), config)));
+  EXPECT_EQ(shared().delete_flushed(*batch).status().code(), Code::kNotFound);
+  EXPECT_FALSE(fs::exists(table_cold_dir(cold_dir(), config)));
+}
+
+// Calls `hook` once, at the first write_segment, before it writes.
+class WriteHookStore : public ForwardingColdStore {
+ public:
+  WriteHookStore(std::shared_ptr<ColdStore> inner, std::function<void()> hook)
+      : ForwardingColdStore(std::move(inner)), hook_(std::move(hook)) {}
+  Status write_segment(const ColdPartition& p,
+                       std::span<const ColdRecord> r) override {
+    if (!called_.exchange(true)) hook_();
+    return ForwardingColdStore::write_segment(p, r);
+  }
+
+ private:
+  std::function<void()> hook_;
+  std::atomic<bool> called_{false};
+};
+
+// A drop that starts while a flush writes its segments waits for the flush
+// to finish writing, then removes what it wrote: whichever way the two
+// interleave, nothing of the dropped table is left in cold storage. The
+// hook gives the drop every chance to run first: it waits (bounded) for the
+// drop to finish, which it can only do if flushes and drops do not exclude
+// each other.
+TEST_P(FlushTest, ADropDuringAFlushLeavesNoSegmentBehind) {
+  std::thread dropper;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool dropped = false;
+  Status drop_status;
+  auto hook =
+      std::make_shared<WriteHookStore>(json_lines_cold_store(cold_dir()), [&] {
+        dropper = std::thread([&] {
+          Status s = catalog().drop_table("app", "notes");
+          std::lock_guard lock(mu);
+          drop_status = s;
+          dropped = true;
+          cv.notify_all();
+        });
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, std::chrono::milliseconds(300),
+                    [&] { return dropped; });
+      });
+  options_.cold_store = hook;
+  tables_.reset();
+  open_tables();
+  put("alice", 1, "a1");
+  put("bob", 2, "b2");
+  auto flushed = tables_->flush("app", "notes");
+  ASSERT_TRUE(dropper.joinable()) << "the flush wrote no segment";
+  dropper.join();
+  EXPECT_TRUE(drop_status.ok()) << drop_status;
+  EXPECT_TRUE(flushed.ok() || flushed.status().is_not_found())
+      << flushed.status();
+  EXPECT_FALSE(fs::exists(table_cold_dir(cold_dir(), info_)))
+      << "a segment of the dropped table was left behind";
+  EXPECT_EQ(catalog().describe_table("app", "notes").status().code(),
+            Code::kNotFound);
+}
+
+// A scan of every user that reaches a user's segments after the table was
+// dropped ends with NOT_FOUND, never IO_ERROR from a segment that vanished
+// and never silently without that user's rows.
+TEST_P(FlushTest, AScanRacingADropEndsWithNotFound) {
+  for (int64_t id = 1; id <= 3; ++id) put("alice", id, "a");
+  put("bob", 1, "b");
+  ASSERT_TRUE(tables_->flush("app", "notes").ok());
+  auto cursor = users().iter_all("app", "notes");
+  ASSERT_TRUE(cursor.ok()) << cursor.status();
+  cursor->set_batch_size(1);
+  ASSERT_TRUE(cursor->next()) << cursor->status();
+  EXPECT_EQ(cursor->row().user_id, "alice");
+  ASSERT_TRUE(catalog().drop_table("app", "notes").ok());
+  size_t more = 0;
+  while (cursor->next() && more < 10) ++more;
+  EXPECT_EQ(cursor->status().code(), Code::kNotFound) << cursor->status();
+  EXPECT_THAT(cursor->status().message(), HasSubstr("dropped"));
+  EXPECT_LT(more, 3u);
+  // A scan (or get) that starts after the drop: NOT_FOUND too.
+  EXPECT_EQ(users().scan_all("app", "notes").status().code(), Code::kNotFound);
+  EXPECT_EQ(users().get("app", "notes", "bob", "1").status().code(),
+            Code::kNotFound);
+}
+
+// Writes made while a flush runs, to keys the flush did not read, count
+// toward the table's row-count policy after it (delete_flushed used to set
+// the count to the kept keys only, forgetting them).
+TEST_P(FlushTest, WritesDuringAFlushCountTowardTheRowCountPolicy) {
+  ASSERT_TRUE(catalog()
+                  .create_table({.ns = "app",
+                                 .name = "inbox",
+                                 .kind = TableKind::kUser,
+                                 .schema = kNotes,
+                                 .options = {.flush = {.row_count = 3}}})
+                  .ok());
+  const TableInfo inbox = *catalog().describe_table("app", "inbox");
+  ASSERT_TRUE(tables_->run_maintenance().ok());  // the policy sees the table
+  for (int64_t id = 1; id <= 2; ++id) {
+    ASSERT_TRUE(users().put("app", "inbox", "u", note(id, "x")).ok());
+  }
+  {  // The batch holds the flush lock until it goes.
+    auto batch = users().flush_batch("app", "inbox");
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    // During the flush: one row of the batch changes, three new ones come.
+    ASSERT_TRUE(users().put("app", "inbox", "u", note(1, "changed")).ok());
+    for (int64_t id = 10; id <= 12; ++id) {
+      ASSERT_TRUE(users().put("app", "inbox", "u", note(id, "new")).ok());
+    }
+    ASSERT_TRUE(users().write_cold(*batch).ok());
+    auto result = users().delete_flushed(*batch);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->removed, 1u);
+    EXPECT_EQ(result->kept, 1u);
+  }
+  // Four writes since the flush read the table: the policy (3) is due.
+  ASSERT_EQ(raw_table(inbox.id).size(), 4u);
+  ASSERT_TRUE(tables_->run_maintenance().ok());
+  EXPECT_TRUE(raw_table(inbox.id).empty())
+      << "the writes made during the flush were not counted";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FlushTest,

@@ -300,7 +300,10 @@ Status Catalog::drop_namespace(std::string_view ns,
     Status written = db.write(batch, kDurable);
     ++context_->locks->catalog_generation;
     KALAM_RETURN_IF_ERROR(written.with_context(what));
+    for (const TableInfo& t : tables) context_->locks->mark_dropped(t.id);
   }
+  // No flush or scan of these tables touches their segments from here on
+  // (see DbLocks::data): removing them races nothing.
   for (const TableInfo& t : tables) {
     KALAM_RETURN_IF_ERROR(
         context_->cold->drop_table(detail::cold_partition(t, std::nullopt))
@@ -461,7 +464,10 @@ Status Catalog::drop_table(std::string_view ns, std::string_view table) {
     Status written = db.write(batch, kDurable);
     ++context_->locks->catalog_generation;
     KALAM_RETURN_IF_ERROR(written.with_context(what));
+    context_->locks->mark_dropped(info->id);
   }
+  // No flush or scan of the table touches its segments from here on (see
+  // DbLocks::data): removing them races nothing.
   return context_->cold->drop_table(detail::cold_partition(*info, std::nullopt))
       .with_context(what + ": remove its cold segments");
 }

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -68,7 +69,12 @@ struct DbLocks {
   // Row writes hold it shared from resolving their table until their batch
   // is written; drop_table / drop_namespace hold it exclusively. So no
   // write can land in a table after its drop, where it would be stranded
-  // under an id nobody reads any more.
+  // under an id nobody reads any more. A flush holds it shared while it
+  // writes cold segments (RowStore::write_cold) and deletes the flushed
+  // keys, having checked that its table still exists: flushes and drops
+  // exclude each other, and a flush never writes for a dropped table.
+  // Reads hold it shared while they resolve their table and open its cold
+  // segments.
   WriterFirstSharedMutex data;
   // Writes to one row key are serialised by rows[hash(key) % size]:
   // update() and del() read before they write.
@@ -96,6 +102,23 @@ struct DbLocks {
   // delete writes a tombstone even where no segment exists yet: the flush
   // may be about to write the row to cold storage.
   std::atomic<int> flushing{0};
+
+  // Ids of the tables dropped through this Database (ids are never
+  // reused). A drop records its tables while it holds `data` exclusively;
+  // a scan that opens cold segments after it started (a scan of every user
+  // opens each user's segments when it reaches them) checks here, holding
+  // `data` shared, so it either opens them before the drop removes them or
+  // learns that the table is gone — never a half-removed directory.
+  std::mutex dropped_mu;
+  std::set<uint64_t> dropped;
+  void mark_dropped(uint64_t table_id) {
+    std::lock_guard lock(dropped_mu);
+    dropped.insert(table_id);
+  }
+  bool was_dropped(uint64_t table_id) {
+    std::lock_guard lock(dropped_mu);
+    return dropped.count(table_id) > 0;
+  }
 
   // Rows written (put, update, delete) per table id since its last flush:
   // what FlushPolicy::row_count is compared with.

@@ -20,6 +20,8 @@ struct FlushBatch::State {
   std::shared_ptr<detail::DbLocks> locks;
   std::unique_lock<std::mutex> flush_lock;
   bool counted = false;  // holds one count of locks->flushing
+  // DbLocks::writes_since_flush of the table when the snapshot was taken.
+  uint64_t writes_at_snapshot = 0;
   bool written = false;
   FlushResult result;
 
@@ -92,6 +94,12 @@ Status check_partition(Partition partition) {
                                    std::to_string(kMaxUserIdLength) + " bytes");
   }
   return Status::OK();
+}
+
+// A table dropped after the call resolved it.
+Status dropped_table(const TableInfo& info, const std::string& what) {
+  return Status::NotFound(what + ": table " + info.qualified_name() +
+                          " was dropped");
 }
 
 Status read_only(const TableInfo& info) {
@@ -329,6 +337,10 @@ StatusOr<Row> RowStore::get(std::string_view ns, std::string_view table,
   if (!resolved.ok()) return resolved.status().with_context(what);
   const TableInfo& info = **resolved;
   if (info.id == 0) return catalog_.get_system_row(table, row_id);
+  // The table cannot be dropped (its segments removed) while the row is
+  // looked up; one dropped since it was resolved is NOT_FOUND.
+  std::shared_lock data(context().locks->data);
+  if (context().locks->was_dropped(info.id)) return dropped_table(info, what);
   auto key = row_key(info, partition, row_id);
   if (!key.ok()) return key.status().with_context(what);
   auto row = current_row(info, partition, *key);
@@ -463,6 +475,10 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
   if (!resolved.ok()) return resolved.status().with_context(what);
   std::shared_ptr<const TableInfo> info = *resolved;
   if (info->id == 0) return catalog_.scan_system_table(table);
+  // No drop between resolving the table and opening its segments: the scan
+  // sees the table whole, or NOT_FOUND.
+  std::shared_lock data(context().locks->data);
+  if (context().locks->was_dropped(info->id)) return dropped_table(*info, what);
 
   // The hot iterator first, then the cold segments. The iterator sees the
   // hot rows as of its creation, and a flush deletes hot rows only after
@@ -497,6 +513,8 @@ StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
   auto resolved = table_for(ns, table, Partition{.user = ""});
   if (!resolved.ok()) return resolved.status().with_context(what);
   std::shared_ptr<const TableInfo> info = *resolved;
+  std::shared_lock data(context().locks->data);
+  if (context().locks->was_dropped(info->id)) return dropped_table(*info, what);
   // The hot iterator first, then the users with segments (see iter()); each
   // user's segments are opened later still, when the scan reaches them.
   IteratorOptions bounds;
@@ -511,9 +529,14 @@ StatusOr<RowCursor> RowStore::iter_all_users(std::string_view ns,
   // it); std::string compares bytes as unsigned.
   std::sort(users->begin(), users->end());
   // Runs after this (temporary) RowStore is gone: captures only values.
+  // A user's segments are opened holding `data` shared, so a drop that
+  // came after the scan started either waits for that or has happened:
+  // then the scan ends with NOT_FOUND (its segments are being removed).
   auto open_user =
-      [cold = context().cold, info](
+      [cold = context().cold, locks = context().locks, info, what](
           const std::string& user) -> StatusOr<std::unique_ptr<EntryStream>> {
+    std::shared_lock no_drop(locks->data);
+    if (locks->was_dropped(info->id)) return dropped_table(*info, what);
     KALAM_ASSIGN_OR_RETURN(auto segments,
                            cold->open_segments(cold_partition(*info, user)));
     return cold_stream(std::move(segments), keys::user_prefix(info->id, user),
@@ -579,18 +602,21 @@ StatusOr<FlushBatch> RowStore::flush_batch(std::string_view ns,
   state->table = info;
   state->locks = ctx.locks;
   state->flush_lock = std::unique_lock(ctx.locks->flush);
+  Database& db = catalog_.database();
+  std::optional<Snapshot> snapshot;
   {
-    // No row write is between checking `flushing` and writing (see del()).
+    // No row write is between checking `flushing` and writing (see del()),
+    // nor between the snapshot and the write count it goes with.
     StripeLocks all(ctx.locks->all_row_locks());
     ++ctx.locks->flushing;
     state->counted = true;
-  }
-  Database& db = catalog_.database();
-  std::optional<Snapshot> snapshot;
-  if (db.plugin().has(KALAM_CAP_SNAPSHOTS)) {
-    auto taken = db.snapshot();
-    if (!taken.ok()) return taken.status().with_context(what);
-    snapshot = std::move(*taken);
+    if (db.plugin().has(KALAM_CAP_SNAPSHOTS)) {
+      auto taken = db.snapshot();
+      if (!taken.ok()) return taken.status().with_context(what);
+      snapshot = std::move(*taken);
+    }
+    std::lock_guard counts(ctx.locks->counts_mu);
+    state->writes_at_snapshot = ctx.locks->writes_since_flush[info->id];
   }
   IteratorOptions bounds;
   bounds.lower = keys::table_prefix(info->id);
@@ -624,6 +650,24 @@ Status RowStore::write_cold(FlushBatch& batch) {
   FlushBatch::State& state = *batch.state_;
   if (state.written) return Status::OK();
   const TableInfo& info = *state.table;
+  // Held while segments are written, with the table checked to exist: a
+  // drop waits for the writing to end (and then removes what it wrote),
+  // and a flush of a table dropped since its batch was read writes nothing
+  // (it used to re-create the dropped table's directory, with a segment per
+  // user that nothing read or deleted).
+  TablesContext& ctx = context();
+  std::shared_lock data(ctx.locks->data);
+  auto now = catalog_.resolve(info.ns, info.name);
+  if (ctx.locks->was_dropped(info.id) ||
+      (!now.ok() && now.status().is_not_found()) ||
+      (now.ok() && (*now)->id != info.id)) {
+    return Status::NotFound("flush " + info.qualified_name() +
+                            ": the table was dropped during the flush; "
+                            "nothing was written to cold storage");
+  }
+  if (!now.ok()) {
+    return now.status().with_context("flush " + info.qualified_name());
+  }
   const std::vector<FlushEntry>& entries = state.entries;
   FlushResult& result = state.result;
   // Entries are in key order, so each user's rows are contiguous.
@@ -641,8 +685,7 @@ Status RowStore::write_cold(FlushBatch& batch) {
     auto of_user = [&] {
       return is_user ? " of user " + quoted_user(user) : std::string();
     };
-    Status s =
-        context().cold->write_segment(cold_partition(info, owner), records);
+    Status s = ctx.cold->write_segment(cold_partition(info, owner), records);
     if (!s.ok()) {
       return s.with_context("flush " + info.qualified_name() +
                             ": write the cold segment" + of_user());
@@ -739,8 +782,13 @@ StatusOr<FlushResult> RowStore::delete_flushed(FlushBatch& batch) {
     }
   }
   {
+    // What is left to count is every write since the snapshot: to the kept
+    // keys, and to keys the batch never saw (it used to be the kept keys
+    // only, so a row-count policy missed the new rows written meanwhile).
     std::lock_guard lock(ctx.locks->counts_mu);
-    ctx.locks->writes_since_flush[info.id] = result.kept;
+    uint64_t& count = ctx.locks->writes_since_flush[info.id];
+    count = count >= state.writes_at_snapshot ? count - state.writes_at_snapshot
+                                              : result.kept;
   }
   return result;
 }

@@ -81,7 +81,8 @@ class Parser {
       return error_at(root.Mark(),
                       "the config must be a mapping with a 'storage' key");
     }
-    KALAM_RETURN_IF_ERROR(check_keys(root, "the top level", {"storage"}));
+    KALAM_RETURN_IF_ERROR(
+        check_keys(root, "the top level", {"storage", "tables"}));
     YAML::Node storage = root["storage"];
     if (!storage) {
       return Status::InvalidArgument(source_ +
@@ -89,6 +90,9 @@ class Parser {
                                      "(add 'storage:' with a 'backend:')");
     }
     KALAM_RETURN_IF_ERROR(parse_storage(storage, &config.storage));
+    if (YAML::Node tables = root["tables"]; tables && !tables.IsNull()) {
+      KALAM_RETURN_IF_ERROR(parse_tables(tables, &config.tables));
+    }
     return config;
   }
 
@@ -280,6 +284,23 @@ class Parser {
     return Status::OK();
   }
 
+  Status parse_tables(const YAML::Node& node, TablesConfig* out) {
+    if (!node.IsMap()) {
+      return error_at(node.Mark(),
+                      "key 'tables' must be a mapping, not " + kind(node));
+    }
+    KALAM_RETURN_IF_ERROR(check_keys(node, "'tables'", {"cold_path"}));
+    if (YAML::Node p = node["cold_path"]) {
+      std::string path;
+      KALAM_RETURN_IF_ERROR(scalar(p, "tables.cold_path", &path));
+      if (path.empty()) {
+        return error_at(p.Mark(), "key 'tables.cold_path' is empty");
+      }
+      out->cold_path = resolve(path);
+    }
+    return Status::OK();
+  }
+
   // Counts `count` more nodes and `bytes` more bytes of option text against
   // the budget for storage.options.
   Status spend(const YAML::Node& at, size_t count, size_t bytes) {
@@ -382,6 +403,11 @@ StatusOr<EngineConfig> parse_config(std::string_view yaml,
     return Status::InvalidArgument(std::string(source) +
                                    ": cannot read the config: " + e.what());
   }
+}
+
+std::filesystem::path cold_path(const EngineConfig& config) {
+  return config.tables.cold_path.empty() ? config.storage.path / "cold"
+                                         : config.tables.cold_path;
 }
 
 StatusOr<EngineConfig> load_config_file(const std::filesystem::path& file) {

@@ -1415,6 +1415,29 @@ StatusOr<std::string> Database::property(const ColumnFamily& cf,
 
 Status Database::checkpoint(const fs::path& dir) {
   KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  // The table layer's default cold tier: a copy without it would lose every
+  // flushed row.
+  const fs::path cold = core_->path / "cold";
+  std::error_code ec;
+  if (fs::is_directory(cold, ec)) {
+    for (fs::recursive_directory_iterator it(cold, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec)) {
+        return Status::NotSupported(
+            "checkpoint into " + dir.string() + ": the database in " +
+            core_->path.string() + " has a cold tier (" + cold.string() +
+            ") that a checkpoint of the backend store does not carry; use "
+            "kalam::tables::Tables::checkpoint, which copies it too "
+            "(nothing was written)");
+      }
+    }
+  }
+  return checkpoint_store(dir);
+}
+
+Status Database::checkpoint_store(const fs::path& dir) {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
   if (!core_->plugin->has(KALAM_CAP_CHECKPOINT)) {
     return Status::NotSupported("backend '" + core_->backend() +
                                 "' does not support checkpoints");

@@ -102,6 +102,30 @@ TEST(Config, UnknownTopLevelKey) {
       HasSubstr("test.yaml:3:1: unknown key 'storge' in the top level"));
 }
 
+TEST(Config, TablesColdPathIsResolvedBesideTheConfig) {
+  auto config = parse(
+      "storage:\n  backend: memory\n  path: d\ntables:\n  cold_path: c\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tables.cold_path, std::filesystem::path("/base/c"));
+  EXPECT_EQ(cold_path(*config), std::filesystem::path("/base/c"));
+  auto defaulted = parse("storage:\n  backend: memory\n  path: d\n");
+  ASSERT_TRUE(defaulted.ok()) << defaulted.status();
+  EXPECT_TRUE(defaulted->tables.cold_path.empty());
+  EXPECT_EQ(cold_path(*defaulted), std::filesystem::path("/base/d/cold"));
+}
+
+TEST(Config, UnknownTablesKeyNamesFileLineAndKey) {
+  auto config = parse("storage:\n  backend: memory\ntables:\n  cold_pth: /x\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("test.yaml:4:3: unknown key 'cold_pth' in 'tables'"));
+  EXPECT_THAT(config.status().message(), HasSubstr("did you mean 'cold_path'"));
+  auto empty = parse("storage:\n  backend: memory\ntables:\n  cold_path: ''\n");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(),
+              HasSubstr("test.yaml:4:14: key 'tables.cold_path' is empty"));
+}
+
 TEST(Config, WrongTypeNamesKeyAndLine) {
   auto config = parse("storage:\n  backend:\n    name: memory\n");
   ASSERT_FALSE(config.ok());

@@ -8,6 +8,8 @@
 //     check_iterators: true   # verify the plugin's key order and bounds
 //     options:                # handed to the plugin as flat key/value strings
 //       block_cache_size: 64MiB
+//   tables:                   # optional: the table layer
+//     cold_path: ./cold       # the cold tier; default <storage.path>/cold
 //
 // Relative paths are relative to the directory of the config file (for text
 // parsed without a file: to the current directory).
@@ -52,11 +54,25 @@ struct StorageConfig {
   std::string options_yaml;
 };
 
+// The table layer's part of the database (kalam/tables/).
+struct TablesConfig {
+  // Where flushes write cold segments (the cold tier). Empty: the default,
+  // <storage.path>/cold. It may sit on other storage (a bigger disk, a
+  // shared mount) that renames atomically within a directory and honours
+  // fsync of files and directories (see docs/tables.md).
+  std::filesystem::path cold_path;
+};
+
 struct EngineConfig {
   StorageConfig storage;
+  TablesConfig tables;
   // Where the config came from (a file path or "<string>"), for messages.
   std::string source;
 };
+
+// The cold tier's directory: config.tables.cold_path, or
+// <config.storage.path>/cold when that is empty.
+std::filesystem::path cold_path(const EngineConfig& config);
 
 // The directory plugins are installed to: <libdir>/kalam/plugins, found
 // from where the engine library itself was loaded.

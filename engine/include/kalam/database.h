@@ -38,6 +38,9 @@ struct SnapshotState;
 }  // namespace detail
 
 class Database;
+namespace tables {
+class Tables;
+}
 
 // A named column family: an independent, ordered key space. Cheap to copy.
 // Stays safe to use after drop_column_family() or close(): operations then
@@ -478,8 +481,16 @@ class Database {
   // A property as text (KALAM_PROPERTY_* or a backend-prefixed name).
   // NOT_FOUND for an unknown one, NOT_SUPPORTED without properties.
   StatusOr<std::string> property(const ColumnFamily& cf, std::string_view name);
-  // Writes an openable copy of the database (manifest included) to `dir`,
+  // Writes an openable copy of the backend store and the manifest to `dir`,
   // which must not exist. NOT_SUPPORTED without checkpoint.
+  //
+  // It does not carry the table layer's cold tier, so it refuses
+  // (NOT_SUPPORTED, nothing written) a database whose data directory holds
+  // one (any file under <data dir>/cold, where flushes put segments by
+  // default): such a copy would lose every flushed row. Use
+  // tables::Tables::checkpoint, which carries it. A cold tier configured
+  // elsewhere (tables.cold_path) cannot be seen from here: for a database
+  // with tables, always use Tables::checkpoint.
   Status checkpoint(const std::filesystem::path& dir);
 
   // --- Counters ---
@@ -493,7 +504,11 @@ class Database {
   std::optional<StoredCounters> stored_counters() const;
 
  private:
+  friend class tables::Tables;
   explicit Database(std::shared_ptr<detail::DbCore> core);
+  // checkpoint() without the cold tier check (Tables::checkpoint copies the
+  // cold tier itself).
+  Status checkpoint_store(const std::filesystem::path& dir);
   Status check_family(const ColumnFamily& cf) const;
   // get_with() behind its template: the plugin's value goes to
   // `visit->fn(visit, value)`, which catches what the caller's visitor throws

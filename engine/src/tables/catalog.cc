@@ -194,7 +194,9 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db,
   context->locks = detail::locks_for(db);
   context->cold = options.cold_store != nullptr
                       ? options.cold_store
-                      : json_lines_cold_store(db.path() / "cold");
+                      : json_lines_cold_store(options.cold_path.empty()
+                                                  ? db.path() / "cold"
+                                                  : options.cold_path);
   context->max_cold_segments = options.max_cold_segments;
 
   std::lock_guard ddl(context->locks->ddl);

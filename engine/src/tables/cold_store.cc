@@ -2,7 +2,10 @@
 #include <fcntl.h>
 #include <kalam/tables/cold_store.h>
 #include <kalam/tables/schema.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <boost/crc.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -23,7 +27,10 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kFormat = "kalam.segment";
-constexpr int kVersion = 1;
+// Version 2 adds "crc32" to the header: the CRC-32 of every byte after the
+// header line. Version 1 segments (no checksum) are still read.
+constexpr int kVersion = 2;
+constexpr int kOldestVersion = 1;
 constexpr std::string_view kSuffix = ".jsonl";
 constexpr size_t kSeqDigits = 20;
 // Directory names stay well below NAME_MAX (255).
@@ -79,6 +86,12 @@ bool valid_utf8(std::string_view s) {
   } catch (const json::exception&) {
     return false;
   }
+}
+
+uint32_t crc32_of(std::string_view bytes) {
+  boost::crc_32_type crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
 }
 
 std::string seq_name(uint64_t seq) {
@@ -214,9 +227,11 @@ class JsonLinesColdStore final : public ColdStore {
     std::vector<uint64_t> replaced;
     for (uint64_t seq : seqs) {
       if (partition.user) {
-        KALAM_ASSIGN_OR_RETURN(OpenedSegment segment,
-                               open_segment(dir / seq_name(seq)));
-        if (segment.header.user != *partition.user) continue;
+        const fs::path path = dir / seq_name(seq);
+        KALAM_ASSIGN_OR_RETURN(OpenedSegment segment, open_file(path));
+        KALAM_ASSIGN_OR_RETURN(bool own,
+                               owned_by(segment.header, partition, path));
+        if (!own) continue;
       }
       replaced.push_back(seq);
     }
@@ -235,6 +250,7 @@ class JsonLinesColdStore final : public ColdStore {
         if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
           return io_error("remove " + path.string(), errno);
         }
+        forget_verified(path.string());
       }
     }
     return fsync_path(dir, O_RDONLY | O_DIRECTORY);
@@ -248,10 +264,10 @@ class JsonLinesColdStore final : public ColdStore {
     KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
     for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
       const fs::path path = dir / seq_name(*it);
-      KALAM_ASSIGN_OR_RETURN(OpenedSegment segment, open_segment(path));
-      if (partition.user && segment.header.user != *partition.user) {
-        continue;  // another user whose long id shares this directory
-      }
+      KALAM_ASSIGN_OR_RETURN(OpenedSegment segment, open_file(path));
+      KALAM_ASSIGN_OR_RETURN(bool own,
+                             owned_by(segment.header, partition, path));
+      if (!own) continue;  // another user whose long id shares the directory
       readers.push_back(std::make_unique<JsonLinesReader>(
           path, std::move(segment.in), segment.header.records));
     }
@@ -297,13 +313,76 @@ class JsonLinesColdStore final : public ColdStore {
       KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs,
                              segment_seqs(entry.path()));
       for (uint64_t seq : seqs) {
+        const fs::path path = entry.path() / seq_name(seq);
         KALAM_ASSIGN_OR_RETURN(OpenedSegment segment,
-                               open_segment(entry.path() / seq_name(seq)));
-        out.insert(std::move(segment.header.user));
+                               open_file(path, /*verify=*/false));
+        if (!segment.header.user) {
+          return Status::Corruption("cold segment " + path.string() +
+                                    " is a shared table segment among the "
+                                    "user segments of " +
+                                    table.ns + "." + table.table);
+        }
+        out.insert(std::move(*segment.header.user));
       }
     }
     if (ec) return io_error("list " + dir.string(), ec);
     return std::vector<std::string>(out.begin(), out.end());
+  }
+
+  StatusOr<std::vector<ColdSegmentInfo>> list_segments() override {
+    std::vector<ColdSegmentInfo> out;
+    std::shared_lock files(files_mu_);
+    std::error_code ec;
+    if (!fs::exists(root_, ec)) return out;
+    // <root>/<ns>/<table>-<id>/{shared,users/<user>}/<seq>.jsonl
+    for (const fs::path& ns_dir : subdirs(root_, ec)) {
+      for (const fs::path& table_dir : subdirs(ns_dir, ec)) {
+        ColdPartition place{.ns = ns_dir.filename().string()};
+        const std::string name = table_dir.filename().string();
+        const size_t dash = name.rfind('-');
+        uint64_t id = 0;
+        bool numeric = dash != std::string::npos && dash + 1 < name.size();
+        for (size_t i = dash + 1; numeric && i < name.size(); ++i) {
+          numeric = name[i] >= '0' && name[i] <= '9';
+          id = id * 10 + static_cast<uint64_t>(name[i] - '0');
+        }
+        if (!numeric) continue;  // not a table directory
+        place.table = name.substr(0, dash);
+        place.table_id = id;
+        KALAM_RETURN_IF_ERROR(
+            list_partition(table_dir / "shared", place, std::nullopt, &out));
+        for (const fs::path& user_dir : subdirs(table_dir / "users", ec)) {
+          KALAM_RETURN_IF_ERROR(list_partition(
+              user_dir, place, user_dir.filename().string(), &out));
+        }
+      }
+    }
+    if (ec) return io_error("list " + root_.string(), ec);
+    std::sort(out.begin(), out.end(),
+              [](const ColdSegmentInfo& a, const ColdSegmentInfo& b) {
+                return std::tie(a.partition.ns, a.partition.table,
+                                a.partition.table_id, a.partition.user, a.seq) <
+                       std::tie(b.partition.ns, b.partition.table,
+                                b.partition.table_id, b.partition.user, b.seq);
+              });
+    return out;
+  }
+
+  StatusOr<std::unique_ptr<ColdSegmentReader>> open_segment(
+      const ColdSegmentInfo& segment) override {
+    if (!segment.damage.ok()) return segment.damage;
+    const fs::path path =
+        partition_dir(segment.partition) / seq_name(segment.seq);
+    std::shared_lock files(files_mu_);
+    KALAM_ASSIGN_OR_RETURN(OpenedSegment opened, open_file(path));
+    KALAM_ASSIGN_OR_RETURN(bool own,
+                           owned_by(opened.header, segment.partition, path));
+    if (!own) {
+      return Status::NotFound("cold segment " + path.string() +
+                              " belongs to another user");
+    }
+    return std::unique_ptr<ColdSegmentReader>(std::make_unique<JsonLinesReader>(
+        path, std::move(opened.in), opened.header.records));
   }
 
   Status drop_table(const ColdPartition& table) override {
@@ -311,6 +390,7 @@ class JsonLinesColdStore final : public ColdStore {
     std::error_code ec;
     fs::remove_all(table_dir(table), ec);
     if (ec) return io_error("remove " + table_dir(table).string(), ec);
+    forget_verified(table_dir(table).string() + "/");
     return Status::OK();
   }
 
@@ -319,12 +399,17 @@ class JsonLinesColdStore final : public ColdStore {
     std::error_code ec;
     fs::remove_all(root_, ec);
     if (ec) return io_error("remove " + root_.string(), ec);
+    forget_verified(root_.string());
     return Status::OK();
   }
 
  private:
   struct Header {
-    std::string user;
+    std::string ns;
+    std::string table;
+    uint64_t table_id = 0;
+    // Set for segments of user tables.
+    std::optional<std::string> user;
     uint64_t records = 0;
   };
 
@@ -333,7 +418,12 @@ class JsonLinesColdStore final : public ColdStore {
     std::ifstream in;  // positioned after the header line
   };
 
-  static StatusOr<OpenedSegment> open_segment(const fs::path& path) {
+  // Opens a segment and reads its header. With `verify`, also checks the
+  // CRC-32 of everything after the header (version 2 segments) before
+  // handing the file out, so a reader never sees a record of a damaged
+  // segment; a segment checked once is not read twice while its file is
+  // unchanged (same inode, size and modification time).
+  StatusOr<OpenedSegment> open_file(const fs::path& path, bool verify = true) {
     std::ifstream in(path, std::ios::binary);
     if (!in) return Status(Code::kIoError, "open " + path.string());
     std::string line;
@@ -341,8 +431,104 @@ class JsonLinesColdStore final : public ColdStore {
       return Status::Corruption("cold segment " + path.string() +
                                 ": empty (no header line)");
     }
-    KALAM_ASSIGN_OR_RETURN(Header header, parse_header(line, path));
-    return OpenedSegment{.header = std::move(header), .in = std::move(in)};
+    KALAM_ASSIGN_OR_RETURN(ParsedHeader parsed, parse_header(line, path));
+    if (verify && parsed.crc32) {
+      KALAM_RETURN_IF_ERROR(verify_body(path, in, *parsed.crc32));
+    }
+    return OpenedSegment{.header = std::move(parsed.header),
+                         .in = std::move(in)};
+  }
+
+  // Checks the CRC-32 of what follows the header; leaves `in` where it was.
+  Status verify_body(const fs::path& path, std::ifstream& in,
+                     uint32_t expected) {
+    struct stat st {};
+    const bool stamped = ::stat(path.c_str(), &st) == 0;
+    const FileStamp stamp{
+        .inode = static_cast<uint64_t>(st.st_ino),
+        .size = static_cast<uint64_t>(st.st_size),
+        .mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                    st.st_mtim.tv_nsec};
+    if (stamped) {
+      std::lock_guard lock(verified_mu_);
+      auto it = verified_.find(path.string());
+      if (it != verified_.end() && it->second == stamp) return Status::OK();
+    }
+    const std::streampos body = in.tellg();
+    boost::crc_32_type crc;
+    char buffer[1 << 16];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      crc.process_bytes(buffer, static_cast<size_t>(in.gcount()));
+    }
+    if (in.bad()) return Status(Code::kIoError, "read " + path.string());
+    in.clear();
+    in.seekg(body);
+    if (!in) return Status(Code::kIoError, "seek in " + path.string());
+    if (crc.checksum() != expected) {
+      char text[64];
+      std::snprintf(text, sizeof text, "stored 0x%08x, computed 0x%08x",
+                    expected, crc.checksum());
+      return Status::Corruption("cold segment " + path.string() +
+                                ": checksum mismatch (" + text +
+                                "); the file was damaged after it was written");
+    }
+    if (stamped) {
+      std::lock_guard lock(verified_mu_);
+      verified_[path.string()] = stamp;
+    }
+    return Status::OK();
+  }
+
+  // Whether the segment at `path` (header `header`) is one of `partition`'s
+  // segments: true when it is, false when it belongs to another user whose
+  // long id shares the directory, CORRUPTION when it claims another table,
+  // or another user than the one its directory is named after (a file moved
+  // or copied into the wrong place). Reads never hand out another
+  // partition's rows.
+  static StatusOr<bool> owned_by(const Header& header,
+                                 const ColdPartition& partition,
+                                 const fs::path& path) {
+    if (header.ns != partition.ns || header.table != partition.table ||
+        header.table_id != partition.table_id) {
+      return Status::Corruption(
+          "cold segment " + path.string() + " claims table " + header.ns + "." +
+          header.table + " (id " + std::to_string(header.table_id) +
+          ") but lies among the segments of " + partition.ns + "." +
+          partition.table + " (id " + std::to_string(partition.table_id) + ")");
+    }
+    if (header.user.has_value() != partition.user.has_value()) {
+      return Status::Corruption("cold segment " + path.string() + " is a " +
+                                (header.user ? "user" : "shared") +
+                                " table segment but lies among "
+                                "the " +
+                                (partition.user ? "user" : "shared") +
+                                " segments of " + partition.ns + "." +
+                                partition.table);
+    }
+    if (!header.user || *header.user == *partition.user) return true;
+    if (user_dir_name(*header.user) == user_dir_name(*partition.user)) {
+      return false;  // a long id that shortens to the same directory
+    }
+    return Status::Corruption(
+        "cold segment " + path.string() + " holds the rows of user '" +
+        printable_user(*header.user) + "' but lies in the directory of user '" +
+        printable_user(*partition.user) +
+        "' (moved or copied there?); its rows are not read");
+  }
+
+  static std::string printable_user(std::string_view user) {
+    std::string out;
+    for (unsigned char c : user.substr(0, 64)) {
+      if (c >= 0x20 && c < 0x7f && c != '\\') {
+        out.push_back(static_cast<char>(c));
+      } else {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02X", c);
+        out += hex;
+      }
+    }
+    if (user.size() > 64) out += "...";
+    return out;
   }
 
   // Writes `records` as segment `seq` of `dir` (see the header comment for
@@ -366,7 +552,7 @@ class JsonLinesColdStore final : public ColdStore {
     }
     std::string text;
     try {
-      text = header.dump() + "\n";
+      std::string body;
       for (const ColdRecord& r : records) {
         json line = {{"id", r.row_id}};
         if (r.row) {
@@ -374,9 +560,11 @@ class JsonLinesColdStore final : public ColdStore {
         } else {
           line["deleted"] = true;
         }
-        text += line.dump();
-        text += '\n';
+        body += line.dump();
+        body += '\n';
       }
+      header["crc32"] = crc32_of(body);
+      text = header.dump() + "\n" + body;
     } catch (const json::exception& e) {
       return Status::InvalidArgument(std::string("cannot encode a segment: ") +
                                      e.what());
@@ -406,8 +594,13 @@ class JsonLinesColdStore final : public ColdStore {
     return fsync_path(dir, O_RDONLY | O_DIRECTORY);
   }
 
-  static StatusOr<Header> parse_header(const std::string& line,
-                                       const fs::path& path) {
+  struct ParsedHeader {
+    Header header;
+    std::optional<uint32_t> crc32;  // version 2 and later
+  };
+
+  static StatusOr<ParsedHeader> parse_header(const std::string& line,
+                                             const fs::path& path) {
     auto bad = [&path](const std::string& what) {
       return Status::Corruption("cold segment " + path.string() +
                                 " line 1: " + what);
@@ -419,26 +612,114 @@ class JsonLinesColdStore final : public ColdStore {
     }
     auto version = j.find("version");
     if (version == j.end() || !version->is_number_integer() ||
-        version->get<int64_t>() != kVersion) {
+        version->get<int64_t>() < kOldestVersion ||
+        version->get<int64_t>() > kVersion) {
       return bad(
           "segment format version " +
           (version == j.end() ? std::string("missing") : version->dump()) +
-          "; this engine reads version " + std::to_string(kVersion));
+          "; this engine reads versions " + std::to_string(kOldestVersion) +
+          " to " + std::to_string(kVersion));
     }
     auto records = j.find("records");
     if (records == j.end() || !records->is_number_unsigned()) {
       return bad("\"records\" is missing or not a count");
     }
-    Header header{.records = records->get<uint64_t>()};
+    auto ns = j.find("namespace");
+    auto table = j.find("table");
+    auto table_id = j.find("table_id");
+    if (ns == j.end() || !ns->is_string() || table == j.end() ||
+        !table->is_string() || table_id == j.end() ||
+        !table_id->is_number_unsigned()) {
+      return bad("\"namespace\", \"table\" or \"table_id\" is missing");
+    }
+    ParsedHeader parsed{.header = {.ns = ns->get<std::string>(),
+                                   .table = table->get<std::string>(),
+                                   .table_id = table_id->get<uint64_t>(),
+                                   .records = records->get<uint64_t>()}};
     if (auto user = j.find("user_base64"); user != j.end()) {
       auto decoded =
           user->is_string()
               ? base64_decode(user->get<std::string>())
               : StatusOr<std::string>(Status::InvalidArgument("not a string"));
       if (!decoded.ok()) return bad("\"user_base64\" is not base64");
-      header.user = std::move(*decoded);
+      parsed.header.user = std::move(*decoded);
     }
-    return header;
+    if (version->get<int64_t>() >= 2) {
+      auto crc = j.find("crc32");
+      if (crc == j.end() || !crc->is_number_unsigned() ||
+          crc->get<uint64_t>() > UINT32_MAX) {
+        return bad("\"crc32\" is missing or not a CRC-32");
+      }
+      parsed.crc32 = static_cast<uint32_t>(crc->get<uint64_t>());
+    }
+    return parsed;
+  }
+
+  // The subdirectories of `dir` (none when it does not exist); a listing
+  // error goes to `ec`.
+  static std::vector<fs::path> subdirs(const fs::path& dir,
+                                       std::error_code& ec) {
+    std::vector<fs::path> out;
+    std::error_code local;
+    if (!fs::is_directory(dir, local)) return out;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_directory(type_ec)) out.push_back(it->path());
+    }
+    return out;
+  }
+
+  // Lists the segments of one partition directory into `out`. `place` is
+  // the table the directory belongs to; `user_dir` its user directory's
+  // name (nullopt: shared). A segment whose header does not parse or does
+  // not match its place is listed with `damage` set.
+  Status list_partition(const fs::path& dir, const ColdPartition& place,
+                        const std::optional<std::string>& user_dir,
+                        std::vector<ColdSegmentInfo>* out) {
+    KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
+    for (uint64_t seq : seqs) {
+      const fs::path path = dir / seq_name(seq);
+      ColdSegmentInfo info{
+          .partition = place, .seq = seq, .location = path.string()};
+      // Until the header says who it belongs to: the directory's name.
+      info.partition.user = user_dir;
+      auto opened = open_file(path, /*verify=*/false);
+      if (!opened.ok()) {
+        if (opened.status().code() != Code::kCorruption) {
+          return opened.status();
+        }
+        info.damage = opened.status();
+        out->push_back(std::move(info));
+        continue;
+      }
+      const Header& header = opened->header;
+      ColdPartition claimed = place;
+      claimed.user = header.user;
+      if (header.ns != place.ns || header.table != place.table ||
+          header.table_id != place.table_id) {
+        info.damage = Status::Corruption(
+            "cold segment " + path.string() + " claims table " + header.ns +
+            "." + header.table + " (id " + std::to_string(header.table_id) +
+            ") but lies among the segments of " + place.ns + "." + place.table +
+            " (id " + std::to_string(place.table_id) + ")");
+      } else if (header.user.has_value() != user_dir.has_value() ||
+                 (header.user && user_dir_name(*header.user) != *user_dir)) {
+        info.damage = Status::Corruption(
+            "cold segment " + path.string() +
+            (header.user ? " holds the rows of user '" +
+                               printable_user(*header.user) + "'"
+                         : std::string(" is a shared table segment")) +
+            " but lies in " +
+            (user_dir ? "the directory of user '" + *user_dir + "'"
+                      : std::string("the shared directory")) +
+            " (moved or copied there?)");
+      } else {
+        info.partition = std::move(claimed);
+      }
+      out->push_back(std::move(info));
+    }
+    return Status::OK();
   }
 
   fs::path table_dir(const ColdPartition& p) const {
@@ -494,9 +775,43 @@ class JsonLinesColdStore final : public ColdStore {
   // shared while readers list and open segment files.
   std::shared_mutex files_mu_;
   std::atomic<uint64_t> tmp_counter_{0};
+
+  // Segments whose checksum was verified, by path, with the file's stamp
+  // then (segments are immutable: a changed stamp means a changed file).
+  struct FileStamp {
+    uint64_t inode = 0;
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    friend bool operator==(const FileStamp&, const FileStamp&) = default;
+  };
+  std::mutex verified_mu_;
+  std::map<std::string, FileStamp> verified_;
+
+  // Drops the verified stamps of paths starting with `prefix` (removed
+  // files: the map stays as large as the store).
+  void forget_verified(const std::string& prefix) {
+    std::lock_guard lock(verified_mu_);
+    for (auto it = verified_.lower_bound(prefix);
+         it != verified_.end() && it->first.starts_with(prefix);) {
+      it = verified_.erase(it);
+    }
+  }
 };
 
 }  // namespace
+
+StatusOr<std::vector<ColdSegmentInfo>> ColdStore::list_segments() {
+  return Status::NotSupported(
+      "this cold store cannot list its segments (ColdStore::list_segments), "
+      "so its cold tier cannot be copied or checked");
+}
+
+StatusOr<std::unique_ptr<ColdSegmentReader>> ColdStore::open_segment(
+    const ColdSegmentInfo& segment) {
+  return Status::NotSupported("this cold store cannot open segment " +
+                              segment.location +
+                              " on its own (ColdStore::open_segment)");
+}
 
 std::shared_ptr<ColdStore> json_lines_cold_store(std::filesystem::path root) {
   return std::make_shared<JsonLinesColdStore>(std::move(root));

@@ -34,6 +34,33 @@ Tables::~Tables() {
   if (worker_.joinable()) worker_.join();
 }
 
+ColdStore& Tables::cold_store() { return *catalog_->context_->cold; }
+
+StatusOr<ColdTierReport> Tables::verify_cold_tier() {
+  detail::TablesContext& ctx = *catalog_->context_;
+  std::lock_guard no_flush(ctx.locks->flush);
+  return tables::verify_cold_tier(*ctx.cold, catalog_.get());
+}
+
+StatusOr<ColdTierReport> Tables::checkpoint(const std::filesystem::path& dir) {
+  detail::TablesContext& ctx = *catalog_->context_;
+  // No flush between the store's checkpoint and the cold copy: a flush
+  // deletes hot rows once their segment is written, so the two halves
+  // would disagree.
+  std::lock_guard no_flush(ctx.locks->flush);
+  Database& db = catalog_->database();
+  KALAM_RETURN_IF_ERROR(db.checkpoint_store(dir));
+  std::shared_ptr<ColdStore> copy = json_lines_cold_store(dir / "cold");
+  auto copied = copy_cold_tier(*ctx.cold, *copy, catalog_.get());
+  if (!copied.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    return copied.status().with_context("checkpoint into " + dir.string() +
+                                        " (removed again)");
+  }
+  return copied;
+}
+
 StatusOr<FlushResult> Tables::flush(std::string_view ns,
                                     std::string_view table) {
   KALAM_ASSIGN_OR_RETURN(std::shared_ptr<const TableInfo> info,

@@ -49,6 +49,22 @@ struct ColdRecord {
   friend bool operator==(const ColdRecord&, const ColdRecord&) = default;
 };
 
+// One segment of a cold store, as ColdStore::list_segments() finds it.
+struct ColdSegmentInfo {
+  // The partition the segment belongs to, as its header says. For a damaged
+  // segment: as far as its place in the store tells (for the JSON Lines
+  // store, `user` is then the user directory's name).
+  ColdPartition partition;
+  // Its place among the partition's segments: a larger one is newer.
+  uint64_t seq = 0;
+  // Where it is, for messages (the JSON Lines store: the file's path).
+  std::string location;
+  // OK, or why the segment cannot be read as the partition's: CORRUPTION
+  // naming it (a header that does not parse, or that claims another table
+  // or user than its place says).
+  Status damage;
+};
+
 // Streams the records of one segment in the order they were written.
 class ColdSegmentReader {
  public:
@@ -105,6 +121,19 @@ class ColdStore {
   // Removes every segment of the table (`table.user` is ignored). Called
   // after the table was dropped from the catalog.
   virtual Status drop_table(const ColdPartition& table) = 0;
+  // Every segment of every table, sorted by partition (namespace, table,
+  // table id, user) and, within one, OLDEST FIRST: what the cold tier
+  // holds, for copying and checking it (kalam/tables/cold_tier.h). A
+  // damaged segment is listed with `damage` set; the call fails only when
+  // the store cannot be listed. Reads no record. The default returns
+  // NOT_SUPPORTED (a custom store then cannot be copied or checked).
+  virtual StatusOr<std::vector<ColdSegmentInfo>> list_segments();
+  // A reader over one segment list_segments() returned, after checking it
+  // is whole (the JSON Lines store: its checksum) and belongs to
+  // `segment.partition`; CORRUPTION naming the segment otherwise. The
+  // default returns NOT_SUPPORTED.
+  virtual StatusOr<std::unique_ptr<ColdSegmentReader>> open_segment(
+      const ColdSegmentInfo& segment);
   // Whether the store holds no segment at all.
   virtual StatusOr<bool> empty() = 0;
   // Removes every segment of every table: the table layer calls it when it
@@ -122,9 +151,9 @@ class ColdStore {
 // shortened and get a hash suffix; the header names the exact user). Line
 // 1 of a segment is a header, then one line per record:
 //
-//   {"format":"kalam.segment","version":1,"namespace":"app","table":"notes",
+//   {"format":"kalam.segment","version":2,"namespace":"app","table":"notes",
 //    "table_id":3,"user_base64":"YWxpY2U=","user":"alice","seq":1,
-//    "created_at":1764115200000,"records":2}
+//    "created_at":1764115200000,"records":2,"crc32":1234567890}
 //   {"id":"0000018f...","row":{"title":"hi"}}
 //   {"id":"0000018f...","deleted":true}
 //
@@ -133,9 +162,13 @@ class ColdStore {
 // temporary files left by a crash are ignored. Compaction writes its
 // segment the same way, under the next sequence number, then unlinks the
 // old files in ascending order; a reader that opened a file keeps reading
-// it after the unlink. A segment whose records do
-// not match its header's count, or that does not parse, reads as
-// CORRUPTION naming the file and line.
+// it after the unlink. "crc32" (version 2; version 1 segments have none and
+// are still read) is the CRC-32 of every byte after the header line; a
+// segment is checked against it when opened, before any record is handed
+// out. A segment whose checksum or record count does not match its header,
+// that does not parse, or whose header names another table or user than
+// its place in the tree reads as CORRUPTION naming the file (and line):
+// never as another partition's rows.
 std::shared_ptr<ColdStore> json_lines_cold_store(std::filesystem::path root);
 
 }  // namespace kalam::tables

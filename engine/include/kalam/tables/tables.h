@@ -21,6 +21,7 @@
 #include <kalam/status.h>
 #include <kalam/tables/catalog.h>
 #include <kalam/tables/cold_store.h>
+#include <kalam/tables/cold_tier.h>
 #include <kalam/tables/flush.h>
 #include <kalam/tables/options.h>
 #include <kalam/tables/row.h>
@@ -30,6 +31,7 @@
 #include <kalam/tables/user_table_store.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,6 +57,25 @@ class Tables {
   UserTableStore& user() { return user_; }
   SharedTableStore& shared() { return shared_; }
   StreamTableStore& stream() { return stream_; }
+
+  // The cold storage flushes write to (TablesOptions::cold_store).
+  ColdStore& cold_store();
+
+  // Reads and checks every cold segment (see cold_tier.h), against this
+  // catalog. Waits for a running flush; flushes wait meanwhile.
+  StatusOr<ColdTierReport> verify_cold_tier();
+
+  // Writes an openable copy of the whole database to `dir` (which must not
+  // exist): the backend store and manifest (Database::checkpoint) and the
+  // cold tier, copied into <dir>/cold (the default place for a config whose
+  // storage.path is `dir`) and verified against the source's
+  // (copy_cold_tier). Flushes wait meanwhile, so the two halves agree: every
+  // row is in the copy exactly once as reads see it. Row writes go on; the
+  // store's checkpoint is one point in time (backends with checkpoint).
+  // Errors: NOT_SUPPORTED (the backend has no checkpoint; nothing written),
+  // ALREADY_EXISTS, CORRUPTION (a damaged cold segment: `dir` is removed),
+  // IO_ERROR.
+  StatusOr<ColdTierReport> checkpoint(const std::filesystem::path& dir);
 
   // Flushes a user or shared table now (see flush.h).
   // INVALID_ARGUMENT for stream and system tables.

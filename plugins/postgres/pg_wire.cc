@@ -249,7 +249,9 @@ int Connection::transaction(std::span<const Step> steps, bool sync_commit_on,
   size_t received = 0;       // their results read
   bool commit_sent = false;  // COMMIT is queued and a flush was attempted
   bool committed = false;    // COMMIT's result came back OK
+  size_t commit_index = 0;   // COMMIT's place among the queries sent
   Result first_error;        // the first failed query's result
+  size_t error_index = 0;    // its place
   std::string error_what;
   bool lost = false;  // the connection broke
 
@@ -293,6 +295,7 @@ int Connection::transaction(std::span<const Step> steps, bool sync_commit_on,
       if (PQstatus(conn_) != CONNECTION_OK) lost = true;
       if (!first_error) {
         first_error = std::move(r);
+        error_index = received - 1;
         error_what = "write";
       }
       if (lost) return;
@@ -317,6 +320,7 @@ int Connection::transaction(std::span<const Step> steps, bool sync_commit_on,
     }
     if (!lost && !first_error && send("COMMIT", nullptr, 0, nullptr)) {
       commit_sent = true;
+      commit_index = sent - 1;
     }
   }
   if (!lost) {
@@ -337,8 +341,20 @@ int Connection::transaction(std::span<const Step> steps, bool sync_commit_on,
   if (committed && !first_error) return KALAM_OK;
 
   if (lost || PQstatus(conn_) != CONNECTION_OK) {
-    const Failure kind = commit_sent && !first_error ? Failure::kOutcomeUnknown
-                                                     : Failure::kUnavailable;
+    // Nothing was applied only when the server itself reported an error
+    // (with a SQLSTATE) for a statement before COMMIT: it then skips every
+    // later statement. An error libpq made up for the lost connection says
+    // nothing about how far the server got: results it had buffered, the
+    // COMMIT's included, may have died with it.
+    const char* sqlstate =
+        first_error ? PQresultErrorField(first_error.get(), PG_DIAG_SQLSTATE)
+                    : nullptr;
+    const bool server_refused_before_commit =
+        first_error && sqlstate != nullptr && sqlstate[0] != '\0' &&
+        (!commit_sent || error_index < commit_index);
+    const Failure kind = commit_sent && !server_refused_before_commit
+                             ? Failure::kOutcomeUnknown
+                             : Failure::kUnavailable;
     if (failure != nullptr) *failure = kind;
     std::string message =
         "postgres plugin: write: the connection to the "

@@ -1,7 +1,8 @@
 // kalam-pg-fixture: runs one command against a throwaway PostgreSQL server.
 //
-//   kalam-pg-fixture <command> [args...]
+//   kalam-pg-fixture [--set name=value]... <command> [args...]
 //
+// --set passes a server setting (postgres -c name=value).
 // Starts a server (tests/support/postgres_server.h), replaces @CONNINFO@ in
 // every argument with its libpq connection string (also exported as
 // KALAM_PG_CONNINFO), runs the command, stops the server by PID and exits
@@ -24,12 +25,22 @@ int main(int argc, char** argv) {
                  "replaced by the server's connection string)\n";
     return 2;
   }
+  int first = 1;
+  std::vector<std::string> settings;
+  while (first + 1 < argc && std::string(argv[first]) == "--set") {
+    settings.emplace_back(argv[first + 1]);
+    first += 2;
+  }
+  if (first >= argc) {
+    std::cerr << "kalam-pg-fixture: no command given\n";
+    return 2;
+  }
   try {
-    kalam::test::PostgresServer server;
+    kalam::test::PostgresServer server(settings);
     const std::string conninfo = server.conninfo();
     setenv("KALAM_PG_CONNINFO", conninfo.c_str(), 1);
     std::vector<std::string> args;
-    for (int i = 1; i < argc; ++i) {
+    for (int i = first; i < argc; ++i) {
       std::string arg = argv[i];
       for (size_t at = arg.find("@CONNINFO@"); at != std::string::npos;
            at = arg.find("@CONNINFO@", at + conninfo.size())) {

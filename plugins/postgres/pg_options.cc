@@ -35,6 +35,10 @@ int bad_value(Error& err, std::string_view key, std::string_view value,
 
 bool valid_schema_name(const std::string& name) {
   if (name.empty() || name.size() > 63) return false;
+  // PostgreSQL reserves pg_* for its own schemas.
+  if (name.size() >= 3 && kalam_plugin::iequals(name.substr(0, 3), "pg_")) {
+    return false;
+  }
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
     const bool letter =
@@ -77,7 +81,7 @@ int parse_options(const kalam_open_params& params, Options* out, Error& err) {
       if (!valid_schema_name(options.schema)) {
         return bad_value(err, key, value,
                          "a schema name of letters, digits and '_', not "
-                         "starting with a digit, at most 63 bytes");
+                         "starting with a digit or 'pg_', at most 63 bytes");
       }
     } else if (key == "pool_size") {
       int64_t count = 0;

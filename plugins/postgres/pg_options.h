@@ -35,7 +35,8 @@ struct Options {
 int parse_options(const kalam_open_params& params, Options* out, Error& err);
 
 // True for a schema name the plugin accepts: [A-Za-z_][A-Za-z0-9_]*, at most
-// 63 bytes (PostgreSQL's identifier limit).
+// 63 bytes (PostgreSQL's identifier limit), not starting with "pg_"
+// (reserved for the server's own schemas).
 bool valid_schema_name(const std::string& name);
 
 }  // namespace kalam::postgres_plugin

@@ -195,6 +195,7 @@ TEST_F(PostgresTest, OptionsAreCheckedAndNamed) {
       {{{"synchronous_commit", "sometimes"}}, "synchronous_commit"},
       {{{"schema", "no-dashes"}}, "schema"},
       {{{"schema", "1digit"}}, "schema"},
+      {{{"schema", "pg_mine"}}, "schema"},
   };
   for (const auto& [options, key] : bad) {
     kalam_db* other = nullptr;

@@ -11,14 +11,19 @@ function(kalam_set_warnings target)
   endif()
 endfunction()
 
-# kalam_add_plugin(NAME <name> SOURCES <files...> [LIBRARIES <libs...>])
+# kalam_add_plugin(NAME <name> [SERVER] SOURCES <files...>
+#                  [LIBRARIES <libs...>])
 #
 # Builds plugins/<name> as MODULE library kalam_<name>.so in
 # ${CMAKE_BINARY_DIR}/plugins with hidden visibility and a version script, so
 # exactly one symbol (kalam_plugin_entry) is exported, and records the name so
 # tests find the file through the generated kalam/test_paths.h.
+# SERVER: the plugin needs a running server (options naming it), so it is
+# recorded in KALAM_SERVER_PLUGINS instead of KALAM_PLUGINS, the list of
+# plugins that tests open with a directory alone; its own tests start a
+# server for it.
 function(kalam_add_plugin)
-  cmake_parse_arguments(ARG "" "NAME" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "SERVER" "NAME" "SOURCES;LIBRARIES" ${ARGN})
   set(target kalam_plugin_${ARG_NAME})
   add_library(${target} MODULE ${ARG_SOURCES})
   target_link_libraries(${target} PRIVATE kalam::backend_api ${ARG_LIBRARIES})
@@ -42,7 +47,11 @@ function(kalam_add_plugin)
   endif()
   kalam_set_warnings(${target})
   install(TARGETS ${target} LIBRARY DESTINATION ${KALAM_INSTALL_PLUGIN_DIR})
-  set_property(GLOBAL APPEND PROPERTY KALAM_PLUGINS ${ARG_NAME})
+  if(ARG_SERVER)
+    set_property(GLOBAL APPEND PROPERTY KALAM_SERVER_PLUGINS ${ARG_NAME})
+  else()
+    set_property(GLOBAL APPEND PROPERTY KALAM_PLUGINS ${ARG_NAME})
+  endif()
 endfunction()
 
 # kalam_add_test(NAME <name> SOURCES <files...> [LIBRARIES <libs...>]

@@ -58,8 +58,9 @@ class Parser {
     }
     if (Status utf8 = check_utf8(text); !utf8.ok()) return utf8;
     YAML::Node root;
+    std::vector<YAML::Node> documents;
     try {
-      root = YAML::Load(std::string(text));
+      documents = YAML::LoadAll(std::string(text));
     } catch (const YAML::DeepRecursion& e) {
       return error_at(e.mark, "malformed YAML: nested too deeply (" +
                                   std::to_string(e.depth()) +
@@ -69,6 +70,16 @@ class Parser {
     } catch (const YAML::Exception& e) {
       return error_at(e.mark, "malformed YAML: " + e.msg);
     }
+    // A second document (after '---') would be ignored: refuse it.
+    for (size_t i = 1; i < documents.size(); ++i) {
+      if (!documents[i].IsNull()) {
+        return error_at(documents[i].Mark(),
+                        "a second YAML document starts here (after '---'); "
+                        "a config is one document: remove the '---' line "
+                        "and keep one 'storage:' mapping");
+      }
+    }
+    if (!documents.empty()) root = documents[0];
     EngineConfig config;
     config.source = source_;
     if (root.IsNull()) {

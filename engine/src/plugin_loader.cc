@@ -1,16 +1,23 @@
 // The plugin loader: name → file → Boost.DLL → negotiation. Every refusal is
 // a distinct message that names the plugin file and the reason.
+#include <dlfcn.h>
 #include <kalam/config.h>
 #include <kalam/plugin.h>
+#include <link.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "abi_status.h"
 #include "log.h"
@@ -154,7 +161,19 @@ Status check_backend_name(std::string_view name) {
   return Status::OK();
 }
 
-// Refuses a file that users other than its owner may replace.
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Whether `uid` may own what the engine runs: root or the user running it.
+bool trusted_owner(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
+
+// Refuses a file that users other than its owner may replace: the file or
+// its directory writable by group or others (a sticky directory such as
+// /tmp included: its other users may still create the file's name first),
+// or either owned by someone other than root or the user running the engine.
 Status check_file_permissions(const fs::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) {
@@ -166,6 +185,110 @@ Status check_file_permissions(const fs::path& file) {
                   "the file is writable by other users, so anyone could "
                   "replace the code the engine runs; fix with: chmod go-w " +
                       file.string());
+  }
+  if (!trusted_owner(st.st_uid)) {
+    return refuse(file, "the file is owned by uid " +
+                            std::to_string(st.st_uid) +
+                            ", neither root nor the user running the engine "
+                            "(uid " +
+                            std::to_string(::geteuid()) +
+                            "), who could replace the code it runs; fix "
+                            "with: chown root " +
+                            file.string());
+  }
+  const fs::path dir = file.parent_path();
+  struct stat ds {};
+  if (::stat(dir.c_str(), &ds) != 0) {
+    return refuse(file, "cannot stat its directory " + dir.string() + ": " +
+                            std::strerror(errno));
+  }
+  if (ds.st_mode & (S_IWGRP | S_IWOTH)) {
+    return refuse(file, "its directory " + dir.string() + " (mode " +
+                            octal_mode(ds.st_mode) +
+                            ") is writable by other users, so anyone could "
+                            "rename another file over the plugin; fix with: "
+                            "chmod go-w " +
+                            dir.string() +
+                            ", or install the plugin in a directory only its "
+                            "owner can write");
+  }
+  if (!trusted_owner(ds.st_uid)) {
+    return refuse(file, "its directory " + dir.string() + " is owned by uid " +
+                            std::to_string(ds.st_uid) +
+                            ", neither root nor the user running the engine "
+                            "(uid " +
+                            std::to_string(::geteuid()) +
+                            "), who could replace the plugin; fix with: "
+                            "chown root " +
+                            dir.string());
+  }
+  return Status::OK();
+}
+
+// Whether `address` is where a function symbol of its library starts (ELF
+// type FUNC or GNU_IFUNC). A library may export the entry name as a data
+// object; calling that would jump into data.
+bool is_function_symbol(const void* address) {
+  Dl_info where{};
+  void* entry = nullptr;
+  if (::dladdr1(address, &where, &entry, RTLD_DL_SYMENT) == 0 ||
+      entry == nullptr) {
+    return false;
+  }
+  const auto* symbol = static_cast<const ElfW(Sym)*>(entry);
+  // The symbol type is the low 4 bits of st_info (ELF32_ST_TYPE and
+  // ELF64_ST_TYPE alike).
+  const unsigned type = symbol->st_info & 0xf;
+  return type == STT_FUNC || type == STT_GNU_IFUNC;
+}
+
+// How long a probe may take to load a plugin before it counts as hung.
+constexpr std::chrono::seconds kProbeTimeout{5};
+
+// Loads `file` in a forked child first, so that a library whose
+// initialisation crashes or hangs is reported instead of taking the caller
+// down. OK when the child loaded it or refused it cleanly (the caller then
+// loads it itself and gets the refusal's reason); an error naming the file
+// when the child died of a signal or did not finish in kProbeTimeout.
+// REQUIRES: the calling process has no other threads that the child could
+// need (the child only loads the plugin and exits).
+Status probe_in_child(const fs::path& file) {
+  std::fflush(nullptr);  // nothing buffered twice
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return refuse(file, std::string("cannot start a probe process: ") +
+                            std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::alarm(static_cast<unsigned>(kProbeTimeout.count()) + 5);  // a backstop
+    auto loaded = load_plugin_file(file, "");
+    ::_exit(loaded.ok() ? 0 : 1);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kProbeTimeout;
+  int wait_status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &wait_status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) {
+      return refuse(
+          file, std::string("lost its probe process: ") + std::strerror(errno));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+      }
+      return refuse(file, "did not finish loading within " +
+                              std::to_string(kProbeTimeout.count()) +
+                              " s in a probe process (its initialisation "
+                              "hangs); remove it from the plugin directory");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFSIGNALED(wait_status)) {
+    const int sig = WTERMSIG(wait_status);
+    return refuse(file, "crashed while loading in a probe process (signal " +
+                            std::to_string(sig) + ", " + ::strsignal(sig) +
+                            "); remove it from the plugin directory");
   }
   return Status::OK();
 }
@@ -283,6 +406,12 @@ Status negotiate(const fs::path& file, kalam_plugin_entry_fn entry,
   return Status::OK();
 }
 
+bool is_loaded(const fs::path& canonical) {
+  LoadedLibraries& registry = loaded();
+  std::lock_guard lock(registry.mu);
+  return registry.libraries.count(canonical) > 0;
+}
+
 }  // namespace
 
 namespace detail {
@@ -343,6 +472,11 @@ StatusOr<std::shared_ptr<const Plugin>> load_plugin_file(
   auto entry =
       &library.get<int(const kalam_host*, kalam_plugin_info*, kalam_status*)>(
           KALAM_PLUGIN_ENTRY_SYMBOL);
+  if (!is_function_symbol(reinterpret_cast<const void*>(entry))) {
+    return refuse(canonical, "is not a Kalam plugin: it exports " +
+                                 std::string(KALAM_PLUGIN_ENTRY_SYMBOL) +
+                                 " as a data object, not a function");
+  }
 
   registry.log_names.push_back(
       std::make_unique<std::string>(canonical.stem().string()));
@@ -404,6 +538,19 @@ std::vector<PluginCandidate> discover_plugins(
       }
       const std::string name = file_name.substr(6, file_name.size() - 6 - 3);
       PluginCandidate candidate{entry.path(), nullptr, Status::OK()};
+      // A file not loaded yet is loaded in a probe process first: a plugin
+      // that crashes or hangs in its initialisation is reported, not run.
+      std::error_code canonical_ec;
+      const fs::path real_file = fs::canonical(entry.path(), canonical_ec);
+      if (!canonical_ec && !is_loaded(real_file) &&
+          check_file_permissions(real_file).ok()) {
+        Status probed = probe_in_child(real_file);
+        if (!probed.ok()) {
+          candidate.status = std::move(probed);
+          out.push_back(std::move(candidate));
+          continue;
+        }
+      }
       auto plugin = load_plugin(name, {dir});
       if (plugin.ok()) {
         candidate.plugin = *plugin;

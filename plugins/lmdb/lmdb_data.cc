@@ -441,6 +441,16 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
   rc = txn.commit();
   write_lock.unlock();
   if (rc == 0) invalidate_read_txns(db);
+  if (rc != 0 && env_panicked(db->env)) {
+    // The meta page write failed: the commit may be on disk or not.
+    return fail_mdb(status, rc,
+                    "lmdb write: commit of %zu ops to '%s' failed while "
+                    "writing the meta page, and LMDB stopped the database "
+                    "(MDB_PANIC): the write may or may not have been "
+                    "applied; close and reopen the database, then read the "
+                    "keys back before retrying",
+                    op_count, db->path.c_str());
+  }
   if (rc != 0) {
     return fail_mdb(status, rc,
                     "lmdb write: commit of %zu ops to '%s' "
@@ -450,7 +460,7 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
   }
   if ((options->flags & KALAM_WRITE_SYNC) != 0 &&
       db->options.sync_mode != SyncMode::kFull) {
-    rc = mdb_env_sync(db->env, 1);
+    rc = sync_env(db->env, 1);
     if (rc != 0) {
       return fail_mdb(status, rc,
                       "lmdb write: the batch was committed but "

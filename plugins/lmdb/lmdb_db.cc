@@ -148,7 +148,7 @@ kalam_cf* add_family(kalam_db* db, const std::string& name, MDB_dbi dbi) {
 // (KALAM_WRITE_SYNC writes, family creation and drop).
 int sync_if_deferred(kalam_db* db) {
   if (db->options.sync_mode == SyncMode::kFull) return MDB_SUCCESS;
-  return mdb_env_sync(db->env, 1);
+  return sync_env(db->env, 1);
 }
 
 // Opens a handle for every named database (= column family) in the
@@ -565,7 +565,7 @@ int close(kalam_db* db, kalam_status* status) noexcept {
     }
     int result = KALAM_OK;
     if (!db->read_only) {
-      const int rc = mdb_env_sync(db->env, 1);
+      const int rc = sync_env(db->env, 1);
       if (rc != 0) {
         result = fail_mdb(status, rc,
                           "lmdb close '%s': the final sync "
@@ -596,7 +596,7 @@ int flush(kalam_db* db, uint32_t flags, kalam_status* status) noexcept {
                   "lmdb flush: flags must be 0 (got 0x%x)", flags);
     }
     if (db->read_only) return KALAM_OK;
-    const int rc = mdb_env_sync(db->env, 1);
+    const int rc = sync_env(db->env, 1);
     if (rc != 0) {
       return fail_mdb(status, rc, "lmdb flush '%s': mdb_env_sync failed",
                       db->path.c_str());

@@ -25,6 +25,7 @@
 #include <kalam/backend_api.h>
 #include <lmdb.h>
 
+#include "lmdb_status.h"
 #include "plugin_support.h"
 
 #include <atomic>
@@ -231,11 +232,13 @@ class TxnGuard {
   }
   MDB_txn** out() { return &txn_; }
   MDB_txn* get() const { return txn_; }
-  // Commits and gives up ownership (LMDB frees the txn either way).
+  // Commits and gives up ownership (LMDB frees the txn either way). A
+  // failed write comes back through kalam_lmdb::write_errno().
   int commit() {
     MDB_txn* t = txn_;
     txn_ = nullptr;
-    return mdb_txn_commit(t);
+    MDB_env* env = mdb_txn_env(t);
+    return kalam_lmdb::write_errno(env, mdb_txn_commit(t));
   }
   MDB_txn* release() {
     MDB_txn* t = txn_;

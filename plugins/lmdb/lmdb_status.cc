@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdarg>
@@ -35,7 +37,8 @@ const char* hint_of(int rc) noexcept {
       return "; another process grew the map: close and reopen the database";
     case ENOSPC:
     case EDQUOT:
-      return "; the disk is full and nothing was applied: free space";
+      // Not "nothing was applied": a call that knows it says so itself.
+      return "; the disk is full: free space";
     default:
       return "";
   }
@@ -100,6 +103,29 @@ int fail_mdb(kalam_status* status, int rc, const char* fmt, ...) noexcept {
   if (n < 0) std::snprintf(buf, sizeof buf, "%s", what);
   kalam_plugin::set_status(status, code, rc, buf);
   return code;
+}
+
+int write_errno(MDB_env* env, int rc) noexcept {
+  if (rc != EIO || env == nullptr) return rc;
+  const char* path = nullptr;
+  if (mdb_env_get_path(env, &path) != 0 || path == nullptr) return rc;
+  struct statvfs fs {};
+  if (::statvfs(path, &fs) != 0) return rc;
+  // Root may use the reserved blocks too.
+  const unsigned long long blocks = ::geteuid() == 0 ? fs.f_bfree : fs.f_bavail;
+  const unsigned long long free_bytes = blocks * fs.f_frsize;
+  return free_bytes < (1ull << 20) ? ENOSPC : rc;
+}
+
+int sync_env(MDB_env* env, int force) noexcept {
+  return write_errno(env, mdb_env_sync(env, force));
+}
+
+bool env_panicked(MDB_env* env) noexcept {
+  MDB_txn* probe = nullptr;
+  const int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &probe);
+  if (rc == 0) mdb_txn_abort(probe);
+  return rc == MDB_PANIC;
 }
 
 void set_log_sink(kalam_log_fn fn, void* ctx) noexcept {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <kalam/backend_api.h>
+#include <lmdb.h>
 
 #include "plugin_support.h"
 
@@ -29,6 +30,23 @@ int code_of(int mdb_rc) noexcept;
 // max_readers, max_dbs). native_code = rc. Returns code_of(rc).
 int fail_mdb(kalam_status* status, int mdb_rc, const char* fmt, ...) noexcept
     __attribute__((format(printf, 3, 4)));
+
+// The errno of a failed LMDB write (a commit or an env sync) of `env`:
+// LMDB reports a short write as EIO ("short write, filesystem full?" in
+// mdb_page_flush and mdb_env_write_meta), and a write on a full disk comes
+// back short before it fails, so EIO while the file system holding the
+// environment has less than 1 MiB free is ENOSPC. Anything else is `rc`.
+// Every commit (TxnGuard::commit) and sync (sync_env) goes through it.
+int write_errno(MDB_env* env, int rc) noexcept;
+
+// mdb_env_sync(env, force) with its error through write_errno().
+int sync_env(MDB_env* env, int force) noexcept;
+
+// Whether a failed write left `env` unusable (MDB_PANIC: LMDB could not
+// write, or restore, a meta page). A commit that failed that way may be
+// on disk or not; every later transaction fails until the database is
+// closed and reopened.
+bool env_panicked(MDB_env* env) noexcept;
 
 // The host log sink, set by kalam_plugin_entry(). Thread-safe.
 void set_log_sink(kalam_log_fn fn, void* ctx) noexcept;

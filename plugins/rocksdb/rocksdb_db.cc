@@ -51,6 +51,15 @@ rocksdb::Status shut_down(kalam_db* db) {
   return first;
 }
 
+// Syncs the WAL of a writable `db`. A database a background error stopped
+// is resumed first, or its error returned: syncing the WAL writer that
+// failed aborts a librocksdb built with assertions (rocksdb_errors.h).
+rocksdb::Status sync_wal(kalam_db* db) {
+  rocksdb::Status s = resume_if_stopped(db->db, db->errors.get());
+  if (!s.ok()) return s;
+  return db->db->FlushWAL(/*sync=*/true);
+}
+
 // Owns a kalam_db until open() hands it out; closes it on failure.
 struct DbGuard {
   kalam_db* db;
@@ -140,6 +149,8 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
   auto logger =
       std::make_shared<HostLogger>(log, log_ctx, options.db.info_log_level);
   options.db.info_log = logger;
+  auto errors = std::make_shared<BackgroundErrors>();
+  options.db.listeners.push_back(errors);
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : names) descriptors.emplace_back(name, options.cf);
@@ -150,6 +161,7 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
   db->read_only = read_only;
   db->cf_options = options.cf;
   db->logger = logger;
+  db->errors = errors;
   db->families.reserve(descriptors.size());
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -211,7 +223,7 @@ int close_impl(kalam_db* db, kalam_status* status) {
                 static_cast<long long>(snapshots), db->path.c_str());
   }
   rocksdb::Status first;
-  if (!db->read_only) first = db->db->FlushWAL(/*sync=*/true);
+  if (!db->read_only) first = sync_wal(db);
   rocksdb::Status s = shut_down(db);
   if (first.ok()) first = s;
   std::string path = std::move(db->path);
@@ -231,6 +243,8 @@ int flush_impl(kalam_db* db, uint32_t flags, kalam_status* status) {
                 "rocksdb flush: flags must be 0 (got 0x%x)", flags);
   }
   if (db->read_only) return KALAM_OK;  // nothing was written
+  rocksdb::Status stopped = resume_if_stopped(db->db, db->errors.get());
+  if (!stopped.ok()) return fail_rocksdb(status, stopped, "flush");
   // The live families, copied under cf_mutex; the (possibly long) flush runs
   // without it, so cf_open/cf_drop/cf_list do not wait for the disk. The
   // handles stay valid: cf_drop() only marks them, and they are destroyed by
@@ -262,7 +276,7 @@ int flush_impl(kalam_db* db, uint32_t flags, kalam_status* status) {
     }
     if (!s.ok()) return fail_rocksdb(status, s, "flush: memtables");
   }
-  s = db->db->FlushWAL(/*sync=*/true);
+  s = sync_wal(db);
   if (!s.ok()) return fail_rocksdb(status, s, "flush: WAL sync");
   return KALAM_OK;
 }
@@ -472,6 +486,11 @@ int checkpoint_impl(kalam_db* db, const char* path, kalam_status* status) {
                 "rocksdb checkpoint: '%s' already exists; a checkpoint needs "
                 "a directory that does not exist yet",
                 path);
+  }
+  if (!db->read_only) {
+    // A checkpoint syncs the WAL: never on a stopped database.
+    rocksdb::Status stopped = resume_if_stopped(db->db, db->errors.get());
+    if (!stopped.ok()) return fail_rocksdb(status, stopped, "checkpoint");
   }
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db->db, &raw);

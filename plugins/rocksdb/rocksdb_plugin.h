@@ -8,6 +8,7 @@
 #include <rocksdb/options.h>
 
 #include "plugin_support.h"
+#include "rocksdb_errors.h"
 
 #include <atomic>
 #include <cstdint>
@@ -37,6 +38,9 @@ struct kalam_db {
   // The options every family is opened or created with.
   rocksdb::ColumnFamilyOptions cf_options;
   std::shared_ptr<rocksdb::Logger> logger;
+  // RocksDB's background error, as its listener reports it: a stopped
+  // database is resumed (or the error returned) before any WAL sync.
+  std::shared_ptr<kalam_rocksdb::BackgroundErrors> errors;
 
   // Guards live_by_name and families (cf_open, cf_drop, cf_list, flush).
   std::mutex cf_mutex;

@@ -701,13 +701,35 @@ int Database::flush(uint32_t flags, Error& err) {
   if (src != SQLITE_ROW && src != SQLITE_DONE &&
       map_sqlite_code(src) != KALAM_BUSY) {
     return fail_sqlite(err, main_->handle(), src,
-                       kPrefix + "flush: checkpointing the WAL of " + file_);
+                       kPrefix + "flush: checkpointing the WAL of " + file_ +
+                           " (every write acknowledged before is committed "
+                           "in the WAL and stays readable; only copying it "
+                           "into the database file failed)");
   }
   return KALAM_OK;
 }
 
 // ---------------------------------------------------------------------------
 // Writes (the write connection; REQUIRES write_mutex_)
+
+// What a write that failed with `code` left behind, as the end of its
+// message. Before the commit (an op inside BEGIN ... COMMIT) the rollback
+// undoes everything. A commit that failed on the disk (a failed WAL write,
+// fsync or padding write) may have left a whole commit frame in the WAL:
+// this connection does not see it, but SQLite's recovery finds it when the
+// WAL is next opened without a checkpoint in between (a crash, or a close
+// whose checkpoint failed on the same full disk), so the outcome is not
+// known. Refusals that precede any write (busy, out of memory) applied
+// nothing either way.
+const char* Database::outcome_of_failed_write(int code, bool committing) {
+  const bool disk_failed = code == KALAM_IO_ERROR || code == KALAM_NO_SPACE ||
+                           code == KALAM_CORRUPTION;
+  if (committing && disk_failed) {
+    return "; the write may or may not have been applied (SQLite failed "
+           "while committing it): read the keys back before retrying";
+  }
+  return "; nothing was applied";
+}
 
 int Database::set_synchronous(bool full, Error& err) {
   if (synchronous_full_ == full) return KALAM_OK;
@@ -927,12 +949,15 @@ int Database::write(const kalam_write_options* options,
   for (size_t i = 0; i < op_count && rc == KALAM_OK; ++i) {
     rc = apply(*kalam_write_op_at(ops, options->op_stride, i), i, err);
   }
+  // The single statement commits itself: its failure may be a failed commit.
+  bool committing = one_statement;
   if (rc == KALAM_OK && !one_statement) {
+    committing = true;
     rc = run_cached(kCommit, "COMMIT", "write: commit", err);
   }
   if (rc != KALAM_OK) {
     rollback();
-    err.message += "; nothing was applied";
+    err.message += outcome_of_failed_write(rc, committing);
     return rc;
   }
   if (!sync) unsynced_writes_ = true;

@@ -189,6 +189,10 @@ class Database {
   // The write connection; each REQUIRES write_mutex_ held.
   int set_synchronous(bool full, Error& err);
   int run_cached(unsigned kind, const char* sql, const char* what, Error& err);
+  // The end of the message of a write that failed with `code`, before
+  // (`committing` false) or at its commit: "nothing was applied" only when
+  // that is certain.
+  static const char* outcome_of_failed_write(int code, bool committing);
   void rollback() noexcept;
   int apply(const kalam_write_op& op, size_t index, Error& err);
   int load_family(const std::string& name, Family** out, Error& err);

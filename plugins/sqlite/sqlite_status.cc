@@ -17,7 +17,8 @@ std::atomic<void*> g_log_ctx{nullptr};
 const char* hint_for(int code) {
   switch (code) {
     case KALAM_NO_SPACE:
-      return "; nothing was applied: free disk space and retry";
+      // Not "nothing was applied": a call that knows it says so itself.
+      return "; the disk is full: free disk space and retry";
     case KALAM_BUSY:
       return "; another connection holds the database lock: retry later or "
              "raise busy_timeout_ms";

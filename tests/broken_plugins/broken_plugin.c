@@ -200,10 +200,30 @@ static const kalam_backend_vtable kTable = {
 #define BROKEN_NAME "broken"
 #endif
 
+/* A library that crashes, or hangs, while it is loaded: a constructor runs
+ * before the loader can look at anything. The hang is bounded so that a
+ * stray process ends by itself; the loader's probe kills it after 5 s. */
+#ifdef BROKEN_CRASH_IN_CONSTRUCTOR
+#include <signal.h>
+__attribute__((constructor)) static void crash_while_loading(void) {
+  raise(SIGSEGV);
+}
+#endif
+#ifdef BROKEN_HANG_IN_CONSTRUCTOR
+#include <unistd.h>
+__attribute__((constructor)) static void hang_while_loading(void) { sleep(60); }
+#endif
+
+/* The entry symbol as a data object: calling it would jump into data. */
+#ifdef BROKEN_DATA_ENTRY
+KALAM_PLUGIN_EXPORT const unsigned char kalam_plugin_entry[64] = {0};
+#define ENTRY_NAME kalam_plugin_entry_unused
+#endif
+
 /* Without the entry symbol the library exports a near miss instead. */
-#ifdef BROKEN_NO_ENTRY
+#if defined(BROKEN_NO_ENTRY)
 #define ENTRY_NAME kalam_plugin_entry_misspelt
-#else
+#elif !defined(ENTRY_NAME)
 #define ENTRY_NAME kalam_plugin_entry
 #endif
 

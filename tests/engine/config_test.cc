@@ -94,6 +94,21 @@ TEST(Config, UnknownKeyNamesFileLineKeyAndSuggestion) {
   EXPECT_THAT(config.status().message(), HasSubstr("did you mean 'backend'"));
 }
 
+// Regression: yaml-cpp's Load() read the first document and silently
+// dropped the rest.
+TEST(Config, ASecondYamlDocumentIsRefusedWithItsLine) {
+  auto config =
+      parse("storage:\n  backend: memory\n---\nstorage:\n  backend: rocksdb\n");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("test.yaml:4:1: a second YAML document starts here"));
+  EXPECT_THAT(config.status().message(), HasSubstr("remove the '---' line"));
+  // A leading '---' and a trailing empty document hide nothing.
+  EXPECT_TRUE(parse("---\nstorage:\n  backend: memory\n").ok());
+  EXPECT_TRUE(parse("storage:\n  backend: memory\n---\n").ok());
+}
+
 TEST(Config, UnknownTopLevelKey) {
   auto config = parse("storage:\n  backend: memory\nstorge: {}\n");
   ASSERT_FALSE(config.ok());

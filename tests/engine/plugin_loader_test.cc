@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 #include <kalam/plugin.h>
 #include <kalam/test_paths.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 
 #include "temp_dir.h"
@@ -18,6 +21,8 @@ using ::testing::HasSubstr;
 
 const fs::path kBroken = KALAM_TEST_BROKEN_PLUGIN_DIR;
 const fs::path kPlugins = KALAM_TEST_PLUGIN_DIR;
+// Libraries that crash or hang while they are loaded.
+const fs::path kHostile = KALAM_TEST_BINARY_DIR "/tests/hostile_plugins";
 
 Status load_broken(const std::string& name) {
   return load_plugin(name, {kBroken}).status();
@@ -153,6 +158,63 @@ TEST(PluginLoader, FileWritableByOthersIsRefused) {
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("writable by other users"));
   EXPECT_THAT(s.message(), HasSubstr("chmod go-w"));
+}
+
+// Regression: calling a data object as the entry function was a SIGSEGV in
+// `kalam info` and `kalam plugins`.
+TEST(PluginLoader, EntrySymbolThatIsDataIsRefused) {
+  Status s = load_plugin("dataentry", {kBroken}).status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("kalam_dataentry.so"));
+  EXPECT_THAT(s.message(), HasSubstr("as a data object, not a function"));
+}
+
+// A directory others may write lets them rename a file over the plugin,
+// whatever the file's own mode: refused, a sticky one (like /tmp) too.
+TEST(PluginLoader, DirectoryWritableByOthersIsRefused) {
+  for (mode_t mode : {0777, 01777, 0775, 0757}) {
+    test::TempDir dir;
+    fs::copy_file(kBroken / "kalam_valid.so", dir / "kalam_valid.so");
+    ASSERT_EQ(chmod(dir.path().c_str(), mode), 0);
+    Status s = load_plugin("valid", {dir.path()}).status();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << std::oct << mode;
+    EXPECT_THAT(s.message(), HasSubstr("its directory " + dir.path().string()));
+    EXPECT_THAT(s.message(), HasSubstr("writable by other users"));
+    EXPECT_THAT(s.message(), HasSubstr("chmod go-w " + dir.path().string()));
+    ASSERT_EQ(chmod(dir.path().c_str(), 0700), 0);
+    EXPECT_TRUE(load_plugin_file(dir / "kalam_valid.so", "valid").ok());
+  }
+}
+
+TEST(PluginLoader, FileOwnedByAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a file away";
+  test::TempDir dir;
+  const fs::path copy = dir / "kalam_valid.so";
+  fs::copy_file(kBroken / "kalam_valid.so", copy);
+  ASSERT_EQ(chown(copy.c_str(), 12345, 12345), 0);
+  Status s = load_plugin("valid", {dir.path()}).status();
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("owned by uid 12345"));
+  EXPECT_THAT(s.message(), HasSubstr("chown root " + copy.string()));
+}
+
+// Regression: discover_plugins() loaded every file in-process, so one whose
+// constructor crashed or hung took `kalam plugins` down with it.
+TEST(PluginLoader, DiscoverReportsPluginsThatCrashOrHangWhileLoading) {
+  const auto started = std::chrono::steady_clock::now();
+  auto found = discover_plugins({kHostile});
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].plugin, nullptr);
+  EXPECT_THAT(found[0].status.message(), HasSubstr("kalam_crashctor.so"));
+  EXPECT_THAT(found[0].status.message(),
+              HasSubstr("crashed while loading in a probe process (signal " +
+                        std::to_string(SIGSEGV)));
+  EXPECT_EQ(found[1].plugin, nullptr);
+  EXPECT_THAT(found[1].status.message(), HasSubstr("kalam_hangctor.so"));
+  EXPECT_THAT(found[1].status.message(),
+              HasSubstr("did not finish loading within 5 s"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(20));
 }
 
 TEST(PluginLoader, DiscoverListsGoodAndBrokenPlugins) {

@@ -1,0 +1,276 @@
+// Test support for faults below the storage libraries: runs the kalam CLI
+// with the LD_PRELOAD shim of io_fault_shim.c (its path compiled in as
+// KALAM_IOFAULT_SHIM_PATH), so RocksDB, LMDB and SQLite see ENOSPC, EIO, a
+// short write or a failed fsync on their Nth call, and judges what each run
+// left behind:
+//  - no crash: the run exits 0 or 1, never with a signal (134 is an abort);
+//  - a run that exited 0 left its effect, readable after reopening;
+//  - a run whose error says "nothing was applied" left the database as it
+//    was before;
+//  - any other failed run left either state, or (load) a part of the new
+//    entries, every one with its right value;
+//  - `kalam check` passes on what is left, without the shim.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kalam_cli.h"
+#include "temp_dir.h"
+
+namespace kalam::faults {
+
+namespace fs = std::filesystem;
+
+// How the shim fails the call it picks (KALAM_IOFAULT_KIND).
+struct IoFault {
+  std::string kind = "enospc";  // enospc | eio | short | fsync
+  uint64_t at = 0;              // 0: count only
+  bool sticky = false;          // every call from `at` on fails too
+
+  std::string describe() const {
+    return kind + (sticky ? " from call " : " at call ") + std::to_string(at);
+  }
+};
+
+// Sets environment variables for the kalam runs started while it lives (the
+// tests are single-threaded); restores them when it goes.
+class ScopedEnv {
+ public:
+  void set(const std::string& name, const std::string& value) {
+    const char* old = std::getenv(name.c_str());
+    saved_.push_back({name, old != nullptr, old != nullptr ? old : ""});
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      if (it->had) {
+        ::setenv(it->name.c_str(), it->value.c_str(), 1);
+      } else {
+        ::unsetenv(it->name.c_str());
+      }
+    }
+  }
+
+ private:
+  struct Saved {
+    std::string name;
+    bool had;
+    std::string value;
+  };
+  std::vector<Saved> saved_;
+};
+
+// One database directory for one backend, with its config, in a TempDir.
+class FaultDb {
+ public:
+  explicit FaultDb(std::string backend) : FaultDb(backend, fs::path()) {}
+  // With the data in `data` (default: a directory in its TempDir).
+  FaultDb(std::string backend, const fs::path& data)
+      : backend_(std::move(backend)) {
+    data_ = fs::weakly_canonical(data.empty() ? dir_.path() / "data" : data);
+    config_ = (dir_ / "db.yaml").string();
+    test::write_file(config_, "storage:\n  backend: " + backend_ +
+                                  "\n  path: " + data_.string() +
+                                  "\n  plugin_path: [" KALAM_TEST_PLUGIN_DIR
+                                  "]\n");
+  }
+
+  const std::string& backend() const { return backend_; }
+  const fs::path& data() const { return data_; }
+  const test::TempDir& dir() const { return dir_; }
+
+  // Runs `kalam args... --config <db>` without faults.
+  test::CliResult run(std::vector<std::string> args) const {
+    args.push_back("--config");
+    args.push_back(config_);
+    return test::run_kalam(dir_, args);
+  }
+  // Runs it with `fault` injected under the data directory; `calls` gets
+  // how many calls the shim counted, `faulted` the shim's fault lines.
+  test::CliResult run_faulted(std::vector<std::string> args,
+                              const IoFault& fault, uint64_t* calls = nullptr,
+                              std::string* faulted = nullptr) const {
+    const fs::path report = dir_ / "shim-report";
+    fs::remove(report);
+    test::CliResult r;
+    {
+      ScopedEnv env;
+      env.set("LD_PRELOAD", KALAM_IOFAULT_SHIM_PATH);
+      env.set("KALAM_IOFAULT_DIR", data_.string());
+      env.set("KALAM_IOFAULT_KIND", fault.kind);
+      env.set("KALAM_IOFAULT_AT", std::to_string(fault.at));
+      env.set("KALAM_IOFAULT_STICKY", fault.sticky ? "1" : "0");
+      env.set("KALAM_IOFAULT_REPORT", report.string());
+      r = run(std::move(args));
+    }
+    const std::string text = test::read_file(report);
+    if (calls != nullptr) {
+      *calls = 0;
+      for (const auto& line : test::lines_of(text)) {
+        if (line.rfind("calls ", 0) == 0) *calls = std::stoull(line.substr(6));
+      }
+    }
+    if (faulted != nullptr) {
+      faulted->clear();
+      for (const auto& line : test::lines_of(text)) {
+        if (line.rfind("fault ", 0) == 0) *faulted += line + "\n";
+      }
+    }
+    return r;
+  }
+
+  // Replaces the data directory with a copy of `from`'s (or removes it
+  // when `from` has none).
+  void copy_from(const fs::path& from) const {
+    fs::remove_all(data_);
+    if (fs::exists(from)) fs::copy(from, data_, fs::copy_options::recursive);
+  }
+
+ private:
+  std::string backend_;
+  test::TempDir dir_;
+  fs::path data_;
+  std::string config_;
+};
+
+// The lines of `text` as a set.
+inline std::set<std::string> line_set(const std::string& text) {
+  const auto lines = test::lines_of(text);
+  return {lines.begin(), lines.end()};
+}
+
+// One scenario of the sweep: `setup` runs without faults on a fresh
+// database (its result is the template every faulted run starts from),
+// `step` is the kalam command under test, and `probe` prints the state the
+// step changes (one line per entry or row).
+struct IoScenario {
+  std::string name;
+  std::function<void(const FaultDb&)> setup;
+  std::vector<std::string> step;
+  std::vector<std::string> probe;
+  // The command that finishes a step that failed part-way, when running
+  // `step` again is not it (load: --allow-non-empty). Empty: `step`.
+  std::vector<std::string> retry;
+};
+
+// Indices 1..count, or at most `limit` of them spread evenly (always the
+// first and the last) when limit > 0.
+inline std::vector<uint64_t> pick_indices(uint64_t count, uint64_t limit) {
+  std::vector<uint64_t> out;
+  if (count == 0) return out;
+  if (limit == 0 || count <= limit) {
+    for (uint64_t i = 1; i <= count; ++i) out.push_back(i);
+    return out;
+  }
+  for (uint64_t k = 0; k < limit; ++k) {
+    out.push_back(1 + k * (count - 1) / (limit - 1));
+  }
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// The result of one sweep, for the test log.
+struct SweepTally {
+  uint64_t runs = 0, ok = 0, nothing_applied = 0, other_errors = 0;
+  std::string summary() const {
+    std::ostringstream out;
+    out << runs << " faulted runs: " << ok << " succeeded, " << nothing_applied
+        << " failed with nothing applied, " << other_errors
+        << " failed otherwise";
+    return out.str();
+  }
+};
+
+// Runs `scenario` on `backend` once per picked call index for `kind`
+// (sticky: every call from the index on fails) and checks every run as the
+// header says. `limit` bounds the indices per kind (0: all).
+inline SweepTally sweep(const std::string& backend, const IoScenario& scenario,
+                        const std::string& kind, bool sticky, uint64_t limit) {
+  SweepTally tally;
+  FaultDb templ(backend);
+  if (scenario.setup) scenario.setup(templ);
+  const std::string before = templ.run(scenario.probe).out;
+
+  // The count run: no fault; also the state a successful step leaves.
+  FaultDb db(backend);
+  db.copy_from(templ.data());
+  uint64_t calls = 0;
+  test::CliResult clean =
+      db.run_faulted(scenario.step, {kind, 0, false}, &calls);
+  EXPECT_EQ(clean.exit_code, 0)
+      << scenario.name << " without faults: " << clean;
+  const std::string applied = db.run(scenario.probe).out;
+  const std::set<std::string> allowed = [&] {
+    std::set<std::string> all = line_set(before);
+    const auto more = line_set(applied);
+    all.insert(more.begin(), more.end());
+    return all;
+  }();
+  EXPECT_GT(calls, 0u) << scenario.name << ": the shim saw no " << kind
+                       << " call under " << db.data();
+
+  for (uint64_t at : pick_indices(calls, limit)) {
+    const IoFault fault{kind, at, sticky};
+    SCOPED_TRACE(backend + " " + scenario.name + ": " + fault.describe() +
+                 " of " + std::to_string(calls));
+    db.copy_from(templ.data());
+    std::string faulted;
+    const test::CliResult r =
+        db.run_faulted(scenario.step, fault, nullptr, &faulted);
+    ++tally.runs;
+    SCOPED_TRACE("injected: " + faulted);
+    EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1)
+        << "a crash or a usage error: " << r;
+    if (r.exit_code != 0 && r.exit_code != 1) break;
+    const std::string state = db.run(scenario.probe).out;
+    if (r.exit_code == 0) {
+      ++tally.ok;
+      EXPECT_EQ(state, applied) << "exit 0, but the step's effect is not "
+                                   "all there after reopening: "
+                                << r;
+    } else if (r.err.find("nothing was applied") != std::string::npos) {
+      ++tally.nothing_applied;
+      EXPECT_EQ(state, before) << "the error says nothing was applied, "
+                                  "but the database changed: "
+                               << r;
+    } else {
+      ++tally.other_errors;
+      for (const auto& line : line_set(state)) {
+        EXPECT_TRUE(allowed.count(line) > 0)
+            << "after a failed step the database holds '" << line
+            << "', which is neither the old nor the new state: " << r;
+      }
+    }
+    // (A load that failed before it created the database left none.)
+    if (fs::exists(db.data())) {
+      const test::CliResult check = db.run({"check"});
+      EXPECT_EQ(check.exit_code, 0) << "kalam check after the fault: " << check
+                                    << "\nthe faulted run: " << r;
+    }
+    // With the fault gone the step (or its retry) completes.
+    const test::CliResult again =
+        db.run(r.exit_code == 0 || scenario.retry.empty() ? scenario.step
+                                                          : scenario.retry);
+    EXPECT_EQ(again.exit_code, 0) << "running the step again without the "
+                                     "fault: "
+                                  << again << "\nthe faulted run: " << r;
+    if (again.exit_code == 0) {
+      EXPECT_EQ(db.run(scenario.probe).out, applied)
+          << "the step run again without the fault";
+    }
+    if (::testing::Test::HasFatalFailure()) break;
+  }
+  return tally;
+}
+
+}  // namespace kalam::faults

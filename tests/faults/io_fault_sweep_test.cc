@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,11 @@ std::vector<SweepCase> cases() {
     for (const auto& scenario : scenarios()) out.push_back({backend, scenario});
   }
   return out;
+}
+
+// For gtest's messages: the case's name instead of its bytes.
+void PrintTo(const SweepCase& c, std::ostream* os) {
+  *os << c.backend << " " << c.scenario.name;
 }
 
 class IoFaultSweep : public ::testing::TestWithParam<SweepCase> {};

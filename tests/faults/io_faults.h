@@ -158,8 +158,9 @@ struct IoScenario {
   std::function<void(const FaultDb&)> setup;
   std::vector<std::string> step;
   std::vector<std::string> probe;
-  // The command that finishes a step that failed part-way, when running
-  // `step` again is not it (load: --allow-non-empty). Empty: `step`.
+  // The command that runs the step again over its own result, finished or
+  // not, when running `step` again is not it (load: --allow-non-empty).
+  // Empty: `step`.
   std::vector<std::string> retry;
   // The step makes several writes (load: one per batch): a plugin's
   // "nothing was applied" is about the write that failed, not the step,
@@ -198,12 +199,19 @@ struct SweepTally {
 // Runs `scenario` on `backend` once per picked call index for `kind`
 // (sticky: every call from the index on fails) and checks every run as the
 // header says. `limit` bounds the indices per kind (0: all).
-// The output of `probe` on `db`; the probe must succeed where the database
-// exists.
+// Whether a database was ever created at `db`: the engine writes
+// KALAM_STORE_OPENED after the first successful open. A run that failed
+// while creating it leaves none, which reads as no database at all.
+inline bool created(const FaultDb& db) {
+  return fs::exists(db.data() / "KALAM_STORE_OPENED");
+}
+
+// The output of `probe` on `db`; the probe must succeed where a database
+// was created.
 inline std::string probe_state(const FaultDb& db,
                                const std::vector<std::string>& probe) {
   const test::CliResult r = db.run(probe);
-  if (fs::exists(db.data())) {
+  if (created(db)) {
     EXPECT_EQ(r.exit_code, 0) << "the probe failed: " << r;
   }
   return r.out;
@@ -267,16 +275,15 @@ inline SweepTally sweep(const std::string& backend, const IoScenario& scenario,
             << "', which is neither the old nor the new state: " << r;
       }
     }
-    // (A load that failed before it created the database left none.)
-    if (fs::exists(db.data())) {
+    // (A load that failed while it created the database left none.)
+    if (created(db)) {
       const test::CliResult check = db.run({"check"});
       EXPECT_EQ(check.exit_code, 0) << "kalam check after the fault: " << check
                                     << "\nthe faulted run: " << r;
     }
     // With the fault gone the step (or its retry) completes.
     const test::CliResult again =
-        db.run(r.exit_code == 0 || scenario.retry.empty() ? scenario.step
-                                                          : scenario.retry);
+        db.run(scenario.retry.empty() ? scenario.step : scenario.retry);
     EXPECT_EQ(again.exit_code, 0) << "running the step again without the "
                                      "fault: "
                                   << again << "\nthe faulted run: " << r;

@@ -49,19 +49,15 @@ TEST(IoFaults, RocksdbFullDiskDuringABigPutIsAnErrorNeverAnAbort) {
 
 TEST(IoFaults, RocksdbFailedWalSyncIsAnErrorNeverAnAbort) {
   if (!have("rocksdb")) GTEST_SKIP() << "no rocksdb plugin in this build";
-  const IoScenario put{
-      "put", seed, {"put", "new", "value"}, {"scan", "--format", "tsv"}, {}};
+  const IoScenario put{"put", seed, {"put", "new", "value"}, {"scan"}, {}};
   sweep("rocksdb", put, "fsync", false, 0);
   sweep("rocksdb", put, "eio", false, 0);
 }
 
 TEST(IoFaults, SqliteSaysNothingWasAppliedOnlyWhenNothingWas) {
   if (!have("sqlite")) GTEST_SKIP() << "no sqlite plugin in this build";
-  const IoScenario put{"put",
-                       seed,
-                       {"put", "new", std::string(5000, 'n')},
-                       {"scan", "--format", "tsv"},
-                       {}};
+  const IoScenario put{
+      "put", seed, {"put", "new", std::string(5000, 'n')}, {"scan"}, {}};
   for (const char* kind : {"enospc", "eio", "fsync", "short"}) {
     const SweepTally tally =
         sweep("sqlite", put, kind, std::string(kind) == "enospc", 0);

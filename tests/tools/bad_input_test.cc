@@ -54,6 +54,36 @@ TEST_F(BadInputTest, UnknownColumnFamily) {
   expect_error({"stats", "--cf", "nope"}, 1, parts);
 }
 
+// Regression: CLI11's PositiveNumber printed "Value 0 not in range 0.000000
+// to 1797...(300 digits)", and values past 2^64 - 1 or below 0 passed.
+TEST_F(BadInputTest, CountOptionsTakeWholeNumbersInRange) {
+  const std::string top = "18446744073709551615";
+  for (const char* bad : {"0", "-1", "abc", "1.5", "1e3", " 7", "+3",
+                          "99999999999999999999", "18446744073709551616"}) {
+    SCOPED_TRACE(bad);
+    expect_error({"scan", "--limit", bad}, 2,
+                 {"--limit", "must be a whole number from 1 to " + top,
+                  std::string("not '") + bad + "'"});
+    expect_error({"load", (dir_ / "none.kdump").string(), "--batch-size", bad},
+                 2, {"--batch-size", "must be a whole number from 1 to"});
+  }
+  for (const char* bad : {"-1", "abc", "99999999999999999999"}) {
+    SCOPED_TRACE(bad);
+    expect_error({"check", "--max-problems", bad}, 2,
+                 {"--max-problems", "must be a whole number from 0 to " + top});
+  }
+  CliResult ok = run_kalam(dir_, {"scan", "--limit", top, "--config", config_});
+  EXPECT_EQ(ok.exit_code, 0) << ok;
+  ok = run_kalam(dir_, {"check", "--max-problems", "0", "--config", config_});
+  EXPECT_EQ(ok.exit_code, 0) << ok;
+}
+
+// Regression: "internal error: basic_filebuf::underflow".
+TEST_F(BadInputTest, ValueFileThatIsADirectory) {
+  expect_error({"put", "k", "--value-file", dir_.path().string()}, 2,
+               {"--value-file '" + dir_.path().string() + "' is a directory"});
+}
+
 TEST_F(BadInputTest, MalformedHexAndBase64) {
   expect_error({"get", "--key-encoding", "hex", "6g"}, 2,
                {"malformed hex in the key '6g': invalid hex digit 'g' at "

@@ -173,6 +173,7 @@ void register_check(CLI::App& root, CommonOptions* common,
   app->add_option("--max-problems", options->max_problems,
                   "Show at most N problems per family (all are counted; "
                   "default 20)")
+      ->check(count_in_range(0))
       ->option_text("N");
   set_example(app, "kalam check --config kalam.yaml",
               "Walks every column family (from one snapshot where the backend "

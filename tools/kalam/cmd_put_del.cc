@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -51,6 +52,12 @@ std::string read_value_file(const std::string& file) {
       throw CliError::Failure("cannot read the value from standard input");
     }
     return text.str();
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    throw CliError::Usage("--value-file '" + file +
+                          "' is a directory; give a file whose bytes are "
+                          "the value");
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {

@@ -131,7 +131,7 @@ void register_scan(CLI::App& root, CommonOptions* common,
   app->add_flag("--reverse", options->reverse,
                 "Walk from the last key backwards");
   app->add_option("--limit", options->limit, "Print at most N entries")
-      ->check(CLI::PositiveNumber)
+      ->check(count_in_range(1))
       ->option_text("N");
   app->add_flag("--keys-only", options->keys_only, "Print keys, no values");
   add_encoding_option(app, "--key-encoding", &options->key_encoding,

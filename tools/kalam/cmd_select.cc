@@ -140,7 +140,7 @@ void register_select(CLI::App& root, CommonOptions* common,
       ->option_text("COLUMN=VALUE")
       ->allow_extra_args(false);
   app->add_option("--limit", options->limit, "Print at most N rows")
-      ->check(CLI::PositiveNumber)
+      ->check(count_in_range(1))
       ->option_text("N");
   add_table_format_options(app, &options->format,
                            "one {\"user_id\", \"row_id\", \"row\"} object per "

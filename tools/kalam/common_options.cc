@@ -1,6 +1,7 @@
 #include "common_options.h"
 
 #include <cstdio>
+#include <string>
 
 namespace kalam::cli {
 
@@ -13,6 +14,31 @@ void add_common_options(CLI::App* app, CommonOptions* options) {
   app->add_flag("--read-only", options->read_only,
                 "Open the database without write access (where the backend "
                 "can); a write subcommand refuses to run");
+}
+
+CLI::Validator count_in_range(uint64_t min, uint64_t max) {
+  auto check = [min, max](std::string& input) -> std::string {
+    const std::string wanted = "must be a whole number from " +
+                               std::to_string(min) + " to " +
+                               std::to_string(max) + ", not '" + input + "'";
+    if (input.empty() || input.size() > 20 ||
+        input.find_first_not_of("0123456789") != std::string::npos) {
+      return wanted;
+    }
+    // 20 digits may still be over 2^64 - 1: compare as digit strings.
+    const std::string top = std::to_string(UINT64_MAX);
+    const size_t first = input.find_first_not_of('0');
+    const std::string digits =
+        first == std::string::npos ? "0" : input.substr(first);
+    if (digits.size() > top.size() ||
+        (digits.size() == top.size() && digits > top)) {
+      return wanted;
+    }
+    const uint64_t value = std::stoull(digits);
+    if (value < min || value > max) return wanted;
+    return {};
+  };
+  return CLI::Validator(check, "N", "count_in_range");
 }
 
 void add_family_option(CLI::App* app, std::string* family) {

@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,13 @@ void add_common_options(CLI::App* app, CommonOptions* options);
 
 // Adds `--cf NAME`: the column family a key/value subcommand works on.
 void add_family_option(CLI::App* app, std::string* family);
+
+// A validator for a count option (N of --limit N, --batch-size N, ...): a
+// whole number written in decimal digits only (no sign, no exponent, no
+// spaces) from `min` to `max`. Anything else is a usage error such as
+// "--limit: must be a whole number from 1 to 18446744073709551615, not '0'".
+CLI::Validator count_in_range(
+    uint64_t min, uint64_t max = std::numeric_limits<uint64_t>::max());
 
 // Sets the footer of `app`'s --help: `notes` (a paragraph, wrapped here;
 // may be empty), then "Example:" and `lines`, full command lines separated

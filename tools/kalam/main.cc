@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -135,9 +136,13 @@ int main(int argc, char** argv) {
 
   // Engine and plugin log lines: warnings and errors always, the rest with
   // --verbose; each one line on stderr in kalam's format.
+  // An error printed is an error returned: a command during which the
+  // engine or a plugin logged an error exits 1 even if it finished.
+  static std::atomic<uint64_t> logged_errors{0};
   kalam::set_log_sink([verbose = common.verbose](kalam::LogLevel level,
                                                  std::string_view source,
                                                  std::string_view message) {
+    if (level >= kalam::LogLevel::kError) logged_errors.fetch_add(1);
     if (level < kalam::LogLevel::kWarn && !verbose) return;
     const char* tag = level >= kalam::LogLevel::kError  ? "error: "
                       : level == kalam::LogLevel::kWarn ? "warning: "
@@ -155,6 +160,12 @@ int main(int argc, char** argv) {
       if (command.app->parsed()) {
         command.run();
         kalam::cli::finish_output();
+        if (const uint64_t errors = logged_errors.load(); errors > 0) {
+          throw CliError::Failure(
+              "the command finished, but " + std::to_string(errors) +
+              " error(s) were reported while it ran (above); treat its "
+              "output as unreliable and run it again");
+        }
         return kalam::cli::kExitOk;
       }
     }

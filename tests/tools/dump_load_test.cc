@@ -168,7 +168,7 @@ uint32_t crc_of(const std::string& bytes, size_t size) {
 TEST_F(DumpFileTest, FileMatchesTheDocumentedLayout) {
   ASSERT_GT(bytes_.size(), 8u + 4 + 4 + 4 + 25);
   EXPECT_EQ(bytes_.substr(0, 8), "KALAMDMP");
-  EXPECT_EQ(le(bytes_, 8, 4), 1u);  // format version
+  EXPECT_EQ(le(bytes_, 8, 4), 2u);  // format version
   const size_t meta_size = le(bytes_, 12, 4);
   const size_t header_size = 16 + meta_size;
   const auto meta = nlohmann::json::parse(bytes_.substr(16, meta_size));
@@ -182,13 +182,16 @@ TEST_F(DumpFileTest, FileMatchesTheDocumentedLayout) {
   EXPECT_EQ(bytes_[header_size + 4], 'F');
   EXPECT_EQ(le(bytes_, header_size + 5, 4), 7u);
   EXPECT_EQ(bytes_.substr(header_size + 9, 7), "default");
-  // The trailer: 'Z', families, entries, CRC-32 of everything before it.
-  const size_t trailer = bytes_.size() - 21;
+  // The trailer: 'Z', families, entries, cold segments and records (none:
+  // no tables), CRC-32 of everything before it.
+  const size_t trailer = bytes_.size() - 37;
   EXPECT_EQ(bytes_[trailer], 'Z');
   EXPECT_EQ(le(bytes_, trailer + 1, 8), 3u);
   EXPECT_EQ(le(bytes_, trailer + 9, 8), 54u);
-  const uint32_t file_crc = crc_of(bytes_, trailer + 17);
-  EXPECT_EQ(le(bytes_, trailer + 17, 4), file_crc);
+  EXPECT_EQ(le(bytes_, trailer + 17, 8), 0u);
+  EXPECT_EQ(le(bytes_, trailer + 25, 8), 0u);
+  const uint32_t file_crc = crc_of(bytes_, trailer + 33);
+  EXPECT_EQ(le(bytes_, trailer + 33, 4), file_crc);
   char hex[16];
   std::snprintf(hex, sizeof hex, "0x%08x", file_crc);
   EXPECT_THAT(summary_, HasSubstr(std::string(", crc32 ") + hex + ")\n"));

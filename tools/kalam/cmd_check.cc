@@ -2,14 +2,21 @@
 // backend has snapshots) and verifies that keys come in strictly increasing
 // byte-wise order, that none is empty, and that every value reads back
 // identically with a point get. Prints each family's entry count and
-// checksum (the same digest dumps and migrations use) and every problem;
-// exits 1 when there is any.
+// checksum (the same digest dumps and migrations use) and every problem.
+// Then reads every segment of the tables' cold tier (header, checksum,
+// records, row-id order, that each segment belongs to the table and user
+// its place claims; kalam::tables::verify_cold_tier) and names each damaged
+// file. Exits 1 when there is any problem.
 #include <kalam/backend_api.h>
+
+#include <kalam/tables/cold_tier.h>
+#include <kalam/tables/tables.h>
 
 #include <memory>
 #include <optional>
 
 #include "cli_error.h"
+#include "cold_tier_support.h"
 #include "commands.h"
 #include "digest.h"
 #include "encoding.h"
@@ -17,6 +24,7 @@
 #include "open_database.h"
 #include "output.h"
 #include "progress.h"
+#include "table_support.h"
 
 namespace kalam::cli {
 namespace {
@@ -119,6 +127,7 @@ void run_check(const CommonOptions& common, const CheckOptions& options) {
   uint64_t problems = 0;
   uint64_t entries = 0;
   std::vector<std::string> bad_families;
+  std::string bad_cold;
   {
     Database& db = *opened.db;
     const std::vector<std::string> families =
@@ -145,17 +154,56 @@ void run_check(const CommonOptions& common, const CheckOptions& options) {
       problems += report.problems;
       if (report.problems > 0) bad_families.push_back(name);
     }
+    snapshot.reset();
+
+    // The cold tier: every segment read in full.
+    std::shared_ptr<tables::ColdStore> cold = cold_store_of(opened.config);
+    const std::string cold_dir = cold_path(opened.config).string();
+    const bool has_cold =
+        !value_or_throw(cold->empty(), "cannot read the cold tier " + cold_dir);
+    std::string cold_summary;
+    if (has_cold) {
+      std::unique_ptr<tables::Tables> layer;
+      if (has_table_layer(opened)) layer = open_table_layer(opened, cold);
+      const tables::ColdTierReport report = value_or_throw(
+          tables::verify_cold_tier(*cold, layer ? &layer->catalog() : nullptr),
+          "cannot read the cold tier " + cold_dir);
+      for (const std::string& line : describe_cold_tables(report)) {
+        write_line(line);
+      }
+      uint64_t shown = 0;
+      for (const Status& damage : report.damage) {
+        if (++shown <= options.max_problems) {
+          write_line("  problem in the cold tier: " + damage.message());
+        } else if (shown == options.max_problems + 1) {
+          write_line(
+              "  (more problems in the cold tier are counted, not "
+              "shown; raise --max-problems)");
+        }
+      }
+      write_line("cold tier (" + cold_dir + "): " + report.to_string() +
+                 (report.ok() ? ", ok" : ""));
+      problems += report.damage.size();
+      if (!report.ok()) bad_cold = "the cold tier " + cold_dir;
+      cold_summary = ", " + std::to_string(report.segments) + " cold segments";
+    }
     write_line("check: " + std::to_string(families.size()) +
-               " column families, " + std::to_string(entries) + " entries, " +
+               " column families, " + std::to_string(entries) + " entries" +
+               cold_summary + ", " +
                (problems == 0 ? std::string("no problems")
                               : std::to_string(problems) + " problems"));
   }
   close_database(&opened);
   if (problems > 0) {
+    std::string where;
+    if (!bad_families.empty()) {
+      where = std::string("column famil") +
+              (bad_families.size() == 1 ? "y " : "ies ") +
+              quote_list(bad_families);
+    }
+    if (!bad_cold.empty()) where += (where.empty() ? "" : " and ") + bad_cold;
     throw CliError::Failure("check found " + std::to_string(problems) +
-                            " problem(s) in column famil" +
-                            (bad_families.size() == 1 ? "y " : "ies ") +
-                            quote_list(bad_families) + " (listed on stdout)");
+                            " problem(s) in " + where + " (listed on stdout)");
   }
 }
 
@@ -165,7 +213,9 @@ void register_check(CLI::App& root, CommonOptions* common,
                     CommandList* commands) {
   auto options = std::make_shared<CheckOptions>();
   CLI::App* app = root.add_subcommand(
-      "check", "Verify key order and point reads of every column family");
+      "check",
+      "Verify every column family (key order, point reads) and every cold "
+      "segment");
   add_common_options(app, common);
   app->add_option("--cf", options->families,
                   "Only this column family (repeatable; default: all)")
@@ -181,7 +231,11 @@ void register_check(CLI::App& root, CommonOptions* common,
               "increasing byte-wise order, that none is empty, and that every "
               "value reads back identically with get. Prints each family's "
               "entry count and crc32 (the digest dump and migrate use) and "
-              "every problem; exits 1 when there is any.");
+              "every problem. Then reads every segment of the tables' cold "
+              "tier (tables.cold_path, default <data directory>/cold): "
+              "header, checksum, records, row-id order, and that each "
+              "segment belongs to the table and user its place claims; each "
+              "damaged file is named. Exits 1 when there is any problem.");
   commands->push_back(
       {app, [common, options] { run_check(*common, *options); }});
 }

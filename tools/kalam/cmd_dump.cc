@@ -1,11 +1,17 @@
-// kalam dump: writes every column family (or the chosen ones) to one
-// checksummed file in the kalam dump format (docs/dump-format.md), from one
-// snapshot where the backend has snapshots. The file appears under its name
-// only when complete: it is written as FILE.partial, synced and renamed.
+// kalam dump: writes the whole database — every column family (or the
+// chosen ones) and the tables' cold tier (its segments, with kalam.tables)
+// — to one checksummed file in the kalam dump format (docs/dump-format.md),
+// the store from one snapshot where the backend has snapshots, then the
+// cold tier (verified first: a damaged segment fails the dump). The file
+// appears under its name only when complete: it is written as
+// FILE.partial, synced and renamed.
 #include <fcntl.h>
 #include <kalam/backend_api.h>
+#include <kalam/tables/cold_tier.h>
+#include <kalam/tables/tables.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,12 +21,14 @@
 #include <optional>
 
 #include "cli_error.h"
+#include "cold_tier_support.h"
 #include "commands.h"
 #include "dump_format.h"
 #include "families.h"
 #include "open_database.h"
 #include "output.h"
 #include "progress.h"
+#include "table_support.h"
 
 namespace kalam::cli {
 namespace {
@@ -115,6 +123,13 @@ void run_dump(const CommonOptions& common, const DumpOptions& options) {
   Database& db = *opened.db;
   const std::vector<std::string> families =
       select_families(opened, options.families);
+  // The cold tier goes with the family that holds the tables' hot rows.
+  std::shared_ptr<tables::ColdStore> cold = cold_store_of(opened.config);
+  const std::string cold_dir = cold_path(opened.config).string();
+  const bool with_cold =
+      std::find(families.begin(), families.end(), tables::kTablesFamily) !=
+          families.end() &&
+      !value_or_throw(cold->empty(), "cannot read the cold tier " + cold_dir);
 
   std::optional<PartialFile> partial;
   if (!to_stdout) partial.emplace(options.file, options.force);
@@ -140,7 +155,8 @@ void run_dump(const CommonOptions& common, const DumpOptions& options) {
           {"plugin_version", db.plugin().version()},
           {"format_version", db.plugin().format_version()},
           {"config", opened.config.source},
-          {"data_directory", db.path().string()}}},
+          {"data_directory", db.path().string()},
+          {"cold_path", cold_dir}}},
         {"snapshot", at != nullptr},
         {"column_families", families},
     });
@@ -161,6 +177,36 @@ void run_dump(const CommonOptions& common, const DumpOptions& options) {
       verbose_note(common, "dumped column family '" + family +
                                "': " + digest.to_string());
     }
+    if (with_cold) {
+      // After the store: a flush since the snapshot can only have added
+      // segments (rows then both hot and cold, read once).
+      std::unique_ptr<tables::Tables> layer;
+      if (has_table_layer(opened)) layer = open_table_layer(opened, cold);
+      const tables::ColdTierReport report = value_or_throw(
+          tables::verify_cold_tier(*cold, layer ? &layer->catalog() : nullptr),
+          "cannot read the cold tier " + cold_dir);
+      if (!report.ok()) {
+        throw CliError::Failure(
+            "the cold tier " + cold_dir + " has " +
+            std::to_string(report.damage.size()) +
+            " damaged segment(s) (run 'kalam check'); the first: " +
+            report.damage.front().message());
+      }
+      const auto segments = value_or_throw(
+          cold->list_segments(), "cannot list the cold tier " + cold_dir);
+      for (const tables::ColdSegmentInfo& segment : segments) {
+        auto reader =
+            value_or_throw(cold->open_segment(segment),
+                           "cannot read cold segment " + segment.location);
+        writer.begin_segment(segment.partition);
+        tables::ColdRecord record;
+        while (reader->next(record)) writer.add_record(record);
+        throw_if_error(reader->status(),
+                       "cannot read cold segment " + segment.location);
+        writer.end_segment();
+      }
+      verbose_note(common, "dumped the cold tier: " + report.to_string());
+    }
     writer.finish();
   }
   close_database(&opened);
@@ -168,8 +214,12 @@ void run_dump(const CommonOptions& common, const DumpOptions& options) {
 
   const std::string summary =
       "dumped " + std::to_string(writer.families()) + " column families, " +
-      std::to_string(writer.entries()) + " entries to " + name + " (" +
-      human_bytes(writer.bytes_written()) + ", crc32 " +
+      std::to_string(writer.entries()) + " entries" +
+      (writer.segments() > 0
+           ? ", " + std::to_string(writer.segments()) + " cold segments (" +
+                 std::to_string(writer.records()) + " records)"
+           : std::string()) +
+      " to " + name + " (" + human_bytes(writer.bytes_written()) + ", crc32 " +
       crc32_hex(writer.file_crc()) + ")";
   if (to_stdout) {
     std::fprintf(stderr, "kalam: %s\n", summary.c_str());
@@ -196,9 +246,12 @@ void register_dump(CLI::App& root, CommonOptions* common,
   set_example(app,
               "kalam dump --config rocksdb.yaml backup.kdump\n"
               "kalam dump --cf users - | ssh host 'kalam load -'",
-              "Writes every column family (or those given with --cf) in the "
-              "kalam dump format (docs/dump-format.md), from one snapshot "
-              "where the backend has snapshots. FILE is written as "
+              "Writes the whole database in the kalam dump format "
+              "(docs/dump-format.md): every column family (or those given "
+              "with --cf), from one snapshot where the backend has "
+              "snapshots, and, with kalam.tables, the tables' cold tier "
+              "(every segment flushes wrote; a damaged one fails the dump). "
+              "FILE is written as "
               "FILE.partial and renamed when complete, so it never exists "
               "half-written. Progress shows on a terminal.");
   commands->push_back(

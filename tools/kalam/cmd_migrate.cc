@@ -1,18 +1,27 @@
-// kalam migrate --to OTHER.yaml: copies every column family from the
-// configured database to the one OTHER.yaml describes (any backend to any
-// backend, through the engine API), from one snapshot of the source where
-// it has snapshots, in batches; then verifies each family's entry count and
-// checksum on both sides. The destination must be empty unless
-// --allow-non-empty. On a failure after writing began, the message says
-// exactly what the destination holds.
+// kalam migrate --to OTHER.yaml: copies the whole database — every column
+// family of the backend store, and the table layer's cold tier (the
+// segments flushes wrote) — from the configured database to the one
+// OTHER.yaml describes (any backend to any backend, through the engine
+// API). The store is read from one snapshot of the source where it has
+// snapshots, in batches; then each family's entry count and checksum are
+// verified on both sides. The cold tier is copied after the store
+// (kalam::tables::copy_cold_tier) and verified partition by partition. The
+// destination must be empty unless --allow-non-empty (its cold tier must be
+// empty always). On a failure after writing began, the message says exactly
+// what the destination holds.
 #include <kalam/backend_api.h>
 
+#include <kalam/tables/cold_tier.h>
+#include <kalam/tables/tables.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
 
 #include "batch_writer.h"
 #include "cli_error.h"
+#include "cold_tier_support.h"
 #include "commands.h"
 #include "digest.h"
 #include "encoding.h"
@@ -20,6 +29,7 @@
 #include "open_database.h"
 #include "output.h"
 #include "progress.h"
+#include "table_support.h"
 
 namespace kalam::cli {
 namespace {
@@ -121,15 +131,59 @@ void run_migrate(const CommonOptions& common, const MigrateOptions& options) {
   }
   OpenedDatabase source = open_configured(
       std::move(source_config), Access::kRead, common, "kalam migrate");
+  const std::vector<std::string> families =
+      select_families(source, options.families);
+
+  // The cold tier goes with the family that holds the tables' hot rows.
+  const bool with_tables = std::find(families.begin(), families.end(),
+                                     tables::kTablesFamily) != families.end();
+  std::shared_ptr<tables::ColdStore> from_cold = cold_store_of(source.config);
+  std::shared_ptr<tables::ColdStore> to_cold =
+      cold_store_of(destination_config);
+  const bool source_has_cold = !value_or_throw(
+      from_cold->empty(), "cannot read the source's cold tier " +
+                              cold_path(source.config).string());
+  const bool copy_cold = with_tables && source_has_cold;
+  if (copy_cold) {
+    if (same_directory(cold_path(source.config),
+                       cold_path(destination_config))) {
+      throw CliError::Usage("source and destination share the cold tier " +
+                            cold_path(source.config).string() +
+                            " (tables.cold_path); give the destination its "
+                            "own");
+    }
+    require_empty_cold_tier(*to_cold, destination_config, "kalam migrate");
+    // A damaged cold tier is refused before anything is written.
+    std::unique_ptr<tables::Tables> layer;
+    if (has_table_layer(source)) layer = open_table_layer(source, from_cold);
+    const tables::ColdTierReport report =
+        value_or_throw(tables::verify_cold_tier(
+                           *from_cold, layer ? &layer->catalog() : nullptr),
+                       "cannot read the source's cold tier " +
+                           cold_path(source.config).string());
+    if (!report.ok()) {
+      throw CliError::Failure(
+          "the source's cold tier " + cold_path(source.config).string() +
+          " has " + std::to_string(report.damage.size()) +
+          " damaged segment(s) (run 'kalam check'): " +
+          report.damage.front().message() + ". Nothing was written to " +
+          describe_location(destination_config));
+    }
+  } else if (source_has_cold) {
+    warn("the cold tier (" + cold_path(source.config).string() +
+         ") is not copied: it belongs to column family '" +
+         std::string(tables::kTablesFamily) + "', which --cf left out");
+  }
+
+  // Opened after the cold tier checks, so that a refusal creates nothing.
   OpenedDatabase destination = open_configured(
       std::move(destination_config), Access::kWrite, common, "kalam migrate");
   refuse_non_empty(destination, options.allow_non_empty, "kalam migrate");
   Database& from = *source.db;
   Database& to = *destination.db;
-  const std::vector<std::string> families =
-      select_families(source, options.families);
 
   std::vector<CopiedFamily> copied;
+  std::optional<tables::ColdTierReport> cold_report;
   BatchWriter writer(to, options.batch_size, kMaxBatchBytes);
   {
     std::optional<Snapshot> snapshot;
@@ -196,6 +250,26 @@ void run_migrate(const CommonOptions& common, const MigrateOptions& options) {
         write_line(family.name + ": " + family.source.to_string() +
                    ", verified" + note);
       }
+
+      if (copy_cold) {
+        // After the store: a flush can only have added segments since the
+        // snapshot (rows then both hot and cold, read once), never removed
+        // a row from both halves.
+        std::unique_ptr<tables::Tables> layer;
+        if (has_table_layer(source))
+          layer = open_table_layer(source, from_cold);
+        cold_report = value_or_throw(
+            tables::copy_cold_tier(*from_cold, *to_cold,
+                                   layer ? &layer->catalog() : nullptr),
+            "cannot copy the cold tier from " +
+                cold_path(source.config).string() + " to " +
+                cold_path(destination.config).string());
+        for (const std::string& line : describe_cold_tables(*cold_report)) {
+          write_line(line + ", verified");
+        }
+        write_line("cold tier: " + cold_report->to_string() +
+                   ", every partition verified");
+      }
     } catch (const CliError& e) {
       std::string message = std::string(e.what()) + ". The migration stopped; ";
       if (writer.wrote_anything()) {
@@ -217,10 +291,16 @@ void run_migrate(const CommonOptions& common, const MigrateOptions& options) {
   const std::string to_name = to.plugin().name();
   close_database(&source);
   close_database(&destination);
+  const std::string cold =
+      cold_report ? " and the cold tier (" +
+                        std::to_string(cold_report->segments) + " segments, " +
+                        std::to_string(cold_report->records) + " records)"
+                  : std::string();
   write_line("migrated " + std::to_string(copied.size()) +
-             " column families, " + std::to_string(total) + " entries from " +
-             from_name + " (" + source.config.storage.path.string() + ") to " +
-             to_name + " (" + destination.config.storage.path.string() +
+             " column families, " + std::to_string(total) + " entries" + cold +
+             " from " + from_name + " (" + source.config.storage.path.string() +
+             ") to " + to_name + " (" +
+             destination.config.storage.path.string() +
              "); counts and checksums verified");
 }
 
@@ -252,14 +332,18 @@ void register_migrate(CLI::App& root, CommonOptions* common,
   set_example(app,
               "kalam migrate --config examples/rocksdb.yaml --to "
               "examples/lmdb.yaml",
-              "Copies every column family (or those given with --cf) from the "
-              "database of --config to the one OTHER.yaml describes, through "
-              "the engine API, from one snapshot of the source where it has "
-              "snapshots, in atomic batches; then verifies each family's "
-              "entry count and crc32 on both sides. The destination must "
-              "hold no data unless --allow-non-empty. If anything fails after "
-              "writing began, the error says exactly what the destination "
-              "holds. Progress shows on a terminal.");
+              "Copies the whole database: every column family (or those "
+              "given with --cf) from the database of --config to the one "
+              "OTHER.yaml describes, through the engine API, from one "
+              "snapshot of the source where it has snapshots, in atomic "
+              "batches, then verifies each family's entry count and crc32 on "
+              "both sides; and the tables' cold tier (the segments flushes "
+              "wrote, tables.cold_path), verified partition by partition "
+              "(segments, rows, deletions, crc32 of the records). The "
+              "destination must hold no data unless --allow-non-empty, and "
+              "its cold tier must be empty. If anything fails after writing "
+              "began, the error says exactly what the destination holds. "
+              "Progress shows on a terminal.");
   commands->push_back(
       {app, [common, options] { run_migrate(*common, *options); }});
 }

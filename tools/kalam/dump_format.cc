@@ -1,5 +1,8 @@
 #include "dump_format.h"
 
+#include <kalam/tables/cold_tier.h>
+#include <kalam/tables/schema.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -19,6 +22,10 @@ constexpr char kFamilyTag = 'F';
 constexpr char kEntryTag = 'E';
 constexpr char kFamilyEndTag = 'C';
 constexpr char kTrailerTag = 'Z';
+constexpr char kSegmentTag = 'S';
+constexpr char kRecordTag = 'R';
+constexpr char kSegmentEndTag = 'K';
+constexpr uint32_t kMaxSegmentMetaSize = 1 << 16;
 
 uint64_t decode_le(const std::string& bytes) {
   uint64_t value = 0;
@@ -101,10 +108,57 @@ EntryDigest DumpWriter::end_family() {
   return family_;
 }
 
+void DumpWriter::begin_segment(const tables::ColdPartition& partition) {
+  if (in_family_ || in_segment_) {
+    throw CliError::Failure("dump: segment opened inside a family or segment");
+  }
+  nlohmann::json meta = {{"namespace", partition.ns},
+                         {"table", partition.table},
+                         {"table_id", partition.table_id}};
+  if (partition.user)
+    meta["user_base64"] = tables::base64_encode(*partition.user);
+  const std::string text = meta.dump();
+  scratch_.assign(1, kSegmentTag);
+  append_u32(&scratch_, static_cast<uint32_t>(text.size()));
+  scratch_ += text;
+  put(scratch_);
+  in_segment_ = true;
+  segment_crc_ = tables::cold_segment_start_crc32(0);
+  segment_records_ = 0;
+  ++segments_;
+}
+
+void DumpWriter::add_record(const tables::ColdRecord& record) {
+  scratch_.assign(1, kRecordTag);
+  scratch_.push_back(record.row ? 1 : 0);
+  append_u32(&scratch_, static_cast<uint32_t>(record.row_id.size()));
+  scratch_ += record.row_id;
+  if (record.row) {
+    const std::string text = record.row->dump();
+    append_u64(&scratch_, text.size());
+    scratch_ += text;
+  }
+  put(scratch_);
+  segment_crc_ = tables::cold_records_crc32(segment_crc_, record);
+  ++segment_records_;
+  ++records_;
+}
+
+uint64_t DumpWriter::end_segment() {
+  scratch_.assign(1, kSegmentEndTag);
+  append_u64(&scratch_, segment_records_);
+  append_u32(&scratch_, segment_crc_);
+  put(scratch_);
+  in_segment_ = false;
+  return segment_records_;
+}
+
 void DumpWriter::finish() {
   scratch_.assign(1, kTrailerTag);
   append_u64(&scratch_, families_);
   append_u64(&scratch_, entries_);
+  append_u64(&scratch_, segments_);
+  append_u64(&scratch_, records_);
   put(scratch_);
   file_crc_ = crc_;  // of every byte before the field
   std::string crc;
@@ -148,6 +202,33 @@ void DumpReader::read_exact(std::string* out, uint64_t n, const char* what) {
   crc_ = crc32_update(crc_, *out);
 }
 
+tables::ColdPartition DumpReader::parse_partition(const std::string& text) {
+  const nlohmann::json meta = nlohmann::json::parse(text, nullptr, false);
+  auto string_at = [&meta](const char* key) -> const nlohmann::json* {
+    auto it = meta.find(key);
+    return it != meta.end() && it->is_string() ? &*it : nullptr;
+  };
+  if (meta.is_discarded() || !meta.is_object() || !string_at("namespace") ||
+      !string_at("table") || !meta.contains("table_id") ||
+      !meta["table_id"].is_number_unsigned()) {
+    corrupt("a segment header is not {namespace, table, table_id}");
+  }
+  tables::ColdPartition partition{.ns = meta["namespace"].get<std::string>(),
+                                  .table = meta["table"].get<std::string>(),
+                                  .table_id = meta["table_id"].get<uint64_t>()};
+  if (meta.contains("user_base64")) {
+    const nlohmann::json* user = string_at("user_base64");
+    auto decoded = user != nullptr
+                       ? tables::base64_decode(user->get<std::string>())
+                       : StatusOr<std::string>(Status::InvalidArgument(""));
+    if (!decoded.ok() || decoded->empty()) {
+      corrupt("a segment header's user_base64 is not a base64 user id");
+    }
+    partition.user = std::move(*decoded);
+  }
+  return partition;
+}
+
 uint8_t DumpReader::read_u8(const char* what) {
   read_exact(&scratch_, 1, what);
   return static_cast<uint8_t>(scratch_[0]);
@@ -173,12 +254,14 @@ nlohmann::json DumpReader::read_header() {
                             "KALAMDMP); make one with 'kalam dump'");
   }
   const uint32_t version = read_u32("the header");
-  if (version != kDumpVersion) {
+  if (version < kOldestDumpVersion || version > kDumpVersion) {
     throw CliError::Failure(
         "dump " + name_ + " has format version " + std::to_string(version) +
-        "; this kalam reads version " + std::to_string(kDumpVersion) +
-        " only: use the kalam that wrote it, or a newer one");
+        "; this kalam reads versions " + std::to_string(kOldestDumpVersion) +
+        " to " + std::to_string(kDumpVersion) +
+        ": use the kalam that wrote it, or a newer one");
   }
+  version_ = version;
   const uint32_t meta_size = read_u32("the header");
   if (meta_size > kMaxMetaSize) {
     corrupt("header metadata of " + std::to_string(meta_size) +
@@ -205,6 +288,12 @@ const DumpRecord& DumpReader::next() {
   const uint8_t tag = read_u8("a record tag");
   switch (tag) {
     case kFamilyTag: {
+      if (in_segment_ || segments_ > 0) {
+        offset_ = record_offset;
+        corrupt(
+            "a column family after the cold segments (families come "
+            "first)");
+      }
       if (in_family_) {
         offset_ = record_offset;
         corrupt("column family '" + record_.family +
@@ -268,13 +357,95 @@ const DumpRecord& DumpReader::next() {
       in_family_ = false;
       return record_;
     }
+    case kSegmentTag: {
+      if (version_ < 2) {
+        offset_ = record_offset;
+        corrupt("a cold segment in a version " + std::to_string(version_) +
+                " dump");
+      }
+      if (in_family_ || in_segment_) {
+        offset_ = record_offset;
+        corrupt("a cold segment starts inside a column family or segment");
+      }
+      const uint32_t size = read_u32("a segment header");
+      if (size == 0 || size > kMaxSegmentMetaSize) {
+        corrupt("segment header length " + std::to_string(size) +
+                " is out of range (1 to 65536)");
+      }
+      std::string text;
+      read_exact(&text, size, "a segment header");
+      record_.partition = parse_partition(text);
+      record_.kind = DumpRecord::Kind::kSegment;
+      in_segment_ = true;
+      segment_crc_ = tables::cold_segment_start_crc32(0);
+      segment_records_ = 0;
+      has_previous_key_ = false;
+      ++segments_;
+      return record_;
+    }
+    case kRecordTag: {
+      if (!in_segment_) {
+        offset_ = record_offset;
+        corrupt("a cold record outside any segment");
+      }
+      const uint8_t kind = read_u8("a cold record");
+      if (kind > 1) corrupt("cold record kind " + std::to_string(kind));
+      const uint32_t id_size = read_u32("a row id length");
+      if (id_size == 0) corrupt("an empty row id");
+      read_exact(&record_.record.row_id, id_size, "a row id");
+      if (kind == 1) {
+        const uint64_t row_size = read_u64("a row length");
+        read_exact(&scratch_, row_size, "a row");
+        nlohmann::json row = nlohmann::json::parse(scratch_, nullptr, false);
+        if (row.is_discarded() || !row.is_object()) {
+          corrupt("cold row '" + describe_bytes(record_.record.row_id) +
+                  "' is not a JSON object");
+        }
+        record_.record.row = std::move(row);
+      } else {
+        record_.record.row.reset();
+      }
+      segment_crc_ = tables::cold_records_crc32(segment_crc_, record_.record);
+      ++segment_records_;
+      ++records_;
+      record_.kind = DumpRecord::Kind::kRecord;
+      return record_;
+    }
+    case kSegmentEndTag: {
+      if (!in_segment_) {
+        offset_ = record_offset;
+        corrupt("a segment end without a start");
+      }
+      const uint64_t count = read_u64("a segment end");
+      const uint32_t crc = read_u32("a segment end");
+      if (count != segment_records_ || crc != segment_crc_) {
+        offset_ = record_offset;
+        corrupt("a cold segment of " + record_.partition.ns + "." +
+                record_.partition.table + " should hold " +
+                std::to_string(count) + " records with crc32 " +
+                crc32_hex(crc) + " but the file holds " +
+                std::to_string(segment_records_) + " with crc32 " +
+                crc32_hex(segment_crc_));
+      }
+      record_.kind = DumpRecord::Kind::kSegmentEnd;
+      record_.segment_records = count;
+      record_.segment_crc = crc;
+      in_segment_ = false;
+      return record_;
+    }
     case kTrailerTag: {
       if (in_family_) {
         offset_ = record_offset;
         corrupt("the file ends inside column family '" + record_.family + "'");
       }
+      if (in_segment_) {
+        offset_ = record_offset;
+        corrupt("the file ends inside a cold segment");
+      }
       const uint64_t families = read_u64("the trailer");
       const uint64_t entries = read_u64("the trailer");
+      const uint64_t segments = version_ >= 2 ? read_u64("the trailer") : 0;
+      const uint64_t records = version_ >= 2 ? read_u64("the trailer") : 0;
       const uint32_t computed = crc_;
       const uint32_t stored = read_u32("the trailer");
       if (families != families_ || entries != entries_) {
@@ -282,6 +453,12 @@ const DumpRecord& DumpReader::next() {
                 " families and " + std::to_string(entries) +
                 " entries, the file holds " + std::to_string(families_) +
                 " and " + std::to_string(entries_));
+      }
+      if (segments != segments_ || records != records_) {
+        corrupt("the trailer counts " + std::to_string(segments) +
+                " cold segments and " + std::to_string(records) +
+                " records, the file holds " + std::to_string(segments_) +
+                " and " + std::to_string(records_));
       }
       if (stored != computed) {
         corrupt("file checksum mismatch (stored " + crc32_hex(stored) +

@@ -18,14 +18,6 @@ namespace {
 using nlohmann::json;
 using tables::ColumnType;
 
-bool has_table_layer(OpenedDatabase& opened) {
-  const std::vector<std::string> names = list_families(opened);
-  auto has = [&names](std::string_view name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-  };
-  return has(tables::kSystemFamily) && has(tables::kTablesFamily);
-}
-
 std::optional<int64_t> parse_int64(std::string_view text) {
   int64_t value = 0;
   const char* end = text.data() + text.size();
@@ -49,17 +41,37 @@ std::optional<double> parse_double(std::string_view text) {
 
 }  // namespace
 
+bool has_table_layer(OpenedDatabase& opened) {
+  const std::vector<std::string> names = list_families(opened);
+  auto has = [&names](std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  return has(tables::kSystemFamily) && has(tables::kTablesFamily);
+}
+
+std::shared_ptr<tables::ColdStore> cold_store_of(const EngineConfig& config) {
+  return tables::json_lines_cold_store(cold_path(config));
+}
+
+std::unique_ptr<tables::Tables> open_table_layer(
+    OpenedDatabase& opened, std::shared_ptr<tables::ColdStore> cold) {
+  // No background worker: it would flush and evict on its own, and a
+  // command does exactly what it says (a read never writes).
+  return value_or_throw(
+      tables::Tables::open(
+          *opened.db,
+          {.cold_store =
+               cold != nullptr ? std::move(cold) : cold_store_of(opened.config),
+           .background = false}),
+      "cannot open the table catalog of " + describe_location(opened.config));
+}
+
 OpenedTables open_tables(const CommonOptions& common, Access access,
                          std::string_view command, bool create_layer) {
   OpenedTables out;
   out.opened = open_database(common, access, command);
   if (!create_layer && !has_table_layer(out.opened)) return out;
-  // No background worker: it would flush and evict on its own, and a
-  // command does exactly what it says (a read never writes).
-  out.tables = value_or_throw(
-      tables::Tables::open(*out.opened.db, {.background = false}),
-      "cannot open the table catalog of " +
-          describe_location(out.opened.config));
+  out.tables = open_table_layer(out.opened);
   return out;
 }
 

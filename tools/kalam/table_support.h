@@ -28,6 +28,18 @@ struct OpenedTables {
   tables::Catalog& catalog() { return tables->catalog(); }
 };
 
+// Whether the database has a table catalog (its two column families).
+bool has_table_layer(OpenedDatabase& opened);
+
+// The cold tier of the database `config` describes: the JSON Lines store at
+// kalam::cold_path(config) (tables.cold_path, default <storage.path>/cold).
+std::shared_ptr<tables::ColdStore> cold_store_of(const EngineConfig& config);
+
+// The table layer of `opened` on `cold` (default: cold_store_of its config),
+// without the background worker. Throws CliError when it cannot be opened.
+std::unique_ptr<tables::Tables> open_table_layer(
+    OpenedDatabase& opened, std::shared_ptr<tables::ColdStore> cold = nullptr);
+
 // Opens the database of --config for `access` and its table layer.
 // A read (Access::kRead) never writes: when the database has no table
 // catalog yet (its two column families are absent), `tables` stays null

@@ -625,7 +625,12 @@ int Database::cf_drop(kalam_cf* cf, Error& err) {
       families_by_name_.erase(it);
     }
   }
-  sweep_garbage();
+  // A snapshot of this process that has not read the table yet holds no
+  // lock on it, and would fail (ending its transaction) if it read the
+  // family after the table went: leave the table while views are alive.
+  if (live_snapshots_.load() == 0 && live_iterators_.load() == 0) {
+    sweep_garbage();
+  }
   return KALAM_OK;
 }
 

@@ -29,22 +29,44 @@ void set_host_minor(uint32_t minor) noexcept {
 }
 
 int code_for(Failure failure) {
-  // ABI 1.1 has no codes for remote stores: a lost server is an I/O error,
-  // a timeout or a conflict is "busy, retry later". The message always says
-  // which of these it was, and whether anything may have been applied.
+  // A host that speaks ABI 1.2 gets the remote-store codes; an older one
+  // the ABI's documented fallback, KALAM_IO_ERROR (backend_api.h, "New
+  // codes and old hosts"); the message always says which it was and
+  // whether anything may have been applied.
+#if KALAM_ABI_VERSION_MINOR >= 2
+  const bool v12 = g_host_minor.load(std::memory_order_relaxed) >= 2;
+#else
+  const bool v12 = false;
+#endif
   switch (failure) {
     case Failure::kUnavailable:
+#if KALAM_ABI_VERSION_MINOR >= 2
+      if (v12) return KALAM_UNAVAILABLE;
+#endif
+      return KALAM_IO_ERROR;
     case Failure::kOutcomeUnknown:
+#if KALAM_ABI_VERSION_MINOR >= 2
+      if (v12) return KALAM_OUTCOME_UNKNOWN;
+#endif
       return KALAM_IO_ERROR;
     case Failure::kTimedOut:
+#if KALAM_ABI_VERSION_MINOR >= 2
+      if (v12) return KALAM_TIMED_OUT;
+#endif
+      return KALAM_IO_ERROR;
+    case Failure::kTooLarge:
+#if KALAM_ABI_VERSION_MINOR >= 2
+      if (v12) return KALAM_TOO_LARGE;
+#endif
+      return KALAM_IO_ERROR;
     case Failure::kConflict:
+      // A deadlock or serialization failure that outlived the retries: a
+      // resource held elsewhere (KALAM_CONFLICT is only for expectations).
       return KALAM_BUSY;
     case Failure::kNoSpace:
       return KALAM_NO_SPACE;
     case Failure::kNoMemory:
       return KALAM_NO_MEMORY;
-    case Failure::kTooLarge:
-      return KALAM_INVALID_ARGUMENT;
     case Failure::kBadConfig:
       return KALAM_IO_ERROR;
     case Failure::kReadOnly:
@@ -54,6 +76,7 @@ int code_for(Failure failure) {
     case Failure::kInternal:
       return KALAM_INTERNAL;
   }
+  (void)v12;
   return KALAM_INTERNAL;
 }
 

@@ -98,5 +98,36 @@ TEST(PostgresCli, AnUnreachableServerIsNamedInTheError) {
   EXPECT_THAT(r.err, HasSubstr("password authentication failed"));
 }
 
+// The table demo (namespaces, a user table, rows of two users) on
+// PostgreSQL, the same flow and output as on the embedded backends
+// (table_commands_test.cc).
+TEST(PostgresCli, TableDemoWorks) {
+  PostgresServer server;
+  TempDir dir;
+  const std::string config = write_postgres_config(dir, "tables", server);
+  auto run = [&](std::vector<std::string> args) {
+    args.push_back("--config");
+    args.push_back(config);
+    return ok(dir, args);
+  };
+  EXPECT_EQ(run({"ns", "create", "app"}), "created namespace 'app'\n");
+  EXPECT_EQ(run({"table", "create", "app.notes", "--kind", "user", "--column",
+                 "id:int64", "--column", "title:string", "--column",
+                 "done:bool:nullable", "--primary-key", "id"}),
+            "created user table app.notes (id 1)\n");
+  EXPECT_EQ(run({"insert", "app.notes", "--user", "alice",
+                 R"({"id": 2, "title": "eggs", "done": true})",
+                 R"({"id": 1, "title": "milk"})"}),
+            "2\n1\n");
+  EXPECT_EQ(run({"insert", "app.notes", "--user", "bob",
+                 R"({"id": 3, "title": "bread", "done": false})"}),
+            "3\n");
+  EXPECT_EQ(run({"select", "app.notes", "--user", "alice"}),
+            "1\t{\"done\":null,\"id\":1,\"title\":\"milk\"}\n"
+            "2\t{\"done\":true,\"id\":2,\"title\":\"eggs\"}\n");
+  EXPECT_EQ(run({"select", "app.notes", "--where", "done=false"}),
+            "bob\t3\t{\"done\":false,\"id\":3,\"title\":\"bread\"}\n");
+}
+
 }  // namespace
 }  // namespace kalam::test

@@ -6,6 +6,7 @@
 #include "../log.h"
 #include "context.h"
 #include "key_codec.h"
+#include "row_store.h"
 
 namespace kalam::tables {
 
@@ -32,6 +33,11 @@ Tables::~Tables() {
   }
   worker_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
+}
+
+StatusOr<std::vector<std::string>> Tables::apply(
+    const std::vector<RowChange>& changes, const WriteOptions& options) {
+  return detail::RowStore(*catalog_).apply(changes, options);
 }
 
 StatusOr<FlushResult> Tables::flush(std::string_view ns,

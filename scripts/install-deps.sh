@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config binutils
   libboost-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   librocksdb-dev liblmdb-dev libsqlite3-dev
+  libedit-dev  # kalam sql: the shell's line editing and history
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format gnuplot-nox
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer, ASan/UBSan runtimes

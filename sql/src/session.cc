@@ -153,6 +153,12 @@ StatusOr<std::unique_ptr<Session>> Session::open(tables::Tables& tables,
   return session;
 }
 
+bool is_complete_statement(std::string_view text) {
+  return sqlite3_complete(std::string(text).c_str()) != 0;
+}
+
+int64_t Session::changes() const { return sqlite3_changes64(db_); }
+
 bool Session::in_transaction() const {
   return sqlite3_get_autocommit(db_) == 0;
 }

@@ -11,6 +11,7 @@
 // rows that are all the session user's.
 #include <kalam/tables/schema.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -41,6 +42,7 @@ constexpr int kLowerExclusive = 8;
 constexpr int kUpper = 16;
 constexpr int kUpperExclusive = 32;
 constexpr int kLimit = 64;
+constexpr int kOffset = 128;
 
 // The name of the hidden column holding every row's id (Row::row_id).
 constexpr const char* kRowIdColumn = "_row_id";
@@ -428,14 +430,21 @@ bool is_binary(sqlite3_index_info* index, int i) {
 
 int table_best_index(sqlite3_vtab* base, sqlite3_index_info* index) {
   auto* vtab = static_cast<TableVtab*>(base);
-  int user_eq = -1, key_eq = -1, lower = -1, upper = -1, limit = -1;
+  int user_eq = -1, key_eq = -1, lower = -1, upper = -1, limit = -1,
+      offset = -1;
+  int filters = 0;  // constraints other than LIMIT and OFFSET
   for (int i = 0; i < index->nConstraint; ++i) {
     const auto& c = index->aConstraint[i];
-    if (!c.usable) continue;
     if (c.op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
-      limit = i;
+      if (c.usable) limit = i;
       continue;
     }
+    if (c.op == SQLITE_INDEX_CONSTRAINT_OFFSET) {
+      if (c.usable) offset = i;
+      continue;
+    }
+    ++filters;
+    if (!c.usable) continue;
     // Isolation: user_id is consumed only by an administrator session.
     if (c.iColumn == vtab->user_column && vtab->admin() &&
         c.op == SQLITE_INDEX_CONSTRAINT_EQ && is_binary(index, i)) {
@@ -495,10 +504,6 @@ int table_best_index(sqlite3_vtab* base, sqlite3_index_info* index) {
     use(upper, kUpper | (lt ? kUpperExclusive : 0),
         key_name + (lt ? "<?" : "<=?"));
   }
-  if (limit >= 0) {
-    index->aConstraintUsage[limit].argvIndex = argv++;
-    plan |= kLimit;
-  }
 
   // Rows come in key order (by user first for an every-user scan).
   bool ordered = index->nOrderBy > 0;
@@ -513,6 +518,18 @@ int table_best_index(sqlite3_vtab* base, sqlite3_index_info* index) {
     if (o.desc || o.iColumn != expected) ordered = false;
   }
   if (ordered) index->orderByConsumed = 1;
+
+  // LIMIT (plus OFFSET) bounds the rows the scan reads when every row it
+  // hands out is a result row: no filter left to SQLite, no sort after it.
+  // (Otherwise the scan still stops when SQLite stops asking for rows.)
+  if (limit >= 0 && filters == 0 && (index->nOrderBy == 0 || ordered)) {
+    index->aConstraintUsage[limit].argvIndex = argv++;
+    plan |= kLimit;
+    if (offset >= 0) {
+      index->aConstraintUsage[offset].argvIndex = argv++;
+      plan |= kOffset;
+    }
+  }
 
   std::string how;
   if (key_eq >= 0) {
@@ -616,8 +633,14 @@ int table_filter(sqlite3_vtab_cursor* base, int plan, const char* idx_str,
   }
   if (plan & kLimit) {
     const int64_t n = sqlite3_value_int64(argv[arg++]);
-    if (n >= 0) cursor->limit = static_cast<uint64_t>(n);
+    const int64_t skip =
+        (plan & kOffset)
+            ? std::max<int64_t>(0, sqlite3_value_int64(argv[arg++]))
+            : 0;
     if (n == 0) return SQLITE_OK;
+    // A negative LIMIT is none.
+    if (n > 0)
+      cursor->limit = static_cast<uint64_t>(n) + static_cast<uint64_t>(skip);
   }
   (void)argc;
   (void)idx_str;

@@ -259,6 +259,21 @@ TEST_P(SqlTest, PrimaryKeyPredicatesAreBoundedScans) {
               ElementsAre("1", "2", "3"));
   EXPECT_LE(alice_->stats().rows_read, 3u);
 
+  alice_->reset_stats();
+  EXPECT_THAT(must(*alice_, "SELECT id FROM app.notes LIMIT 2 OFFSET 3"),
+              ElementsAre("4", "5"));
+  EXPECT_LE(alice_->stats().rows_read, 5u);
+  // A filter SQLite applies after the scan: LIMIT is not pushed, and the
+  // answer is still right.
+  EXPECT_THAT(must(*alice_,
+                   "SELECT id FROM app.notes WHERE title LIKE "
+                   "'%-1_' LIMIT 2"),
+              ElementsAre("10", "11"));
+  EXPECT_THAT(must(*alice_,
+                   "SELECT id FROM app.notes ORDER BY title DESC "
+                   "LIMIT 2"),
+              ElementsAre("9", "8"));
+
   auto plan = must(*alice_,
                    "EXPLAIN QUERY PLAN SELECT * FROM app.notes WHERE id "
                    "BETWEEN 2 AND 4 ORDER BY id");

@@ -51,5 +51,7 @@ void register_select(CLI::App& root, CommonOptions* common,
                      CommandList* commands);
 void register_flush(CLI::App& root, CommonOptions* common,
                     CommandList* commands);
+// SQL over the tables (kalam_sql).
+void register_sql(CLI::App& root, CommonOptions* common, CommandList* commands);
 
 }  // namespace kalam::cli

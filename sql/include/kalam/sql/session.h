@@ -98,6 +98,11 @@ struct ScanStats {
 
 class Session;
 
+// Whether `text` ends with a complete SQL statement (a semicolon outside
+// quotes and comments, and not inside a trigger body): what a shell waits
+// for before it runs what was typed.
+bool is_complete_statement(std::string_view text);
+
 // A prepared statement. Movable, not copyable; must not outlive its Session.
 class Statement {
  public:
@@ -186,6 +191,8 @@ class Session {
 
   // Whether an explicit transaction (BEGIN) is open.
   bool in_transaction() const;
+  // Rows the latest INSERT, UPDATE or DELETE changed.
+  int64_t changes() const;
 
   // Internal (the virtual tables).
   struct Internals;

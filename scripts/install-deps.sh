@@ -8,6 +8,7 @@ packages=(
   libboost-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   librocksdb-dev liblmdb-dev libsqlite3-dev
   libpq-dev postgresql-15  # the postgres plugin; its tests start a server
+  libedit-dev  # kalam sql: the shell's line editing and history
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format gnuplot-nox
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer, ASan/UBSan runtimes

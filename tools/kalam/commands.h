@@ -55,4 +55,7 @@ void register_flush(CLI::App& root, CommonOptions* common,
 void register_update_delete(CLI::App& root, CommonOptions* common,
                             CommandList* commands);
 
+// SQL over the tables (kalam_sql).
+void register_sql(CLI::App& root, CommonOptions* common, CommandList* commands);
+
 }  // namespace kalam::cli

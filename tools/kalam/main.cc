@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   kalam::cli::register_select(app, &common, &commands);
   kalam::cli::register_update_delete(app, &common, &commands);
   kalam::cli::register_flush(app, &common, &commands);
+  kalam::cli::register_sql(app, &common, &commands);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   try {

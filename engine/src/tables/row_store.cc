@@ -5,6 +5,7 @@
 #include <kalam/tables/user_table_store.h>
 
 #include <algorithm>
+#include <map>
 
 #include "context.h"
 #include "hybrid_source.h"
@@ -467,8 +468,185 @@ Status RowStore::del(std::string_view ns, std::string_view table,
   return Status::OK();
 }
 
+StatusOr<std::vector<std::string>> RowStore::apply(
+    std::span<const RowChange> changes, const WriteOptions& options) {
+  TablesContext& ctx = context();
+  std::shared_lock data(ctx.locks->data);
+  // Pass 1, before any lock on a row: resolve, validate and encode every
+  // change. Nothing is written when one fails.
+  struct Prepared {
+    std::shared_ptr<const TableInfo> info;
+    Partition partition;
+    std::string key;
+    std::optional<std::string> value;  // nullopt: a delete
+  };
+  std::vector<Prepared> prepared;
+  std::vector<std::string> ids;
+  std::vector<std::mutex*> stripes;
+  prepared.reserve(changes.size());
+  ids.reserve(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const RowChange& change = changes[i];
+    const bool is_put = change.op == RowChange::Op::kPut;
+    auto what = [&] {
+      return "change " + std::to_string(i) + " (" +
+             (is_put ? "put into " : "delete from ") + change.ns + "." +
+             change.table +
+             (change.user_id.empty()
+                  ? std::string()
+                  : " for user " + quoted_user(change.user_id)) +
+             ")";
+    };
+    auto resolved = catalog_.resolve(change.ns, change.table);
+    if (!resolved.ok()) return resolved.status().with_context(what());
+    Prepared p;
+    if ((*resolved)->kind == TableKind::kUser) {
+      p.partition = Partition{std::string_view(change.user_id)};
+      if (Status s = check_partition(p.partition); !s.ok()) {
+        return s.with_context(what());
+      }
+    } else if (!change.user_id.empty()) {
+      return Status::InvalidArgument(
+          what() + ": " + (*resolved)->qualified_name() +
+          " is not a user table; leave the user id empty");
+    }
+    auto checked = table_for(change.ns, change.table, p.partition);
+    if (!checked.ok()) return checked.status().with_context(what());
+    p.info = std::move(*checked);
+    const TableInfo& info = *p.info;
+    if (info.id == 0) return read_only(info).with_context(what());
+    const keys::RowKeyKind kind = key_kind(info);
+    std::string id;
+    if (is_put) {
+      auto canonical = info.schema.validate_row(change.row);
+      if (!canonical.ok()) return canonical.status().with_context(what());
+      std::string row_key;
+      switch (kind) {
+        case keys::RowKeyKind::kGenerated: {
+          if (!change.row_id.empty()) {
+            auto key = keys::row_key_from_id(kind, change.row_id);
+            if (!key.ok()) return key.status().with_context(what());
+            row_key = std::move(*key);
+            id = change.row_id;
+            break;
+          }
+          row_key = keys::new_generated_row_key();
+          KALAM_ASSIGN_OR_RETURN(id, keys::row_id_from_key(kind, row_key));
+          break;
+        }
+        case keys::RowKeyKind::kInt64: {
+          const int64_t value =
+              (*canonical)[info.schema.primary_key].get<int64_t>();
+          row_key = keys::int64_row_key(value);
+          id = std::to_string(value);
+          break;
+        }
+        case keys::RowKeyKind::kString:
+          id = (*canonical)[info.schema.primary_key]
+                   .get_ref<const std::string&>();
+          row_key = keys::string_row_key(id);
+          break;
+      }
+      p.key = partition_prefix(info, p.partition) + row_key;
+      if (Status s = check_key_size(info, p.partition, p.key, id); !s.ok()) {
+        return s.with_context(what());
+      }
+      auto value = encode_row_value(*canonical);
+      if (!value.ok()) return value.status().with_context(what());
+      p.value = std::move(*value);
+    } else {
+      auto key = row_key(info, p.partition, change.row_id);
+      if (!key.ok()) return key.status().with_context(what());
+      p.key = std::move(*key);
+      id = change.row_id;
+    }
+    if (!is_put || kind != keys::RowKeyKind::kGenerated ||
+        !change.row_id.empty()) {
+      stripes.push_back(&ctx.locks->row_lock(p.key));
+    }
+    prepared.push_back(std::move(p));
+    ids.push_back(std::move(id));
+  }
+  if (prepared.empty()) return ids;
+  // Pass 2, under the rows' locks: a delete writes a tombstone where the
+  // row may be in cold storage (see del()), decided per partition.
+  StripeLocks locked(std::move(stripes));
+  const bool flushing = ctx.locks->flushing.load() > 0;
+  std::map<std::pair<uint64_t, std::string>, bool> has_cold;
+  std::map<uint64_t, uint64_t> counts;
+  WriteBatch batch;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    const Prepared& p = prepared[i];
+    ++counts[p.info->id];
+    if (p.value) {
+      batch.put(ctx.data, p.key, *p.value);
+      continue;
+    }
+    bool tombstone = flushing;
+    if (!tombstone) {
+      const auto partition_key =
+          std::make_pair(p.info->id, std::string(user_or_empty(p.partition)));
+      auto found = has_cold.find(partition_key);
+      if (found == has_cold.end()) {
+        auto cold =
+            ctx.cold->has_segments(cold_partition(*p.info, p.partition.user));
+        if (!cold.ok()) {
+          return cold.status().with_context("change " + std::to_string(i));
+        }
+        found = has_cold.emplace(partition_key, *cold).first;
+      }
+      tombstone = found->second;
+    }
+    if (tombstone) {
+      batch.put(ctx.data, p.key, kTombstone);
+    } else {
+      batch.del(ctx.data, p.key);
+    }
+  }
+  KALAM_RETURN_IF_ERROR(catalog_.database()
+                            .write(batch, options)
+                            .with_context("apply " +
+                                          std::to_string(prepared.size()) +
+                                          " row changes"));
+  for (const auto& [table_id, n] : counts) ctx.locks->count_writes(table_id, n);
+  return ids;
+}
+
+namespace {
+
+// The entries of `inner` whose keys lie in [lower, upper) (an empty `upper`:
+// no upper bound). Cold segments have no index, so the entries before
+// `lower` are read and skipped; the stream ends at the first key at or past
+// `upper`.
+class BoundedStream : public EntryStream {
+ public:
+  BoundedStream(std::unique_ptr<EntryStream> inner, std::string lower,
+                std::optional<std::string> upper)
+      : inner_(std::move(inner)),
+        lower_(std::move(lower)),
+        upper_(std::move(upper)) {}
+  Status advance() override {
+    do {
+      KALAM_RETURN_IF_ERROR(inner_->advance());
+    } while (inner_->valid() && inner_->current().key < lower_);
+    return Status::OK();
+  }
+  bool valid() const override {
+    return inner_->valid() && (!upper_ || inner_->current().key < *upper_);
+  }
+  KeyedEntry& current() override { return inner_->current(); }
+
+ private:
+  std::unique_ptr<EntryStream> inner_;
+  std::string lower_;
+  std::optional<std::string> upper_;
+};
+
+}  // namespace
+
 StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
-                                   Partition partition) {
+                                   Partition partition,
+                                   const RowIdRange* range) {
   const std::string what = describe("scan", ns, table, partition);
   KALAM_RETURN_IF_ERROR(check_partition(partition).with_context(what));
   auto resolved = table_for(ns, table, partition);
@@ -490,14 +668,39 @@ StatusOr<RowCursor> RowStore::iter(std::string_view ns, std::string_view table,
   //
   // One iterator whose bounds are exactly the partition's key range: a
   // user's rows, or the table's. Nothing outside it is ever read.
+  //
+  // A range narrows both bounds: keys are order-preserving, and no key is a
+  // prefix of another, so key + 0x00 is the least key after `key`.
   std::string prefix = partition_prefix(*info, partition);
   IteratorOptions bounds;
   bounds.lower = prefix;
   bounds.upper = keys::prefix_successor(prefix);
+  if (range != nullptr) {
+    if (range->lower) {
+      auto key = keys::row_key_from_id(key_kind(*info), *range->lower);
+      if (!key.ok()) return key.status().with_context(what + " (lower bound)");
+      bounds.lower = prefix + *key;
+      if (!range->lower_inclusive) bounds.lower->push_back('\0');
+    }
+    if (range->upper) {
+      auto key = keys::row_key_from_id(key_kind(*info), *range->upper);
+      if (!key.ok()) return key.status().with_context(what + " (upper bound)");
+      bounds.upper = prefix + *key;
+      if (range->upper_inclusive) bounds.upper->push_back('\0');
+    }
+    // An empty range: lower == upper (every backend reads nothing there).
+    if (bounds.upper && *bounds.lower > *bounds.upper) {
+      bounds.upper = bounds.lower;
+    }
+  }
   auto it = catalog_.database().new_iterator(context().data, bounds);
   if (!it.ok()) return it.status().with_context(what);
   auto cold = partition_cold_stream(*info, partition);
   if (!cold.ok()) return cold.status().with_context(what);
+  if (range != nullptr && *cold != nullptr) {
+    *cold = std::make_unique<BoundedStream>(std::move(*cold), *bounds.lower,
+                                            bounds.upper);
+  }
   HotLayout layout{.prefix = std::move(prefix),
                    .all_users = false,
                    .user = std::string(user_or_empty(partition)),

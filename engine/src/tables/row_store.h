@@ -6,6 +6,7 @@
 #include <kalam/tables/catalog.h>
 #include <kalam/tables/flush.h>
 #include <kalam/tables/row.h>
+#include <kalam/tables/row_change.h>
 
 #include "context.h"
 
@@ -48,9 +49,14 @@ class RowStore {
                        const WriteOptions& options);
   Status del(std::string_view ns, std::string_view table, Partition partition,
              std::string_view row_id, const WriteOptions& options);
-  // The partition's rows (for a user partition: that user's only).
+  // The partition's rows (for a user partition: that user's only); with
+  // `range`, only the rows whose ids lie in it.
   StatusOr<RowCursor> iter(std::string_view ns, std::string_view table,
-                           Partition partition);
+                           Partition partition,
+                           const RowIdRange* range = nullptr);
+  // Tables::apply: every change in one atomic batch.
+  StatusOr<std::vector<std::string>> apply(std::span<const RowChange> changes,
+                                           const WriteOptions& options);
   // Every user's rows of a user table.
   StatusOr<RowCursor> iter_all_users(std::string_view ns,
                                      std::string_view table);

@@ -59,6 +59,12 @@ Status SharedTableStore::scan_with(std::string_view ns, std::string_view table,
   return RowStore::visit_all(iter(ns, table), visit);
 }
 
+StatusOr<RowCursor> SharedTableStore::iter_range(std::string_view ns,
+                                                 std::string_view table,
+                                                 const RowIdRange& range) {
+  return RowStore(catalog_).iter(ns, table, Partition{}, &range);
+}
+
 StatusOr<RowCursor> SharedTableStore::iter(std::string_view ns,
                                            std::string_view table) {
   return RowStore(catalog_).iter(ns, table, Partition{});

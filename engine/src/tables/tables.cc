@@ -6,6 +6,7 @@
 #include "../log.h"
 #include "context.h"
 #include "key_codec.h"
+#include "row_store.h"
 
 namespace kalam::tables {
 
@@ -59,6 +60,11 @@ StatusOr<ColdTierReport> Tables::checkpoint(const std::filesystem::path& dir) {
                                         " (removed again)");
   }
   return copied;
+}
+
+StatusOr<std::vector<std::string>> Tables::apply(
+    const std::vector<RowChange>& changes, const WriteOptions& options) {
+  return detail::RowStore(*catalog_).apply(changes, options);
 }
 
 StatusOr<FlushResult> Tables::flush(std::string_view ns,

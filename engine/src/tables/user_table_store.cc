@@ -66,6 +66,13 @@ StatusOr<RowCursor> UserTableStore::iter(std::string_view ns,
   return RowStore(catalog_).iter(ns, table, Partition{user_id});
 }
 
+StatusOr<RowCursor> UserTableStore::iter_range(std::string_view ns,
+                                               std::string_view table,
+                                               std::string_view user_id,
+                                               const RowIdRange& range) {
+  return RowStore(catalog_).iter(ns, table, Partition{user_id}, &range);
+}
+
 StatusOr<RowCursor> UserTableStore::iter_all(std::string_view ns,
                                              std::string_view table) {
   return RowStore(catalog_).iter_all_users(ns, table);

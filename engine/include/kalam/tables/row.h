@@ -30,6 +30,18 @@ struct Row {
   friend bool operator==(const Row&, const Row&) = default;
 };
 
+// A range of row ids, for the bounded scans (iter_range): ids compare as
+// their stored keys do — int64 keys numerically, string keys bytewise,
+// generated ids in creation order. An unset bound leaves that side open.
+// The scan reads only the keys inside the range (one bounded iterator over
+// the hot rows; cold records outside it are skipped, never handed out).
+struct RowIdRange {
+  std::optional<std::string> lower;
+  bool lower_inclusive = true;
+  std::optional<std::string> upper;
+  bool upper_inclusive = true;
+};
+
 // A row without its DOM: views of the owner, the id and the stored JSON
 // text of the row, handed out by RowCursor::next_batch(), next_view() and
 // the stores' scan_with() — the zero-copy read path (see docs/tables.md,

@@ -50,6 +50,9 @@ class SharedTableStore {
   StatusOr<std::vector<Row>> scan(std::string_view ns, std::string_view table);
   // The streaming form of scan().
   StatusOr<RowCursor> iter(std::string_view ns, std::string_view table);
+  // The rows whose ids lie in `range` (see UserTableStore::iter_range).
+  StatusOr<RowCursor> iter_range(std::string_view ns, std::string_view table,
+                                 const RowIdRange& range);
   // The zero-copy form of scan(): see UserTableStore::scan_with().
   Status scan_with(std::string_view ns, std::string_view table,
                    const RowVisitor& visit);

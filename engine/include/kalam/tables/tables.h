@@ -25,6 +25,7 @@
 #include <kalam/tables/flush.h>
 #include <kalam/tables/options.h>
 #include <kalam/tables/row.h>
+#include <kalam/tables/row_change.h>
 #include <kalam/tables/schema.h>
 #include <kalam/tables/shared_table_store.h>
 #include <kalam/tables/stream_table_store.h>
@@ -36,6 +37,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace kalam::tables {
 
@@ -76,6 +78,16 @@ class Tables {
   // ALREADY_EXISTS, CORRUPTION (a damaged cold segment: `dir` is removed),
   // IO_ERROR.
   StatusOr<ColdTierReport> checkpoint(const std::filesystem::path& dir);
+
+  // Applies every change, in order, as ONE atomic WriteBatch: all of them
+  // are stored or none. Changes may span user and shared tables and users;
+  // a later change to a row overrides an earlier one. Returns one row id
+  // per change (a put's new id; a delete's id). Validation happens before
+  // anything is written: INVALID_ARGUMENT naming the change's index and
+  // what is wrong (schema, user id, a stream or system table), NOT_FOUND
+  // (no such table). The same errors as the stores' put() and del().
+  StatusOr<std::vector<std::string>> apply(
+      const std::vector<RowChange>& changes, const WriteOptions& options = {});
 
   // Flushes a user or shared table now (see flush.h).
   // INVALID_ARGUMENT for stream and system tables.

@@ -87,6 +87,13 @@ class UserTableStore {
                            std::string_view user_id);
   StatusOr<RowCursor> iter_all(std::string_view ns, std::string_view table);
 
+  // The rows of `user_id` whose ids lie in `range`, in row-id order; as
+  // iter(), reading only that part of the user's key range.
+  // INVALID_ARGUMENT when a bound is not a row id of the table's key type.
+  StatusOr<RowCursor> iter_range(std::string_view ns, std::string_view table,
+                                 std::string_view user_id,
+                                 const RowIdRange& range);
+
   // The zero-copy forms of scan() and scan_all() (see RowView): every row,
   // in the same order, handed to `visit` as views that are valid ONLY
   // inside that call. No JSON is parsed, and rows still in the hot store

@@ -273,6 +273,9 @@ struct Config {
   uint64_t fail_from = UINT64_MAX;  // none
   int code = KALAM_IO_ERROR;
   bool log_injections = false;
+  // ABI 1.2 limits to report from get_limits() and enforce on writes, as a
+  // remote store would (0: none, and the inner plugin's are reported).
+  uint64_t limit_write_ops = 0;
 };
 
 bool parse_count(std::string_view text, uint64_t* out) {
@@ -389,6 +392,10 @@ int parse_config(const kalam_open_params* params, Config* config,
             "io_error, no_space, busy, corruption, no_memory, internal, "
             "unavailable, timed_out, outcome_unknown or too_large");
       }
+    } else if (key == "limit_write_ops") {
+      if (!parse_count(value, &config->limit_write_ops)) {
+        return bad_value("a count of ops per write (0: no limit)");
+      }
     } else if (key == "log_injections") {
       if (value == "true" || value == "1") {
         config->log_injections = true;
@@ -401,7 +408,7 @@ int parse_config(const kalam_open_params* params, Config* config,
       return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "%s: unknown option '%s'; known: inner, inner.<key> (passed "
                   "to the inner plugin as <key>), fail_call, fail_from, "
-                  "fail_kind, fail_code, log_injections",
+                  "fail_kind, fail_code, limit_write_ops, log_injections",
                   kWho, key_c);
     }
   }
@@ -621,11 +628,23 @@ int f_multi_get(::kalam_db* db, const kalam_read_options* options, size_t count,
   });
 }
 
+// limit_write_ops: a write over it is refused whole, as a remote store
+// over its --max-txn-ops would.
+int over_limit(const ::kalam_db* db, size_t op_count, kalam_status* status) {
+  const uint64_t limit = db->config.limit_write_ops;
+  if (limit == 0 || op_count <= limit) return KALAM_OK;
+  return fail(status, KALAM_TOO_LARGE, 0,
+              "%s: a write of %zu ops is over limit_write_ops=%" PRIu64
+              "; nothing was applied",
+              kWho, op_count, limit);
+}
+
 int f_write(::kalam_db* db, const kalam_write_options* options,
             const kalam_write_op* ops, size_t op_count, kalam_status* status) {
   return guarded(status, "write", [&]() -> int {
     FAULTY_CHECK_DB(db);
     FAULTY_INJECT(db, kWrite);
+    if (int rc = over_limit(db, op_count, status); rc != KALAM_OK) return rc;
     return db->inner->vt->write(db->db, options, ops, op_count, status);
   });
 }
@@ -887,6 +906,7 @@ int f_write_conditional(::kalam_db* db, const kalam_write_options* options,
   return guarded(status, "write_conditional", [&]() -> int {
     FAULTY_CHECK_DB(db);
     FAULTY_INJECT(db, kWriteConditional);
+    if (int rc = over_limit(db, op_count, status); rc != KALAM_OK) return rc;
     const kalam_backend_vtable* vt = inner_1_2(db->inner);
     if (vt == nullptr || vt->write_conditional == nullptr) {
       return not_supported(status, db, "write_conditional");
@@ -918,6 +938,14 @@ int f_get_limits(::kalam_db* db, kalam_limits* out, kalam_status* status) {
     FAULTY_CHECK_DB(db);
     FAULTY_INJECT(db, kGetLimits);
     const kalam_backend_vtable* vt = inner_1_2(db->inner);
+    if (db->config.limit_write_ops != 0) {
+      if (out == nullptr || !KALAM_PLUGIN_COVERS(out, max_write_ops)) {
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                    "%s: get_limits: out is NULL or too small", kWho);
+      }
+      out->max_write_ops = db->config.limit_write_ops;
+      return KALAM_OK;
+    }
     if (vt == nullptr || vt->get_limits == nullptr) return KALAM_OK;
     return vt->get_limits(db->db, out, status);
   });

@@ -200,5 +200,32 @@ TEST(ConditionalWriteFallback, EmulatedReadModifyWriteRetriesOnConflict) {
 }
 #endif
 
+// Limits from get_limits() (the faulty plugin reporting limit_write_ops as
+// a remote store would): the engine refuses a write over them itself, with
+// TOO_LARGE naming the limit, and applies nothing.
+TEST(WriteLimits, AWriteOverTheLimitIsTooLargeAndAppliesNothing) {
+  test::TempDir dir;
+  auto plugin = load_plugin_file(KALAM_TEST_PLUGIN_FAULTY_PATH);
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  auto opened =
+      Database::open(*plugin, dir / "db",
+                     std::vector<BackendOption>{{"limit_write_ops", "2", 0}});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Database& db = **opened;
+  EXPECT_EQ(db.write_limits().max_ops, 2u);
+  WriteBatch big;
+  big.put("a", "1");
+  big.put("b", "2");
+  big.put("c", "3");
+  Status s = db.write(big);
+  EXPECT_EQ(s.code(), Code::kTooLarge) << s;
+  EXPECT_NE(s.message().find("max_write_ops"), std::string::npos) << s;
+  EXPECT_EQ(db.get({}, "a").status().code(), Code::kNotFound);
+  WriteBatch fits;
+  fits.put("a", "1");
+  fits.expect_absent({}, "a");
+  EXPECT_TRUE(db.write(fits).ok());
+}
+
 }  // namespace
 }  // namespace kalam

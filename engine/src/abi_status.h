@@ -42,8 +42,8 @@ template <typename Operation>
 Status status_from_abi(int rc, const StatusBuffer& detail,
                        const Operation& operation, std::string_view backend) {
   if (rc == KALAM_OK) return Status::OK();
-  Code code = (rc >= KALAM_OK && rc <= KALAM_DROPPED) ? static_cast<Code>(rc)
-                                                      : Code::kInternal;
+  Code code = (rc >= KALAM_OK && rc <= KALAM_TOO_LARGE) ? static_cast<Code>(rc)
+                                                        : Code::kInternal;
   std::string message;
   if constexpr (std::is_invocable_v<const Operation&>) {
     message = operation();

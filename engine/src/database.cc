@@ -10,6 +10,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 
 #include "abi_status.h"
 #include "counters.h"
@@ -43,6 +44,13 @@ struct DbCore {
   // Iterators check the plugin's order and bounds (OpenOptions).
   bool check_iterators = false;
   std::mutex call_mu;
+  // Backends without conditional_write (and not shared): every write takes
+  // write_mu shared, a conditional one takes it exclusively, so its check
+  // and its write see no other write of this process in between.
+  bool emulate_conditional = false;
+  std::shared_mutex write_mu;
+  // The store's per-write limits (ABI 1.2 get_limits()).
+  WriteLimits limits;
   std::atomic<int> live_iterators{0};
   std::atomic<int> live_snapshots{0};
   std::mutex families_mu;
@@ -76,6 +84,12 @@ struct DbCore {
   std::unique_lock<std::mutex> lock() {
     return serialize ? std::unique_lock<std::mutex>(call_mu)
                      : std::unique_lock<std::mutex>();
+  }
+  // Held around a plain write: shared, and only when conditional writes are
+  // emulated.
+  std::shared_lock<std::shared_mutex> plain_write_lock() {
+    return emulate_conditional ? std::shared_lock<std::shared_mutex>(write_mu)
+                               : std::shared_lock<std::shared_mutex>();
   }
   const std::string& backend() const { return plugin->name(); }
 
@@ -243,12 +257,13 @@ const std::string& ColumnFamily::name() const {
 // --- WriteBatch --------------------------------------------------------------
 
 void WriteBatch::add(uint32_t type, const ColumnFamily& cf,
-                     std::string_view key, std::string_view value) {
+                     std::string_view key, std::string_view value,
+                     std::vector<Op>* to) {
   Op op{type, cf.state_.get(), data_.size(), key.size(), 0, value.size()};
   data_.append(key);
   op.value_offset = data_.size();
   data_.append(value);
-  ops_.push_back(op);
+  to->push_back(op);
   if (cf.state_ != nullptr &&
       (families_.empty() || families_.back() != cf.state_)) {
     families_.push_back(cf.state_);
@@ -269,9 +284,23 @@ void WriteBatch::delete_range(const ColumnFamily& cf, std::string_view begin,
   add(KALAM_OP_DELETE_RANGE, cf, begin, end);
 }
 
+void WriteBatch::expect_value(const ColumnFamily& cf, std::string_view key,
+                              std::string_view value) {
+  add(KALAM_EXPECT_VALUE, cf, key, value, &expects_);
+}
+
+void WriteBatch::expect_absent(const ColumnFamily& cf, std::string_view key) {
+  add(KALAM_EXPECT_ABSENT, cf, key, {}, &expects_);
+}
+
+void WriteBatch::expect_present(const ColumnFamily& cf, std::string_view key) {
+  add(KALAM_EXPECT_PRESENT, cf, key, {}, &expects_);
+}
+
 void WriteBatch::clear() {
   data_.clear();
   ops_.clear();
+  expects_.clear();
   families_.clear();
 }
 
@@ -812,6 +841,25 @@ StatusOr<std::unique_ptr<Database>> Database::open(
                             "): the plugin returned OK and no database");
   }
   core->db = db;
+  core->emulate_conditional =
+      plugin->write_conditional() == nullptr && !plugin->is_shared();
+  if (auto get_limits = plugin->get_limits(); get_limits != nullptr) {
+    kalam_limits limits{};
+    limits.struct_size = sizeof limits;
+    StatusBuffer limits_detail;
+    const int limits_rc = get_limits(db, &limits, limits_detail.get());
+    if (limits_rc != KALAM_OK) {
+      Status failed = status_from_abi(
+          limits_rc, limits_detail,
+          [&] { return "get_limits after open " + path.string(); },
+          plugin->name());
+      (void)core->close_now();
+      return failed;
+    }
+    core->limits.max_ops = limits.max_write_ops;
+    core->limits.max_bytes = limits.max_write_bytes;
+    core->limits.max_expectations = limits.max_expectations;
+  }
   if (persistent && !existing && !options.read_only) mark_store_opened(path);
   if (persistent) open_stored_counters(*core, options.read_only);
   return std::unique_ptr<Database>(new Database(std::move(core)));
@@ -831,6 +879,8 @@ Status Database::close() {
 }
 
 const Plugin& Database::plugin() const { return *core_->plugin; }
+
+const WriteLimits& Database::write_limits() const { return core_->limits; }
 
 EngineCounters Database::counters() const { return core_->counters.read(); }
 
@@ -973,6 +1023,7 @@ Status Database::write_one(const ColumnFamily& cf, int type,
   StatusBuffer detail;
   int rc;
   {
+    auto write_lock = core_->plain_write_lock();
     auto lock = core_->lock();
     rc = core_->vt->write(core_->db, &wo, &op, 1, detail.get());
   }
@@ -993,10 +1044,99 @@ Status Database::write_one(const ColumnFamily& cf, int type,
       core_->backend());
 }
 
+namespace {
+
+kalam_write_op abi_op(const std::string& data, uint32_t type, const CfState* cf,
+                      size_t key_offset, size_t key_size, size_t value_offset,
+                      size_t value_size) {
+  kalam_write_op w{};
+  w.type = type;
+  w.cf = handle_of(cf);
+  w.key = data.data() + key_offset;
+  w.key_len = key_size;
+  w.value = data.data() + value_offset;
+  w.value_len = value_size;
+  return w;
+}
+
+std::string hex_key(std::string_view key) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  const size_t shown = std::min<size_t>(key.size(), 32);
+  for (size_t i = 0; i < shown; ++i) {
+    const auto c = static_cast<unsigned char>(key[i]);
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  if (shown < key.size()) out += "...";
+  return out;
+}
+
+const char* expectation_name(uint32_t type) {
+  switch (type) {
+    case KALAM_EXPECT_VALUE:
+      return "holds the expected value";
+    case KALAM_EXPECT_ABSENT:
+      return "is absent";
+    case KALAM_EXPECT_PRESENT:
+      return "is present";
+  }
+  return "(unknown expectation)";
+}
+
+}  // namespace
+
+Status Database::check_limits(size_t ops, size_t expects,
+                              uint64_t bytes) const {
+  const WriteLimits& l = core_->limits;
+  auto over = [&](const char* what, uint64_t has, uint64_t limit,
+                  const char* name) {
+    core_->count(CounterCells::kErrors);
+    return Status::TooLarge(
+        "write of " + std::to_string(has) + " " + what + " is over the " +
+        core_->backend() + " store's limit of " + std::to_string(limit) +
+        " per write (" + name + "); nothing was applied: split the work");
+  };
+  if (l.max_ops != 0 && ops > l.max_ops) {
+    return over("ops", ops, l.max_ops, "max_write_ops");
+  }
+  if (l.max_expectations != 0 && expects > l.max_expectations) {
+    return over("expectations", expects, l.max_expectations,
+                "max_expectations");
+  }
+  if (l.max_bytes != 0 && bytes > l.max_bytes) {
+    return over("bytes", bytes, l.max_bytes, "max_write_bytes");
+  }
+  return Status::OK();
+}
+
 Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
   KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
   for (const auto& family : batch.families_) {
     KALAM_RETURN_IF_ERROR(check_family(ColumnFamily(family)));
+  }
+  const bool conditional = !batch.expects_.empty();
+  if (conditional && core_->plugin->write_conditional() == nullptr &&
+      !core_->emulate_conditional) {
+    core_->count(CounterCells::kErrors);
+    return Status::NotSupported(
+        "conditional write to " + core_->path.string() + " (" +
+        core_->backend() +
+        "): the backend is shared with other processes but has no "
+        "conditional_write capability, so the engine cannot check "
+        "expectations atomically; use a backend that declares it");
+  }
+  // Conditional writes emulated by the engine hold its write lock
+  // exclusively from the first read (a delete-range expansion, the checks)
+  // to the write; plain ones hold it shared.
+  std::shared_lock<std::shared_mutex> shared_write;
+  std::unique_lock<std::shared_mutex> exclusive_write;
+  if (core_->emulate_conditional) {
+    if (conditional) {
+      exclusive_write = std::unique_lock<std::shared_mutex>(core_->write_mu);
+    } else {
+      shared_write = std::shared_lock<std::shared_mutex>(core_->write_mu);
+    }
   }
   std::vector<kalam_write_op> ops;
   ops.reserve(batch.ops_.size());
@@ -1012,13 +1152,8 @@ Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
       ++by_type[op.type];
     }
     bytes += op.key_size + op.value_size;
-    kalam_write_op w{};
-    w.type = op.type;
-    w.cf = handle_of(op.cf);
-    w.key = batch.data_.data() + op.key_offset;
-    w.key_len = op.key_size;
-    w.value = batch.data_.data() + op.value_offset;
-    w.value_len = op.value_size;
+    kalam_write_op w = abi_op(batch.data_, op.type, op.cf, op.key_offset,
+                              op.key_size, op.value_offset, op.value_size);
     if (op.type == KALAM_OP_DELETE_RANGE && !native_range) {
       KALAM_RETURN_IF_ERROR(
           expand_delete_range(batch, op, w, &expanded_keys, &ops));
@@ -1026,16 +1161,42 @@ Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
     }
     ops.push_back(w);
   }
-  if (ops.empty()) return Status::OK();
-  kalam_write_options wo{};
-  wo.struct_size = sizeof wo;
-  wo.flags = options.sync ? KALAM_WRITE_SYNC : 0;
-  wo.op_stride = sizeof(kalam_write_op);
+  if (ops.empty() && !conditional) return Status::OK();
+  uint64_t expect_bytes = 0;
+  for (const auto& e : batch.expects_)
+    expect_bytes += e.key_size + e.value_size;
+  KALAM_RETURN_IF_ERROR(
+      check_limits(ops.size(), batch.expects_.size(), bytes + expect_bytes));
   StatusBuffer detail;
   int rc;
-  {
+  if (conditional && core_->emulate_conditional) {
+    KALAM_RETURN_IF_ERROR(write_emulated_conditional(batch, ops, options));
+    rc = KALAM_OK;
+  } else {
+    kalam_write_options wo{};
+    wo.struct_size = sizeof wo;
+    wo.flags = options.sync ? KALAM_WRITE_SYNC : 0;
+    wo.op_stride = sizeof(kalam_write_op);
+    std::vector<kalam_expectation> expects;
+    expects.reserve(batch.expects_.size());
+    for (const auto& e : batch.expects_) {
+      const kalam_write_op w = abi_op(batch.data_, e.type, e.cf, e.key_offset,
+                                      e.key_size, e.value_offset, e.value_size);
+      kalam_expectation x{};
+      x.type = w.type;
+      x.cf = w.cf;
+      x.key = w.key;
+      x.key_len = w.key_len;
+      x.value = w.value;
+      x.value_len = w.value_len;
+      expects.push_back(x);
+    }
     auto lock = core_->lock();
-    rc = core_->vt->write(core_->db, &wo, ops.data(), ops.size(), detail.get());
+    rc = conditional ? core_->plugin->write_conditional()(
+                           core_->db, &wo, expects.data(), expects.size(),
+                           ops.data(), ops.size(), detail.get())
+                     : core_->vt->write(core_->db, &wo, ops.data(), ops.size(),
+                                        detail.get());
   }
   if (rc == KALAM_OK) {
     core_->count(CounterCells::kBatches);
@@ -1048,8 +1209,282 @@ Status Database::write(const WriteBatch& batch, const WriteOptions& options) {
   core_->count_failure(rc);
   return status_from_abi(
       rc, detail,
+      [&] {
+        return "write batch of " + std::to_string(ops.size()) + " op(s)" +
+               (conditional ? " and " + std::to_string(batch.expects_.size()) +
+                                  " expectation(s)"
+                            : std::string());
+      },
+      core_->backend());
+}
+
+Status Database::write_emulated_conditional(
+    const WriteBatch& batch, const std::vector<kalam_write_op>& ops,
+    const WriteOptions& options) {
+  // REQUIRES: write_mu held exclusively, so no write of this process runs
+  // between these reads and the write below.
+  for (size_t i = 0; i < batch.expects_.size(); ++i) {
+    const auto& e = batch.expects_[i];
+    const std::string_view key(batch.data_.data() + e.key_offset, e.key_size);
+    const std::string_view want(batch.data_.data() + e.value_offset,
+                                e.value_size);
+    struct Seen {
+      std::string_view want;
+      bool equal = false;
+    } seen{want};
+    StatusBuffer detail;
+    int rc;
+    {
+      auto lock = core_->lock();
+      rc = core_->vt->get(
+          core_->db, nullptr, handle_of(e.cf), key.data(), key.size(),
+          [](void* ctx, const void* value, size_t len) {
+            auto* s = static_cast<Seen*>(ctx);
+            s->equal = std::string_view(static_cast<const char*>(value), len) ==
+                       s->want;
+          },
+          &seen, detail.get());
+    }
+    core_->count_get(rc, 0);
+    if (rc != KALAM_OK && rc != KALAM_NOT_FOUND) {
+      return status_from_abi(
+          rc, detail,
+          [&] {
+            return "conditional write: check expectation #" + std::to_string(i);
+          },
+          core_->backend());
+    }
+    const bool holds = e.type == KALAM_EXPECT_ABSENT ? rc == KALAM_NOT_FOUND
+                       : e.type == KALAM_EXPECT_PRESENT
+                           ? rc == KALAM_OK
+                           : rc == KALAM_OK && seen.equal;
+    if (!holds) {
+      core_->count(CounterCells::kErrors);
+      return Status::Conflict(
+          "conditional write: expectation #" + std::to_string(i) + " (key " +
+          hex_key(key) + " in " + family_label(e.cf) + " " +
+          expectation_name(e.type) + ") does not hold; nothing was applied");
+    }
+  }
+  if (ops.empty()) return Status::OK();
+  kalam_write_options wo{};
+  wo.struct_size = sizeof wo;
+  wo.flags = options.sync ? KALAM_WRITE_SYNC : 0;
+  wo.op_stride = sizeof(kalam_write_op);
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->vt->write(core_->db, &wo, ops.data(), ops.size(), detail.get());
+  }
+  return status_from_abi(
+      rc, detail,
       [&] { return "write batch of " + std::to_string(ops.size()) + " op(s)"; },
       core_->backend());
+}
+
+Status Database::read_modify_write(const std::vector<KeyToRead>& keys,
+                                   const ModifyFn& modify,
+                                   const WriteOptions& options) {
+  KALAM_RETURN_IF_ERROR(check_family(ColumnFamily()));
+  for (const auto& k : keys) KALAM_RETURN_IF_ERROR(check_family(k.cf));
+  if (core_->limits.max_expectations != 0 &&
+      keys.size() > core_->limits.max_expectations) {
+    return check_limits(0, keys.size(), 0);
+  }
+  if (core_->plugin->read_modify_write() != nullptr) {
+    return read_modify_write_native(keys, modify, options);
+  }
+  // The fallback: read, modify, write expecting what was read; retry on
+  // conflict.
+  std::vector<kalam_cf*> families(keys.size());
+  std::vector<const void*> key_ptrs(keys.size());
+  std::vector<size_t> key_lens(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    families[i] = handle_of(keys[i].cf.state_.get());
+    key_ptrs[i] = keys[i].key.data();
+    key_lens[i] = keys[i].key.size();
+  }
+  WriteBatch batch;
+  for (int attempt = 0; attempt < kReadModifyWriteAttempts; ++attempt) {
+    struct Read {
+      std::vector<std::optional<std::string>> values;
+      int first_error = KALAM_OK;
+    } read;
+    read.values.resize(keys.size());
+    StatusBuffer detail;
+    int rc = KALAM_OK;
+    if (!keys.empty()) {
+      auto lock = core_->lock();
+      rc = core_->vt->multi_get(
+          core_->db, nullptr, keys.size(), families.data(), key_ptrs.data(),
+          key_lens.data(),
+          [](void* ctx, size_t index, int code, const void* value, size_t len) {
+            auto* r = static_cast<Read*>(ctx);
+            if (index >= r->values.size()) {
+              r->first_error = KALAM_INTERNAL;
+            } else if (code == KALAM_OK) {
+              try {
+                r->values[index].emplace(static_cast<const char*>(value), len);
+              } catch (...) {
+                r->first_error = KALAM_NO_MEMORY;
+              }
+            } else if (code != KALAM_NOT_FOUND && r->first_error == KALAM_OK) {
+              r->first_error = code;
+            }
+          },
+          &read, detail.get());
+    }
+    if (rc == KALAM_OK) rc = read.first_error;
+    if (rc != KALAM_OK) {
+      core_->count_failure(rc);
+      return status_from_abi(
+          rc, detail,
+          [&] {
+            return "read_modify_write: read " + std::to_string(keys.size()) +
+                   " key(s)";
+          },
+          core_->backend());
+    }
+    core_->count(CounterCells::kGets, keys.size());
+    std::vector<std::optional<std::string_view>> current(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (read.values[i]) current[i] = *read.values[i];
+    }
+    batch.clear();
+    KALAM_RETURN_IF_ERROR(modify(current, &batch));
+    if (!batch.expects_.empty()) {
+      return Status::InvalidArgument(
+          "read_modify_write: the modify function added expectations to its "
+          "batch; the engine adds them itself (one per key read)");
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (read.values[i]) {
+        batch.expect_value(keys[i].cf, keys[i].key, *read.values[i]);
+      } else {
+        batch.expect_absent(keys[i].cf, keys[i].key);
+      }
+    }
+    Status written = write(batch, options);
+    if (!written.is_conflict()) return written;
+  }
+  return Status::Conflict(
+      "read_modify_write of " + std::to_string(keys.size()) + " key(s) (" +
+      core_->backend() + "): other writers changed them " +
+      std::to_string(kReadModifyWriteAttempts) +
+      " times in a row between the read and the write; nothing was applied");
+}
+
+Status Database::read_modify_write_native(const std::vector<KeyToRead>& keys,
+                                          const ModifyFn& modify,
+                                          const WriteOptions& options) {
+  std::vector<kalam_cf*> families(keys.size());
+  std::vector<const void*> key_ptrs(keys.size());
+  std::vector<size_t> key_lens(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    families[i] = handle_of(keys[i].cf.state_.get());
+    key_ptrs[i] = keys[i].key.data();
+    key_lens[i] = keys[i].key.size();
+  }
+  // What the visitor (inside the plugin's write transaction) shares with
+  // this call. It runs no ABI call (no re-entry), so it cannot expand a
+  // delete-range for a backend without the capability.
+  struct Call {
+    Database* self;
+    const ModifyFn* modify;
+    WriteBatch batch;
+    std::vector<std::optional<std::string_view>> current;
+    std::vector<kalam_write_op> ops;
+    uint64_t by_type[4] = {};
+    uint64_t bytes = 0;
+    Status cancelled;
+    std::exception_ptr error;
+  } call{this, &modify, {}, {}, {}, {}, 0, {}, {}};
+  kalam_rmw_visitor visit =
+      [](void* ctx, size_t count, const kalam_rmw_value* current,
+         const kalam_write_op** ops, size_t* op_count) -> int {
+    auto* c = static_cast<Call*>(ctx);
+    try {
+      c->current.assign(count, std::nullopt);
+      for (size_t i = 0; i < count; ++i) {
+        if (current[i].code == KALAM_OK) {
+          c->current[i] = std::string_view(
+              static_cast<const char*>(current[i].value), current[i].value_len);
+        }
+      }
+      c->cancelled = (*c->modify)(c->current, &c->batch);
+      if (!c->cancelled.ok()) return 1;
+      if (!c->batch.expects_.empty()) {
+        c->cancelled = Status::InvalidArgument(
+            "read_modify_write: the modify function added expectations to "
+            "its batch; the reads it was given are already exact");
+        return 1;
+      }
+      const bool native_range =
+          c->self->core_->plugin->has(KALAM_CAP_DELETE_RANGE);
+      for (const auto& family : c->batch.families_) {
+        c->cancelled = c->self->check_family(ColumnFamily(family));
+        if (!c->cancelled.ok()) return 1;
+      }
+      for (const auto& op : c->batch.ops_) {
+        if (op.type == KALAM_OP_DELETE_RANGE && !native_range) {
+          c->cancelled = Status::NotSupported(
+              "read_modify_write: a delete-range on a backend without "
+              "delete_range (the engine cannot expand it inside the "
+              "backend's write transaction); delete the keys one by one");
+          return 1;
+        }
+        if (op.type >= KALAM_OP_PUT && op.type <= KALAM_OP_DELETE_RANGE) {
+          ++c->by_type[op.type];
+        }
+        c->bytes += op.key_size + op.value_size;
+        c->ops.push_back(abi_op(c->batch.data_, op.type, op.cf, op.key_offset,
+                                op.key_size, op.value_offset, op.value_size));
+      }
+      c->cancelled = c->self->check_limits(c->ops.size(), 0, c->bytes);
+      if (!c->cancelled.ok()) return 1;
+      *ops = c->ops.data();
+      *op_count = c->ops.size();
+      return 0;
+    } catch (...) {
+      c->error = std::current_exception();
+      return 1;
+    }
+  };
+  kalam_write_options wo{};
+  wo.struct_size = sizeof wo;
+  wo.flags = options.sync ? KALAM_WRITE_SYNC : 0;
+  wo.op_stride = sizeof(kalam_write_op);
+  StatusBuffer detail;
+  int rc;
+  {
+    auto lock = core_->lock();
+    rc = core_->plugin->read_modify_write()(
+        core_->db, &wo, keys.size(), families.data(), key_ptrs.data(),
+        key_lens.data(), visit, &call, detail.get());
+  }
+  if (call.error) std::rethrow_exception(call.error);
+  if (rc != KALAM_OK) {
+    core_->count_failure(rc);
+    return status_from_abi(
+        rc, detail,
+        [&] {
+          return "read_modify_write of " + std::to_string(keys.size()) +
+                 " key(s)";
+        },
+        core_->backend());
+  }
+  core_->count(CounterCells::kGets, keys.size());
+  KALAM_RETURN_IF_ERROR(call.cancelled);
+  if (!call.ops.empty()) {
+    core_->count(CounterCells::kBatches);
+    core_->count(CounterCells::kPuts, call.by_type[KALAM_OP_PUT]);
+    core_->count(CounterCells::kDeletes, call.by_type[KALAM_OP_DELETE]);
+    core_->count(CounterCells::kDeleteRanges,
+                 call.by_type[KALAM_OP_DELETE_RANGE]);
+    core_->count(CounterCells::kBytesWritten, call.bytes);
+  }
+  return Status::OK();
 }
 
 StatusOr<std::string> Database::get(const ColumnFamily& cf,

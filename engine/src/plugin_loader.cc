@@ -28,6 +28,19 @@ namespace fs = std::filesystem;
 
 struct Plugin::Token {};
 
+namespace {
+// Whether a plugin speaks ABI 1.2: it says so and its table covers the 1.2
+// slots. Only then are its 1.2 slots read and its 1.2 capability bits
+// honoured (the header's rule for a host).
+bool speaks_1_2(const kalam_plugin_info& info) {
+  return info.abi_minor >= 2 &&
+         info.vtable->struct_size >= KALAM_BACKEND_VTABLE_SIZE_1_2;
+}
+// The capability bits ABI 1.0 and 1.1 define; an older plugin's other bits
+// mean nothing.
+constexpr uint64_t kCapsBefore1_2 = (UINT64_C(1) << 12) - 1;
+}  // namespace
+
 Plugin::Plugin(const Token&, fs::path file, const kalam_plugin_info& info)
     : name_(info.name),
       version_(info.version != nullptr ? info.version : ""),
@@ -35,14 +48,24 @@ Plugin::Plugin(const Token&, fs::path file, const kalam_plugin_info& info)
       abi_major_(info.abi_major),
       abi_minor_(info.abi_minor),
       format_version_(info.format_version),
-      capabilities_(info.capabilities),
+      capabilities_(speaks_1_2(info) ? info.capabilities
+                                     : info.capabilities & kCapsBefore1_2),
       max_key_size_(info.max_key_size),
       max_value_size_(info.max_value_size),
       vtable_(info.vtable),
       // Read only when the table covers the slot (convention 7).
       iter_read_batch_(info.vtable->struct_size >= KALAM_BACKEND_VTABLE_SIZE_1_1
                            ? info.vtable->iter_read_batch
-                           : nullptr) {}
+                           : nullptr),
+      write_conditional_(
+          speaks_1_2(info) && (info.capabilities & KALAM_CAP_CONDITIONAL_WRITE)
+              ? info.vtable->write_conditional
+              : nullptr),
+      read_modify_write_(
+          speaks_1_2(info) && (info.capabilities & KALAM_CAP_READ_MODIFY_WRITE)
+              ? info.vtable->read_modify_write
+              : nullptr),
+      get_limits_(speaks_1_2(info) ? info.vtable->get_limits : nullptr) {}
 
 std::vector<std::string> capability_names(uint64_t capabilities) {
   static const std::pair<uint64_t, const char*> kNames[] = {
@@ -58,6 +81,10 @@ std::vector<std::string> capability_names(uint64_t capabilities) {
       {KALAM_CAP_PROPERTIES, "properties"},
       {KALAM_CAP_CHECKPOINT, "checkpoint"},
       {KALAM_CAP_READ_ONLY_OPEN, "read_only_open"},
+      {KALAM_CAP_CONDITIONAL_WRITE, "conditional_write"},
+      {KALAM_CAP_READ_MODIFY_WRITE, "read_modify_write"},
+      {KALAM_CAP_REMOTE, "remote"},
+      {KALAM_CAP_SHARED, "shared"},
   };
   std::vector<std::string> out;
   for (const auto& [bit, name] : kNames) {
@@ -402,6 +429,26 @@ Status negotiate(const fs::path& file, kalam_plugin_entry_fn entry,
       return refuse(file, "declares capability '" + capability_names(cap)[0] +
                               "' but its function table entry is NULL");
     }
+  }
+  if (speaks_1_2(*info)) {
+    const std::pair<uint64_t, const void*> optional_1_2[] = {
+        {KALAM_CAP_CONDITIONAL_WRITE,
+         reinterpret_cast<const void*>(vt->write_conditional)},
+        {KALAM_CAP_READ_MODIFY_WRITE,
+         reinterpret_cast<const void*>(vt->read_modify_write)},
+    };
+    for (const auto& [cap, fn] : optional_1_2) {
+      if ((info->capabilities & cap) && fn == nullptr) {
+        return refuse(file, "declares capability '" + capability_names(cap)[0] +
+                                "' but its function table entry is NULL");
+      }
+    }
+  } else if (info->abi_minor >= 2) {
+    return mismatch("reports ABI " + plugin_version + " but its function " +
+                    "table is " + std::to_string(vt->struct_size) +
+                    " bytes, smaller than the " +
+                    std::to_string(KALAM_BACKEND_VTABLE_SIZE_1_2) +
+                    " bytes of ABI 1.2; rebuild it against this header");
   }
   return Status::OK();
 }

@@ -30,6 +30,18 @@ std::string_view code_name(Code code) {
       return "BUFFER_TOO_SMALL";
     case Code::kDropped:
       return "DROPPED";
+    case Code::kConflict:
+      return "CONFLICT";
+    case Code::kUnavailable:
+      return "UNAVAILABLE";
+    case Code::kTimedOut:
+      return "TIMED_OUT";
+    case Code::kOutcomeUnknown:
+      return "OUTCOME_UNKNOWN";
+    case Code::kSnapshotTooOld:
+      return "SNAPSHOT_TOO_OLD";
+    case Code::kTooLarge:
+      return "TOO_LARGE";
     case Code::kClosed:
       return "CLOSED";
     case Code::kAlreadyExists:

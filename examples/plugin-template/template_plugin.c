@@ -9,8 +9,11 @@
  *
  * The store: each column family is a sorted array of (key, value) copies,
  * searched with binary search. Nothing is written to disk. The plugin
- * declares atomic batches, reverse iteration and delete-range; it is not
- * thread-safe (the engine then serialises every call) and has no snapshots.
+ * declares atomic batches, reverse iteration, delete-range and (ABI 1.2)
+ * conditional writes and read-modify-write; it is not thread-safe (the
+ * engine then serialises every call, which is what makes its conditional
+ * writes atomic: no other call runs between the check and the write) and
+ * has no snapshots.
  * docs/writing-a-plugin.md walks through it.
  */
 #include <kalam/backend_api.h>
@@ -346,12 +349,12 @@ static int t_multi_get(kalam_db *db, const kalam_read_options *options,
  * op and allocates everything the write needs (copies, array room); only if
  * all of that succeeded does phase 2 apply the ops, and phase 2 cannot fail.
  */
-static int t_write(kalam_db *db, const kalam_write_options *options,
-                   const kalam_write_op *ops, size_t op_count,
-                   kalam_status *status) {
-  unsigned char **copies = NULL; /* key and value copy per op */
-  size_t i, puts = 0;
-  int rc = KALAM_OK;
+/* Phase 1a of a write: checks the options and every op; counts the puts. */
+static int check_ops(kalam_db *db, const kalam_write_options *options,
+                     const kalam_write_op *ops, size_t op_count, size_t *puts,
+                     kalam_status *status) {
+  size_t i;
+  *puts = 0;
   if (db == NULL || options == NULL || (ops == NULL && op_count != 0)) {
     return fail(status, KALAM_INVALID_ARGUMENT, "write: NULL argument");
   }
@@ -362,7 +365,6 @@ static int t_write(kalam_db *db, const kalam_write_options *options,
                 "unknown flags",
                 (unsigned)options->op_stride);
   }
-  /* Phase 1a: validate. */
   for (i = 0; i < op_count; ++i) {
     const kalam_write_op *op = kalam_write_op_at(ops, options->op_stride, i);
     const kalam_cf *cf = family(db, op->cf);
@@ -382,8 +384,18 @@ static int t_write(kalam_db *db, const kalam_write_options *options,
         (op->value == NULL && op->value_len != 0)) {
       return fail(status, KALAM_INVALID_ARGUMENT, "op %zu: NULL bytes", i);
     }
-    if (op->type == KALAM_OP_PUT) ++puts;
+    if (op->type == KALAM_OP_PUT) ++*puts;
   }
+  return KALAM_OK;
+}
+
+static int t_write(kalam_db *db, const kalam_write_options *options,
+                   const kalam_write_op *ops, size_t op_count,
+                   kalam_status *status) {
+  unsigned char **copies = NULL; /* key and value copy per op */
+  size_t i, puts = 0;
+  int rc = check_ops(db, options, ops, op_count, &puts, status);
+  if (rc != KALAM_OK) return rc;
   if (db->max_keys != 0 && db->total_keys + puts > db->max_keys) {
     return fail(status, KALAM_NO_SPACE,
                 "the write could grow the store past max_keys=%zu; raise the "
@@ -458,6 +470,110 @@ static int t_write(kalam_db *db, const kalam_write_options *options,
   }
   free(copies);
   return KALAM_OK;
+}
+
+/* ---- ABI 1.2: conditional writes and read-modify-write --------------------
+ */
+
+/* The plugin is not thread-safe, so the host serialises every call on the
+ * database: nothing runs between the checks below and t_write(). A
+ * thread-safe plugin does the same under its write lock or inside its
+ * write transaction. */
+static int t_write_conditional(kalam_db *db, const kalam_write_options *options,
+                               const kalam_expectation *expects,
+                               size_t expect_count, const kalam_write_op *ops,
+                               size_t op_count, kalam_status *status) {
+  size_t i, puts = 0;
+  int rc;
+  if (expects == NULL && expect_count != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, "expects: NULL argument");
+  }
+  /* Validate everything before checking anything. */
+  for (i = 0; i < expect_count; ++i) {
+    const kalam_expectation *e = &expects[i];
+    if ((e->type != KALAM_EXPECT_VALUE && e->type != KALAM_EXPECT_ABSENT &&
+         e->type != KALAM_EXPECT_PRESENT) ||
+        e->reserved0 != 0 || e->key == NULL || e->key_len == 0 ||
+        (e->value == NULL && e->value_len != 0)) {
+      return fail(status, KALAM_INVALID_ARGUMENT,
+                  "expectation %zu: unknown type, non-zero reserved0, empty "
+                  "key or NULL bytes; nothing was applied",
+                  i);
+    }
+  }
+  rc = check_ops(db, options, ops, op_count, &puts, status);
+  if (rc != KALAM_OK) return rc;
+  /* Check in index order; the first that fails decides. */
+  for (i = 0; i < expect_count; ++i) {
+    const kalam_expectation *e = &expects[i];
+    const entry *found = NULL;
+    int holds;
+    rc = lookup(db, NULL, e->cf, e->key, e->key_len, &found, status);
+    if (rc != KALAM_OK && rc != KALAM_NOT_FOUND) return rc;
+    if (e->type == KALAM_EXPECT_ABSENT) {
+      holds = rc == KALAM_NOT_FOUND;
+    } else if (e->type == KALAM_EXPECT_PRESENT) {
+      holds = rc == KALAM_OK;
+    } else {
+      holds = rc == KALAM_OK && compare(found->value, found->value_len,
+                                        e->value, e->value_len) == 0;
+    }
+    if (!holds) {
+      fail(status, KALAM_CONFLICT,
+           "expectation %zu does not hold; nothing was applied", i);
+      /* native_code names the first failed expectation. */
+      if (status != NULL &&
+          status->struct_size >=
+              offsetof(kalam_status, native_code) + sizeof(int64_t)) {
+        status->native_code = (int64_t)i;
+      }
+      return KALAM_CONFLICT;
+    }
+  }
+  return t_write(db, options, ops, op_count, status);
+}
+
+/* Reads the keys, hands them to the host's visitor and applies what it
+ * returns. The views handed out point into the entries array, which nothing
+ * changes while the visitor runs (it must not call back into the plugin). */
+static int t_read_modify_write(kalam_db *db, const kalam_write_options *options,
+                               size_t count, kalam_cf *const *cfs,
+                               const void *const *keys, const size_t *key_lens,
+                               kalam_rmw_visitor visit, void *ctx,
+                               kalam_status *status) {
+  kalam_rmw_value *current;
+  const kalam_write_op *ops = NULL;
+  size_t i, op_count = 0;
+  int rc = KALAM_OK;
+  if (db == NULL || options == NULL || visit == NULL ||
+      (count != 0 && (keys == NULL || key_lens == NULL))) {
+    return fail(status, KALAM_INVALID_ARGUMENT,
+                "read_modify_write: NULL argument");
+  }
+  current = (kalam_rmw_value *)calloc(count + 1, sizeof *current);
+  if (current == NULL) return fail(status, KALAM_NO_MEMORY, "out of memory");
+  for (i = 0; i < count && rc == KALAM_OK; ++i) {
+    const entry *found = NULL;
+    if (keys[i] == NULL || key_lens[i] == 0) {
+      rc = fail(status, KALAM_INVALID_ARGUMENT, "key %zu is empty", i);
+      break;
+    }
+    rc = lookup(db, NULL, cfs != NULL ? cfs[i] : NULL, keys[i], key_lens[i],
+                &found, status);
+    current[i].code = rc;
+    if (rc == KALAM_OK) {
+      current[i].value = found->value;
+      current[i].value_len = found->value_len;
+    } else if (rc == KALAM_NOT_FOUND) {
+      rc = KALAM_OK;
+    }
+  }
+  if (rc == KALAM_OK && visit(ctx, count, current, &ops, &op_count) == 0 &&
+      op_count != 0) {
+    rc = t_write(db, options, ops, op_count, status);
+  }
+  free(current);
+  return rc;
 }
 
 /* ---- Snapshots: not offered ---------------------------------------------- */
@@ -732,37 +848,20 @@ static int t_iter_read_batch(kalam_iter *it, uint32_t flags, size_t max,
 /* ---- The entry point ----------------------------------------------------- */
 
 static const kalam_backend_vtable kTable = {
-    sizeof(kalam_backend_vtable),
-    0,
-    t_open,
-    t_close,
-    t_flush,
-    t_cf_open,
-    t_cf_drop,
-    t_cf_list,
-    t_get,
-    t_get_into,
-    t_multi_get,
-    t_write,
-    t_snapshot_create,
-    t_snapshot_release,
-    t_iter_create,
-    t_iter_destroy,
-    t_iter_seek_first,
-    t_iter_seek_last,
-    t_iter_seek,
-    t_iter_seek_for_prev,
-    t_iter_next,
-    t_iter_prev,
-    t_iter_valid,
-    t_iter_entry,
-    t_iter_status,
+    sizeof(kalam_backend_vtable), 0, t_open, t_close, t_flush, t_cf_open,
+    t_cf_drop, t_cf_list, t_get, t_get_into, t_multi_get, t_write,
+    t_snapshot_create, t_snapshot_release, t_iter_create, t_iter_destroy,
+    t_iter_seek_first, t_iter_seek_last, t_iter_seek, t_iter_seek_for_prev,
+    t_iter_next, t_iter_prev, t_iter_valid, t_iter_entry, t_iter_status,
     t_iter_next_batch,
     NULL, /* compact_range: KALAM_CAP_COMPACT_RANGE not declared */
     NULL, /* get_property: KALAM_CAP_PROPERTIES not declared */
     NULL, /* checkpoint: KALAM_CAP_CHECKPOINT not declared */
     /* ABI 1.1 */
     t_iter_read_batch,
+    /* ABI 1.2 */
+    t_write_conditional, t_read_modify_write,
+    NULL, /* get_limits: no per-write limits */
 };
 
 KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host *host,
@@ -784,9 +883,10 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host *host,
   }
   memset(&mine, 0, sizeof mine);
   mine.abi_major = KALAM_ABI_VERSION_MAJOR;
-  /* The highest minor this plugin implements (1.1: iter_read_batch); a
-   * host that understands less ignores the slots it does not know. */
-  mine.abi_minor = 1;
+  /* The highest minor this plugin implements (1.1: iter_read_batch; 1.2:
+   * write_conditional, read_modify_write); a host that understands less
+   * ignores the slots it does not know. */
+  mine.abi_minor = 2;
   if (mine.abi_minor > host->abi_max_minor)
     mine.abi_minor = host->abi_max_minor;
   mine.pointer_size = (uint32_t)sizeof(void *);
@@ -796,6 +896,12 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host *host,
   mine.version = "1.0.0";
   mine.capabilities = KALAM_CAP_ATOMIC_BATCH | KALAM_CAP_REVERSE_ITERATION |
                       KALAM_CAP_DELETE_RANGE;
+  /* ABI 1.2 bits mean nothing to an older host: declare them only to a 1.2
+   * one. */
+  if (mine.abi_minor >= 2) {
+    mine.capabilities |=
+        KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_READ_MODIFY_WRITE;
+  }
   mine.max_key_size = 0;
   mine.max_value_size = 0;
   mine.vtable = &kTable;

@@ -148,6 +148,79 @@ constexpr bool null_with_length(const void* data, size_t len) noexcept {
   return data == nullptr && len > 0;
 }
 
+// ---- Expectations (ABI 1.2 write_conditional) ------------------------------
+
+// Validates expects[0..count): known types, reserved0 == 0, a non-empty key,
+// no NULL pointer with a length. KALAM_OK, or KALAM_INVALID_ARGUMENT naming
+// the index ("<plugin>: write_conditional: expectation #i ...").
+inline int check_expectations(const char* plugin,
+                              const kalam_expectation* expects, size_t count,
+                              kalam_status* status) noexcept {
+  if (count > 0 && expects == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "%s: write_conditional: expects is NULL but expect_count is "
+                "%zu",
+                plugin, count);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const kalam_expectation& e = expects[i];
+    if (e.type != KALAM_EXPECT_VALUE && e.type != KALAM_EXPECT_ABSENT &&
+        e.type != KALAM_EXPECT_PRESENT) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "%s: write_conditional: expectation #%zu has unknown type "
+                  "%u; nothing was applied",
+                  plugin, i, static_cast<unsigned>(e.type));
+    }
+    if (e.reserved0 != 0) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "%s: write_conditional: expectation #%zu has reserved0 = "
+                  "%u, must be 0; nothing was applied",
+                  plugin, i, static_cast<unsigned>(e.reserved0));
+    }
+    if (e.key_len == 0 || e.key == nullptr) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "%s: write_conditional: expectation #%zu has an empty or "
+                  "NULL key; keys are 1 or more bytes; nothing was applied",
+                  plugin, i);
+    }
+    if (e.type == KALAM_EXPECT_VALUE &&
+        null_with_length(e.value, e.value_len)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "%s: write_conditional: expectation #%zu has a NULL value "
+                  "of length %zu; nothing was applied",
+                  plugin, i, e.value_len);
+    }
+  }
+  return KALAM_OK;
+}
+
+// Whether `e` holds for its key, which is `found` with value[0..len).
+inline bool expectation_holds(const kalam_expectation& e, bool found,
+                              const void* value, size_t len) noexcept {
+  switch (e.type) {
+    case KALAM_EXPECT_ABSENT:
+      return !found;
+    case KALAM_EXPECT_PRESENT:
+      return found;
+    default:  // KALAM_EXPECT_VALUE
+      return found && len == e.value_len &&
+             (len == 0 || std::memcmp(value, e.value, len) == 0);
+  }
+}
+
+// The KALAM_CONFLICT of expectation #index: native_code = index, and a
+// message naming it. Returns KALAM_CONFLICT.
+inline int conflict(kalam_status* status, const char* plugin, size_t index,
+                    const kalam_expectation& e) noexcept {
+  const char* what = e.type == KALAM_EXPECT_ABSENT    ? "to be absent"
+                     : e.type == KALAM_EXPECT_PRESENT ? "to be present"
+                                                      : "to hold a value";
+  return fail(status, KALAM_CONFLICT, static_cast<int64_t>(index),
+              "%s: expectation #%zu (a key of %zu byte(s) expected %s) does "
+              "not hold; nothing was applied",
+              plugin, index, e.key_len, what);
+}
+
 // The smallest string greater than every string starting with `prefix`, or
 // nullopt when there is none (empty prefix, or only 0xFF bytes).
 inline std::optional<std::string> prefix_successor(std::string_view prefix) {
@@ -288,7 +361,10 @@ inline int plugin_entry(const kalam_host* host, kalam_plugin_info* info,
   if (KALAM_PLUGIN_COVERS(info, name)) info->name = values.name;
   if (KALAM_PLUGIN_COVERS(info, version)) info->version = values.version;
   if (KALAM_PLUGIN_COVERS(info, capabilities)) {
-    info->capabilities = values.capabilities;
+    // Bits 12 and up are ABI 1.2's: a host that speaks less never sees them.
+    info->capabilities = minor >= 2
+                             ? values.capabilities
+                             : values.capabilities & ((UINT64_C(1) << 12) - 1);
   }
   if (KALAM_PLUGIN_COVERS(info, max_key_size)) {
     info->max_key_size = values.max_key_size;

@@ -78,7 +78,10 @@ enum Kind : int {
   kCompactRange,
   kGetProperty,
   kCheckpoint,
-  kIterReadBatch,  // ABI 1.1; last, so the numbers of the others stay
+  kIterReadBatch,     // ABI 1.1; after the others, so their numbers stay
+  kWriteConditional,  // ABI 1.2
+  kReadModifyWrite,   // ABI 1.2
+  kGetLimits,         // ABI 1.2
   kKindCount
 };
 
@@ -104,10 +107,16 @@ constexpr const char* kKindNames[kKindCount] = {"open",
                                                 "compact_range",
                                                 "get_property",
                                                 "checkpoint",
-                                                "iter_read_batch"};
+                                                "iter_read_batch",
+                                                "write_conditional",
+                                                "read_modify_write",
+                                                "get_limits"};
 
 constexpr uint32_t bit(Kind k) { return uint32_t{1} << k; }
-constexpr uint32_t kAllKinds = (uint32_t{1} << kKindCount) - 1;
+// "all": every kind but get_limits, which the host calls once per open (so
+// counting it would shift every fail_call index written before ABI 1.2).
+constexpr uint32_t kAllKinds =
+    ((uint32_t{1} << kKindCount) - 1) & ~(uint32_t{1} << kGetLimits);
 constexpr uint32_t kReadKinds = bit(kGet) | bit(kGetInto) | bit(kMultiGet);
 constexpr uint32_t kIterKinds =
     bit(kIterCreate) | bit(kIterSeekFirst) | bit(kIterSeekLast) |
@@ -264,6 +273,9 @@ struct Config {
   uint64_t fail_from = UINT64_MAX;  // none
   int code = KALAM_IO_ERROR;
   bool log_injections = false;
+  // ABI 1.2 limits to report from get_limits() and enforce on writes, as a
+  // remote store would (0: none, and the inner plugin's are reported).
+  uint64_t limit_write_ops = 0;
 };
 
 bool parse_count(std::string_view text, uint64_t* out) {
@@ -312,9 +324,18 @@ int parse_kinds(std::string_view text, uint32_t* out, kalam_status* status) {
 
 int parse_code(std::string_view text, int* out) {
   static const std::pair<const char*, int> kCodes[] = {
-      {"io_error", KALAM_IO_ERROR},   {"no_space", KALAM_NO_SPACE},
-      {"busy", KALAM_BUSY},           {"corruption", KALAM_CORRUPTION},
-      {"no_memory", KALAM_NO_MEMORY}, {"internal", KALAM_INTERNAL},
+      {"io_error", KALAM_IO_ERROR},
+      {"no_space", KALAM_NO_SPACE},
+      {"busy", KALAM_BUSY},
+      {"corruption", KALAM_CORRUPTION},
+      {"no_memory", KALAM_NO_MEMORY},
+      {"internal", KALAM_INTERNAL},
+      // ABI 1.2: what a remote store fails with (injected before the inner
+      // call, so nothing was applied, which outcome_unknown allows).
+      {"unavailable", KALAM_UNAVAILABLE},
+      {"timed_out", KALAM_TIMED_OUT},
+      {"outcome_unknown", KALAM_OUTCOME_UNKNOWN},
+      {"too_large", KALAM_TOO_LARGE},
   };
   for (const auto& [name, code] : kCodes) {
     if (kalam_plugin::iequals(kalam_plugin::trim(text), name)) {
@@ -368,7 +389,12 @@ int parse_config(const kalam_open_params* params, Config* config,
     } else if (key == "fail_code") {
       if (!parse_code(value, &config->code)) {
         return bad_value(
-            "io_error, no_space, busy, corruption, no_memory or internal");
+            "io_error, no_space, busy, corruption, no_memory, internal, "
+            "unavailable, timed_out, outcome_unknown or too_large");
+      }
+    } else if (key == "limit_write_ops") {
+      if (!parse_count(value, &config->limit_write_ops)) {
+        return bad_value("a count of ops per write (0: no limit)");
       }
     } else if (key == "log_injections") {
       if (value == "true" || value == "1") {
@@ -382,7 +408,7 @@ int parse_config(const kalam_open_params* params, Config* config,
       return fail(status, KALAM_INVALID_ARGUMENT, 0,
                   "%s: unknown option '%s'; known: inner, inner.<key> (passed "
                   "to the inner plugin as <key>), fail_call, fail_from, "
-                  "fail_kind, fail_code, log_injections",
+                  "fail_kind, fail_code, limit_write_ops, log_injections",
                   kWho, key_c);
     }
   }
@@ -602,11 +628,23 @@ int f_multi_get(::kalam_db* db, const kalam_read_options* options, size_t count,
   });
 }
 
+// limit_write_ops: a write over it is refused whole, as a remote store
+// over its --max-txn-ops would.
+int over_limit(const ::kalam_db* db, size_t op_count, kalam_status* status) {
+  const uint64_t limit = db->config.limit_write_ops;
+  if (limit == 0 || op_count <= limit) return KALAM_OK;
+  return fail(status, KALAM_TOO_LARGE, 0,
+              "%s: a write of %zu ops is over limit_write_ops=%" PRIu64
+              "; nothing was applied",
+              kWho, op_count, limit);
+}
+
 int f_write(::kalam_db* db, const kalam_write_options* options,
             const kalam_write_op* ops, size_t op_count, kalam_status* status) {
   return guarded(status, "write", [&]() -> int {
     FAULTY_CHECK_DB(db);
     FAULTY_INJECT(db, kWrite);
+    if (int rc = over_limit(db, op_count, status); rc != KALAM_OK) return rc;
     return db->inner->vt->write(db->db, options, ops, op_count, status);
   });
 }
@@ -851,6 +889,68 @@ int not_supported(kalam_status* status, const ::kalam_db* db,
               db->inner->name.c_str(), what);
 }
 
+// ABI 1.2 slots of the inner plugin, or NULL when it is older (its table
+// does not cover them).
+const kalam_backend_vtable* inner_1_2(const Inner* inner) {
+  return inner->info.abi_minor >= 2 &&
+                 inner->vt->struct_size >= KALAM_BACKEND_VTABLE_SIZE_1_2
+             ? inner->vt
+             : nullptr;
+}
+
+// ABI 1.2: forwarded (an injected failure applies nothing).
+int f_write_conditional(::kalam_db* db, const kalam_write_options* options,
+                        const kalam_expectation* expects, size_t expect_count,
+                        const kalam_write_op* ops, size_t op_count,
+                        kalam_status* status) {
+  return guarded(status, "write_conditional", [&]() -> int {
+    FAULTY_CHECK_DB(db);
+    FAULTY_INJECT(db, kWriteConditional);
+    if (int rc = over_limit(db, op_count, status); rc != KALAM_OK) return rc;
+    const kalam_backend_vtable* vt = inner_1_2(db->inner);
+    if (vt == nullptr || vt->write_conditional == nullptr) {
+      return not_supported(status, db, "write_conditional");
+    }
+    return vt->write_conditional(db->db, options, expects, expect_count, ops,
+                                 op_count, status);
+  });
+}
+
+int f_read_modify_write(::kalam_db* db, const kalam_write_options* options,
+                        size_t count, kalam_cf* const* cfs,
+                        const void* const* keys, const size_t* key_lens,
+                        kalam_rmw_visitor visit, void* ctx,
+                        kalam_status* status) {
+  return guarded(status, "read_modify_write", [&]() -> int {
+    FAULTY_CHECK_DB(db);
+    FAULTY_INJECT(db, kReadModifyWrite);
+    const kalam_backend_vtable* vt = inner_1_2(db->inner);
+    if (vt == nullptr || vt->read_modify_write == nullptr) {
+      return not_supported(status, db, "read_modify_write");
+    }
+    return vt->read_modify_write(db->db, options, count, cfs, keys, key_lens,
+                                 visit, ctx, status);
+  });
+}
+
+int f_get_limits(::kalam_db* db, kalam_limits* out, kalam_status* status) {
+  return guarded(status, "get_limits", [&]() -> int {
+    FAULTY_CHECK_DB(db);
+    FAULTY_INJECT(db, kGetLimits);
+    const kalam_backend_vtable* vt = inner_1_2(db->inner);
+    if (db->config.limit_write_ops != 0) {
+      if (out == nullptr || !KALAM_PLUGIN_COVERS(out, max_write_ops)) {
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                    "%s: get_limits: out is NULL or too small", kWho);
+      }
+      out->max_write_ops = db->config.limit_write_ops;
+      return KALAM_OK;
+    }
+    if (vt == nullptr || vt->get_limits == nullptr) return KALAM_OK;
+    return vt->get_limits(db->db, out, status);
+  });
+}
+
 int f_compact_range(::kalam_db* db, kalam_cf* cf, uint32_t flags,
                     const void* begin, size_t begin_len, const void* end,
                     size_t end_len, kalam_status* status) {
@@ -939,6 +1039,9 @@ const kalam_backend_vtable kVtable = {
     .get_property = f_get_property,
     .checkpoint = f_checkpoint,
     .iter_read_batch = f_iter_read_batch,
+    .write_conditional = f_write_conditional,
+    .read_modify_write = f_read_modify_write,
+    .get_limits = f_get_limits,
 };
 
 }  // namespace

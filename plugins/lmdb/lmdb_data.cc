@@ -292,140 +292,130 @@ int delete_range(MDB_txn* txn, MDB_dbi dbi, const void* begin, size_t begin_len,
   return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
 }
 
-int write_impl(kalam_db* db, const kalam_write_options* options,
-               const kalam_write_op* ops, size_t op_count,
-               kalam_status* status) {
-  if (db == nullptr || options == nullptr) {
-    return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                "lmdb write: db and options must not be NULL");
+// Checks write op #i and resolves its family into *family; `what` names it
+// in messages (out may be NULL: a first pass that formats no text).
+int check_write_op(kalam_db* db, const kalam_write_op* op, size_t i,
+                   kalam_cf** family, const char* what, kalam_status* out) {
+  int rc = resolve_cf(db, op->cf, family, what, out);
+  if (rc != KALAM_OK) return rc;
+  if (op->reserved0 != 0) {
+    return fail(out, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb %s: reserved0 must be 0; nothing was applied", what);
   }
-  if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
-    return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                "lmdb write: options->struct_size %u does not cover "
-                "op_stride",
-                options->struct_size);
-  }
-  if ((options->flags & ~KALAM_WRITE_SYNC) != 0) {
-    return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                "lmdb write: unknown write flags 0x%x",
-                options->flags & ~KALAM_WRITE_SYNC);
-  }
-  const uint32_t stride = options->op_stride;
-  if (op_count > 0 && (ops == nullptr || stride < sizeof(kalam_write_op))) {
-    return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                "lmdb write: ops must not be NULL and op_stride (%u) must be "
-                "at least %zu",
-                stride, sizeof(kalam_write_op));
-  }
-  if (db->read_only) {
-    return fail(status, KALAM_NOT_SUPPORTED, 0,
-                "lmdb write: the database '%s' is open read-only",
-                db->path.c_str());
-  }
-  // Validate every op before anything is applied. The ops' families: on the
-  // stack for the usual small write, so a single put allocates nothing.
-  constexpr size_t kInlineFamilies = 16;
-  kalam_cf* inline_families[kInlineFamilies];
-  std::vector<kalam_cf*> more_families;
-  if (op_count > kInlineFamilies) more_families.resize(op_count);
-  kalam_cf** const families =
-      op_count > kInlineFamilies ? more_families.data() : inline_families;
-  // Checks op i; `what` names it in messages. Ops are checked first with no
-  // status and a fixed name, so a valid write formats no text; the failing
-  // op is checked again to describe it.
-  auto check_op = [&](size_t i, const char* what, kalam_status* out) {
-    const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
-    int rc = resolve_cf(db, op->cf, &families[i], what, out);
-    if (rc != KALAM_OK) return rc;
-    if (op->reserved0 != 0) {
-      return fail(out, KALAM_INVALID_ARGUMENT, 0,
-                  "lmdb %s: reserved0 must be 0; nothing was applied", what);
-    }
-    switch (op->type) {
-      case KALAM_OP_PUT:
-        rc = check_key(op->key, op->key_len, what, out);
-        if (rc != KALAM_OK) return rc;
-        if (!bytes_ok(op->value, op->value_len)) {
-          return fail(out, KALAM_INVALID_ARGUMENT, 0,
-                      "lmdb %s: value is NULL with length %zu", what,
-                      op->value_len);
-        }
-        if (op->value_len > kMaxValueSize) {
-          return fail(out, KALAM_INVALID_ARGUMENT, 0,
-                      "lmdb %s: value of %zu bytes is over LMDB's maximum "
-                      "of %llu bytes",
-                      what, op->value_len,
-                      static_cast<unsigned long long>(kMaxValueSize));
-        }
-        break;
-      case KALAM_OP_DELETE:
-        rc = check_key(op->key, op->key_len, what, out);
-        if (rc != KALAM_OK) return rc;
-        break;
-      case KALAM_OP_DELETE_RANGE:
-        // Bounds are positions, not stored keys: any length is fine.
-        if (!bytes_ok(op->key, op->key_len) ||
-            !bytes_ok(op->value, op->value_len)) {
-          return fail(out, KALAM_INVALID_ARGUMENT, 0,
-                      "lmdb %s: a bound is NULL with a non-zero length", what);
-        }
-        break;
-      default:
+  switch (op->type) {
+    case KALAM_OP_PUT:
+      rc = check_key(op->key, op->key_len, what, out);
+      if (rc != KALAM_OK) return rc;
+      if (!bytes_ok(op->value, op->value_len)) {
         return fail(out, KALAM_INVALID_ARGUMENT, 0,
-                    "lmdb write op %zu: unknown op type %u; nothing was "
-                    "applied",
-                    i, op->type);
-    }
-    if (families[i]->state.load(std::memory_order_acquire) == kDropped) {
-      return fail_dropped(out, families[i], what);
-    }
-    return KALAM_OK;
-  };
+                    "lmdb %s: value is NULL with length %zu", what,
+                    op->value_len);
+      }
+      if (op->value_len > kMaxValueSize) {
+        return fail(out, KALAM_INVALID_ARGUMENT, 0,
+                    "lmdb %s: value of %zu bytes is over LMDB's maximum "
+                    "of %llu bytes",
+                    what, op->value_len,
+                    static_cast<unsigned long long>(kMaxValueSize));
+      }
+      break;
+    case KALAM_OP_DELETE:
+      rc = check_key(op->key, op->key_len, what, out);
+      if (rc != KALAM_OK) return rc;
+      break;
+    case KALAM_OP_DELETE_RANGE:
+      // Bounds are positions, not stored keys: any length is fine.
+      if (!bytes_ok(op->key, op->key_len) ||
+          !bytes_ok(op->value, op->value_len)) {
+        return fail(out, KALAM_INVALID_ARGUMENT, 0,
+                    "lmdb %s: a bound is NULL with a non-zero length", what);
+      }
+      break;
+    default:
+      return fail(out, KALAM_INVALID_ARGUMENT, 0,
+                  "lmdb write op %zu: unknown op type %u; nothing was "
+                  "applied",
+                  i, op->type);
+  }
+  if ((*family)->state.load(std::memory_order_acquire) == kDropped) {
+    return fail_dropped(out, *family, what);
+  }
+  return KALAM_OK;
+}
+
+// Checks every op, filling families[0..op_count). Nothing is applied.
+int check_write_ops(kalam_db* db, uint32_t stride, const kalam_write_op* ops,
+                    size_t op_count, kalam_cf** families,
+                    kalam_status* status) {
   for (size_t i = 0; i < op_count; ++i) {
-    if (check_op(i, "write op", nullptr) != KALAM_OK) {
-      const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
+    const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
+    if (check_write_op(db, op, i, &families[i], "write op", nullptr) !=
+        KALAM_OK) {
       char what[64];
       std::snprintf(what, sizeof what, "write op %zu (%s)", i,
                     op_name(op->type));
-      const int rc = check_op(i, what, status);
+      const int rc = check_write_op(db, op, i, &families[i], what, status);
       if (rc != KALAM_OK) return rc;
     }
   }
-  if (op_count == 0) return KALAM_OK;
+  return KALAM_OK;
+}
 
-  std::unique_lock<std::mutex> write_lock(db->write_mu);
-  TxnGuard txn;
-  int rc = mdb_txn_begin(db->env, nullptr, 0, txn.out());
-  if (rc != 0) {
-    return fail_mdb(status, rc,
-                    "lmdb write: cannot begin a write "
-                    "transaction in '%s'",
-                    db->path.c_str());
+// Checks the write options shared by write(), write_conditional() and
+// read_modify_write(); `call` names the call in messages.
+int check_write_options(kalam_db* db, const kalam_write_options* options,
+                        const char* call, kalam_status* status) {
+  if (db == nullptr || options == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb %s: db and options must not be NULL", call);
   }
-  // Under write_mu no drop runs or half-finishes, so a family that is not
-  // kDropped now has an open dbi until the commit.
-  for (size_t i = 0; i < op_count; ++i) {
-    if (families[i]->state.load(std::memory_order_acquire) == kDropped) {
-      return fail_dropped(status, families[i], "write");
-    }
+  if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb %s: options->struct_size %u does not cover "
+                "op_stride",
+                call, options->struct_size);
   }
+  if ((options->flags & ~KALAM_WRITE_SYNC) != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb %s: unknown write flags 0x%x", call,
+                options->flags & ~KALAM_WRITE_SYNC);
+  }
+  if (options->op_stride < sizeof(kalam_write_op)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb %s: op_stride (%u) must be at least %zu", call,
+                options->op_stride, sizeof(kalam_write_op));
+  }
+  if (db->read_only) {
+    return fail(status, KALAM_NOT_SUPPORTED, 0,
+                "lmdb %s: the database '%s' is open read-only", call,
+                db->path.c_str());
+  }
+  return KALAM_OK;
+}
+
+// Applies checked ops inside `txn`. REQUIRES: write_mu held, no family in
+// `families` dropped.
+int apply_ops(kalam_db* db, MDB_txn* txn, uint32_t stride,
+              const kalam_write_op* ops, size_t op_count,
+              kalam_cf* const* families, kalam_status* status) {
   std::string scratch;
   for (size_t i = 0; i < op_count; ++i) {
     const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
     const MDB_dbi dbi = families[i]->dbi;
     MDB_val key = to_val(op->key, op->key_len);
+    int rc = 0;
     switch (op->type) {
       case KALAM_OP_PUT: {
         MDB_val value = to_val(op->value, op->value_len);
-        rc = mdb_put(txn.get(), dbi, &key, &value, 0);
+        rc = mdb_put(txn, dbi, &key, &value, 0);
         break;
       }
       case KALAM_OP_DELETE:
-        rc = mdb_del(txn.get(), dbi, &key, nullptr);
+        rc = mdb_del(txn, dbi, &key, nullptr);
         if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
         break;
       case KALAM_OP_DELETE_RANGE:
-        rc = delete_range(txn.get(), dbi, op->key, op->key_len, op->value,
+        rc = delete_range(txn, dbi, op->key, op->key_len, op->value,
                           op->value_len, &scratch);
         break;
     }
@@ -438,7 +428,16 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
                       format_size(db->options.map_size).c_str());
     }
   }
-  rc = txn.commit();
+  return KALAM_OK;
+}
+
+// Commits `txn`, releases write_lock, and makes the write durable when the
+// options ask for it.
+int commit_write(kalam_db* db, TxnGuard& txn,
+                 std::unique_lock<std::mutex>& write_lock,
+                 const kalam_write_options* options, size_t op_count,
+                 kalam_status* status) {
+  int rc = txn.commit();
   write_lock.unlock();
   if (rc == 0) invalidate_read_txns(db);
   if (rc != 0 && env_panicked(db->env)) {
@@ -469,6 +468,193 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
     }
   }
   return KALAM_OK;
+}
+
+// Takes write_mu and begins the write transaction.
+int begin_write(kalam_db* db, std::unique_lock<std::mutex>& write_lock,
+                TxnGuard& txn, kalam_status* status) {
+  write_lock = std::unique_lock<std::mutex>(db->write_mu);
+  const int rc = mdb_txn_begin(db->env, nullptr, 0, txn.out());
+  if (rc != 0) {
+    return fail_mdb(status, rc,
+                    "lmdb write: cannot begin a write "
+                    "transaction in '%s'",
+                    db->path.c_str());
+  }
+  return KALAM_OK;
+}
+
+// REQUIRES: write_mu held. Under it no drop runs or half-finishes, so a
+// family that is not kDropped now has an open dbi until the commit.
+int check_not_dropped(kalam_cf* const* families, size_t count,
+                      kalam_status* status) {
+  for (size_t i = 0; i < count; ++i) {
+    if (families[i]->state.load(std::memory_order_acquire) == kDropped) {
+      return fail_dropped(status, families[i], "write");
+    }
+  }
+  return KALAM_OK;
+}
+
+int write_impl(kalam_db* db, const kalam_write_options* options,
+               const kalam_write_op* ops, size_t op_count,
+               kalam_status* status) {
+  int rc = check_write_options(db, options, "write", status);
+  if (rc != KALAM_OK) return rc;
+  const uint32_t stride = options->op_stride;
+  if (op_count > 0 && ops == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb write: ops must not be NULL when op_count is %zu",
+                op_count);
+  }
+  // Validate every op before anything is applied. The ops' families: on the
+  // stack for the usual small write, so a single put allocates nothing.
+  constexpr size_t kInlineFamilies = 16;
+  kalam_cf* inline_families[kInlineFamilies];
+  std::vector<kalam_cf*> more_families;
+  if (op_count > kInlineFamilies) more_families.resize(op_count);
+  kalam_cf** const families =
+      op_count > kInlineFamilies ? more_families.data() : inline_families;
+  rc = check_write_ops(db, stride, ops, op_count, families, status);
+  if (rc != KALAM_OK) return rc;
+  if (op_count == 0) return KALAM_OK;
+
+  std::unique_lock<std::mutex> write_lock;
+  TxnGuard txn;
+  rc = begin_write(db, write_lock, txn, status);
+  if (rc != KALAM_OK) return rc;
+  rc = check_not_dropped(families, op_count, status);
+  if (rc != KALAM_OK) return rc;
+  rc = apply_ops(db, txn.get(), stride, ops, op_count, families, status);
+  if (rc != KALAM_OK) return rc;
+  return commit_write(db, txn, write_lock, options, op_count, status);
+}
+
+// ABI 1.2: the expectations are read with mdb_get() inside the same write
+// transaction that applies the ops, so nothing falls in between.
+int write_conditional_impl(kalam_db* db, const kalam_write_options* options,
+                           const kalam_expectation* expects,
+                           size_t expect_count, const kalam_write_op* ops,
+                           size_t op_count, kalam_status* status) {
+  int rc = check_write_options(db, options, "write_conditional", status);
+  if (rc != KALAM_OK) return rc;
+  rc = kalam_plugin::check_expectations("lmdb", expects, expect_count, status);
+  if (rc != KALAM_OK) return rc;
+  if (op_count > 0 && ops == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb write_conditional: ops must not be NULL when op_count "
+                "is %zu",
+                op_count);
+  }
+  const uint32_t stride = options->op_stride;
+  std::vector<kalam_cf*> expect_families(expect_count);
+  for (size_t i = 0; i < expect_count; ++i) {
+    rc = resolve_cf(db, expects[i].cf, &expect_families[i],
+                    "write_conditional expectation", status);
+    if (rc != KALAM_OK) return rc;
+    rc = check_key(expects[i].key, expects[i].key_len,
+                   "write_conditional expectation", status);
+    if (rc != KALAM_OK) return rc;
+  }
+  std::vector<kalam_cf*> families(op_count);
+  rc = check_write_ops(db, stride, ops, op_count, families.data(), status);
+  if (rc != KALAM_OK) return rc;
+
+  std::unique_lock<std::mutex> write_lock;
+  TxnGuard txn;
+  rc = begin_write(db, write_lock, txn, status);
+  if (rc != KALAM_OK) return rc;
+  rc = check_not_dropped(expect_families.data(), expect_count, status);
+  if (rc != KALAM_OK) return rc;
+  rc = check_not_dropped(families.data(), op_count, status);
+  if (rc != KALAM_OK) return rc;
+  for (size_t i = 0; i < expect_count; ++i) {
+    const kalam_expectation& e = expects[i];
+    MDB_val key = to_val(e.key, e.key_len);
+    MDB_val value{};
+    rc = mdb_get(txn.get(), expect_families[i]->dbi, &key, &value);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      return fail_mdb(status, rc,
+                      "lmdb write_conditional: reading the key of "
+                      "expectation #%zu failed; nothing was applied",
+                      i);
+    }
+    if (!kalam_plugin::expectation_holds(e, rc == 0, value.mv_data,
+                                         value.mv_size)) {
+      return kalam_plugin::conflict(status, "lmdb write_conditional", i, e);
+    }
+  }
+  if (op_count == 0) return KALAM_OK;  // A pure check: the txn is aborted.
+  rc = apply_ops(db, txn.get(), stride, ops, op_count, families.data(), status);
+  if (rc != KALAM_OK) return rc;
+  return commit_write(db, txn, write_lock, options, op_count, status);
+}
+
+// ABI 1.2: one LMDB write transaction reads the keys, runs the host's
+// visitor (views into the transaction's pages) and applies what it returns.
+int read_modify_write_impl(kalam_db* db, const kalam_write_options* options,
+                           size_t count, kalam_cf* const* cfs,
+                           const void* const* keys, const size_t* key_lens,
+                           kalam_rmw_visitor visit, void* ctx,
+                           kalam_status* status) {
+  int rc = check_write_options(db, options, "read_modify_write", status);
+  if (rc != KALAM_OK) return rc;
+  if (visit == nullptr ||
+      (count > 0 && (keys == nullptr || key_lens == nullptr))) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb read_modify_write: visit (and keys, key_lens when "
+                "count > 0) must not be NULL");
+  }
+  std::vector<kalam_cf*> key_families(count);
+  for (size_t i = 0; i < count; ++i) {
+    rc = resolve_cf(db, cfs != nullptr ? cfs[i] : nullptr, &key_families[i],
+                    "read_modify_write key", status);
+    if (rc != KALAM_OK) return rc;
+    rc = check_key(keys[i], key_lens[i], "read_modify_write key", status);
+    if (rc != KALAM_OK) return rc;
+  }
+  std::unique_lock<std::mutex> write_lock;
+  TxnGuard txn;
+  rc = begin_write(db, write_lock, txn, status);
+  if (rc != KALAM_OK) return rc;
+  rc = check_not_dropped(key_families.data(), count, status);
+  if (rc != KALAM_OK) return rc;
+  std::vector<kalam_rmw_value> current(count);
+  for (size_t i = 0; i < count; ++i) {
+    MDB_val key = to_val(keys[i], key_lens[i]);
+    MDB_val value{};
+    rc = mdb_get(txn.get(), key_families[i]->dbi, &key, &value);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      return fail_mdb(status, rc,
+                      "lmdb read_modify_write: reading key #%zu failed; "
+                      "nothing was applied",
+                      i);
+    }
+    current[i].code = rc == 0 ? KALAM_OK : KALAM_NOT_FOUND;
+    current[i].value = rc == 0 ? value.mv_data : nullptr;
+    current[i].value_len = rc == 0 ? value.mv_size : 0;
+  }
+  const kalam_write_op* ops = nullptr;
+  size_t op_count = 0;
+  if (visit(ctx, count, current.data(), &ops, &op_count) != 0) {
+    return KALAM_OK;  // Cancelled: the transaction is aborted.
+  }
+  if (op_count == 0) return KALAM_OK;
+  if (ops == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "lmdb read_modify_write: the visitor returned %zu ops and a "
+                "NULL array; nothing was applied",
+                op_count);
+  }
+  const uint32_t stride = options->op_stride;
+  std::vector<kalam_cf*> families(op_count);
+  rc = check_write_ops(db, stride, ops, op_count, families.data(), status);
+  if (rc != KALAM_OK) return rc;
+  rc = check_not_dropped(families.data(), op_count, status);
+  if (rc != KALAM_OK) return rc;
+  rc = apply_ops(db, txn.get(), stride, ops, op_count, families.data(), status);
+  if (rc != KALAM_OK) return rc;
+  return commit_write(db, txn, write_lock, options, op_count, status);
 }
 
 }  // namespace
@@ -599,6 +785,27 @@ int write(kalam_db* db, const kalam_write_options* options,
           kalam_status* status) noexcept {
   return guarded(status, "write", [&] {
     return write_impl(db, options, ops, op_count, status);
+  });
+}
+
+int write_conditional(kalam_db* db, const kalam_write_options* options,
+                      const kalam_expectation* expects, size_t expect_count,
+                      const kalam_write_op* ops, size_t op_count,
+                      kalam_status* status) noexcept {
+  return guarded(status, "write_conditional", [&] {
+    return write_conditional_impl(db, options, expects, expect_count, ops,
+                                  op_count, status);
+  });
+}
+
+int read_modify_write(kalam_db* db, const kalam_write_options* options,
+                      size_t count, kalam_cf* const* cfs,
+                      const void* const* keys, const size_t* key_lens,
+                      kalam_rmw_visitor visit, void* ctx,
+                      kalam_status* status) noexcept {
+  return guarded(status, "read_modify_write", [&] {
+    return read_modify_write_impl(db, options, count, cfs, keys, key_lens,
+                                  visit, ctx, status);
   });
 }
 

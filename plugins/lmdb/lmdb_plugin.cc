@@ -17,7 +17,8 @@ constexpr uint64_t kCapabilities =
     KALAM_CAP_PERSISTENT | KALAM_CAP_DURABLE_SYNC | KALAM_CAP_ATOMIC_BATCH |
     KALAM_CAP_SNAPSHOTS | KALAM_CAP_REVERSE_ITERATION | KALAM_CAP_DELETE_RANGE |
     KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES | KALAM_CAP_CHECKPOINT |
-    KALAM_CAP_READ_ONLY_OPEN;
+    KALAM_CAP_READ_ONLY_OPEN | KALAM_CAP_CONDITIONAL_WRITE |
+    KALAM_CAP_READ_MODIFY_WRITE;
 
 const kalam_backend_vtable kVtable = {
     .struct_size = sizeof(kalam_backend_vtable),
@@ -50,6 +51,9 @@ const kalam_backend_vtable kVtable = {
     .get_property = &get_property,
     .checkpoint = &checkpoint,
     .iter_read_batch = &iter_read_batch,
+    .write_conditional = &write_conditional,
+    .read_modify_write = &read_modify_write,
+    .get_limits = nullptr,  // No per-write limits beyond the map size.
 };
 
 // "1.0.0 (LMDB 0.9.24: (July 24, 2019))", built once from the library that

@@ -311,6 +311,15 @@ int multi_get(kalam_db* db, const kalam_read_options* options, size_t count,
               kalam_cf* const* cfs, const void* const* keys,
               const size_t* key_lens, kalam_multi_get_visitor visit, void* ctx,
               kalam_status* status) noexcept;
+int write_conditional(kalam_db* db, const kalam_write_options* options,
+                      const kalam_expectation* expects, size_t expect_count,
+                      const kalam_write_op* ops, size_t op_count,
+                      kalam_status* status) noexcept;
+int read_modify_write(kalam_db* db, const kalam_write_options* options,
+                      size_t count, kalam_cf* const* cfs,
+                      const void* const* keys, const size_t* key_lens,
+                      kalam_rmw_visitor visit, void* ctx,
+                      kalam_status* status) noexcept;
 int write(kalam_db* db, const kalam_write_options* options,
           const kalam_write_op* ops, size_t op_count,
           kalam_status* status) noexcept;

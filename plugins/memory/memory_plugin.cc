@@ -31,7 +31,10 @@
 //   kalam_db::readers_mu guards the reader registry and the live counters and
 //   is always taken after mu when both are held. No host callback (visitor)
 //   is ever called with a lock held, so a visitor may call back into the
-//   plugin.
+//   plugin, with one exception: read_modify_write() (ABI 1.2) calls its
+//   visitor holding mu exclusively, as the ABI allows (no re-entry).
+//   write_conditional() checks its expectations and applies its ops under
+//   one exclusive hold of mu.
 
 #include <kalam/backend_api.h>
 
@@ -64,7 +67,8 @@ constexpr char kPluginVersion[] = "1.0.0";
 constexpr uint32_t kFormatVersion = 1;
 constexpr uint64_t kCapabilities =
     KALAM_CAP_ATOMIC_BATCH | KALAM_CAP_SNAPSHOTS | KALAM_CAP_REVERSE_ITERATION |
-    KALAM_CAP_DELETE_RANGE | KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES;
+    KALAM_CAP_DELETE_RANGE | KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES |
+    KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_READ_MODIFY_WRITE;
 constexpr char kDefaultFamily[] = "default";
 // The view handed out for an empty value, so value views are never NULL.
 constexpr char kEmptyValue[1] = {'\0'};
@@ -756,190 +760,314 @@ void apply_delete(Entry& entry, uint64_t seq) {
   versions.push_back(Version{seq, nullptr, 0, true});  // Room reserved.
 }
 
-int mem_write(kalam_db* db, const kalam_write_options* options,
-              const kalam_write_op* ops, size_t op_count,
-              kalam_status* status) noexcept {
-  return guarded(status, "write", [&]() -> int {
-    if (db == nullptr || options == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                  "memory: write: db and options must not be NULL");
-    }
-    if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
-      return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                  "memory: write: options->struct_size %u is too small to "
-                  "hold op_stride",
-                  static_cast<unsigned>(options->struct_size));
-    }
-    if ((options->flags & ~KALAM_WRITE_SYNC) != 0) {
-      return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                  "memory: write: unknown flag bits 0x%x in options->flags",
-                  static_cast<unsigned>(options->flags));
-    }
-    const uint32_t stride = options->op_stride;
-    if (stride < sizeof(kalam_write_op) ||
-        stride % alignof(kalam_write_op) != 0) {
-      return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                  "memory: write: options->op_stride is %u; it must be "
-                  "sizeof(kalam_write_op) (at least %zu, a multiple of %zu)",
-                  static_cast<unsigned>(stride), sizeof(kalam_write_op),
-                  alignof(kalam_write_op));
-    }
-    if (op_count == 0) return KALAM_OK;
-    if (ops == nullptr) {
-      return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                  "memory: write: ops is NULL but op_count is %zu", op_count);
-    }
+// Validates `options` and `ops` and copies the put values into `prepared`
+// (one per op), before any lock is taken. KALAM_OK or an error; nothing is
+// applied either way.
+int prepare_write(kalam_db* db, const kalam_write_options* options,
+                  const kalam_write_op* ops, size_t op_count,
+                  std::vector<PreparedOp>& prepared, kalam_status* status) {
+  if (db == nullptr || options == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "memory: write: db and options must not be NULL");
+  }
+  if (!KALAM_PLUGIN_COVERS(options, op_stride)) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "memory: write: options->struct_size %u is too small to "
+                "hold op_stride",
+                static_cast<unsigned>(options->struct_size));
+  }
+  if ((options->flags & ~KALAM_WRITE_SYNC) != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "memory: write: unknown flag bits 0x%x in options->flags",
+                static_cast<unsigned>(options->flags));
+  }
+  const uint32_t stride = options->op_stride;
+  if (stride < sizeof(kalam_write_op) ||
+      stride % alignof(kalam_write_op) != 0) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "memory: write: options->op_stride is %u; it must be "
+                "sizeof(kalam_write_op) (at least %zu, a multiple of %zu)",
+                static_cast<unsigned>(stride), sizeof(kalam_write_op),
+                alignof(kalam_write_op));
+  }
+  if (op_count == 0) return KALAM_OK;
+  if (ops == nullptr) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "memory: write: ops is NULL but op_count is %zu", op_count);
+  }
 
-    // Validate every op and copy the values, before taking the lock.
-    std::vector<PreparedOp> prepared(op_count);
+  // Validate every op and copy the values, before taking the lock.
+  prepared.resize(op_count);
+  for (size_t i = 0; i < op_count; ++i) {
+    const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
+    if (op->type != KALAM_OP_PUT && op->type != KALAM_OP_DELETE &&
+        op->type != KALAM_OP_DELETE_RANGE) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "memory: write: op #%zu has unknown type %u; nothing was "
+                  "applied",
+                  i, static_cast<unsigned>(op->type));
+    }
+    if (op->reserved0 != 0) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "memory: write: op #%zu has reserved0 = %u, must be 0; "
+                  "nothing was applied",
+                  i, static_cast<unsigned>(op->reserved0));
+    }
+    if (op->type != KALAM_OP_DELETE_RANGE && op->key_len == 0) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "memory: write: op #%zu has an empty key; keys are 1 or "
+                  "more bytes; nothing was applied",
+                  i);
+    }
+    if (kalam_plugin::null_with_length(op->key, op->key_len)) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "memory: write: op #%zu has a NULL key of length %zu; "
+                  "nothing was applied",
+                  i, op->key_len);
+    }
+    if (op->type != KALAM_OP_DELETE && op->value == nullptr &&
+        op->value_len > 0) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "memory: write: op #%zu has a NULL %s of length %zu; "
+                  "nothing was applied",
+                  i, op->type == KALAM_OP_PUT ? "value" : "end key",
+                  op->value_len);
+    }
+    if (op->cf != nullptr && op->cf->db != db) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "memory: write: op #%zu names a column family of another "
+                  "database; nothing was applied",
+                  i);
+    }
+    if (op->type == KALAM_OP_PUT && op->value_len > 0) {
+      auto copy = std::make_shared_for_overwrite<char[]>(op->value_len);
+      std::memcpy(copy.get(), op->value, op->value_len);
+      prepared[i].value = std::move(copy);
+    }
+  }
+
+  return KALAM_OK;
+}
+
+// Applies prepared ops. REQUIRES: db->mu held exclusively, prepare_write()
+// returned KALAM_OK for these ops.
+int apply_locked(kalam_db* db, uint32_t stride, const kalam_write_op* ops,
+                 size_t op_count, std::vector<PreparedOp>& prepared,
+                 kalam_status* status) {
+  if (op_count == 0) return KALAM_OK;
+  for (size_t i = 0; i < op_count; ++i) {
+    const kalam_cf* cf = kalam_write_op_at(ops, stride, i)->cf;
+    if (cf != nullptr && cf->dropped) {
+      return fail(status, KALAM_DROPPED, 0,
+                  "memory: write: op #%zu writes to column family '%.200s', "
+                  "which was dropped; nothing was applied",
+                  i, cf->name.c_str());
+    }
+    prepared[i].family = family_of(db, cf).get();
+  }
+  // The registered readers, copied: none can register while we hold mu
+  // exclusively, and one that leaves meanwhile only makes the copy keep a
+  // version longer. So releasing an iterator or snapshot never waits for
+  // a write (a copy of an empty registry costs nothing).
+  Readers readers;
+  {
+    std::lock_guard readers_lock(db->readers_mu);
+    readers = db->readers;
+  }
+  const uint64_t seq = db->last_seq + 1;
+
+  // Phase 1: prepare (with the copy above, the only allocations).
+  std::vector<Recorded> recorded;
+  try {
     for (size_t i = 0; i < op_count; ++i) {
       const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
-      if (op->type != KALAM_OP_PUT && op->type != KALAM_OP_DELETE &&
-          op->type != KALAM_OP_DELETE_RANGE) {
-        return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                    "memory: write: op #%zu has unknown type %u; nothing was "
-                    "applied",
-                    i, static_cast<unsigned>(op->type));
-      }
-      if (op->reserved0 != 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                    "memory: write: op #%zu has reserved0 = %u, must be 0; "
-                    "nothing was applied",
-                    i, static_cast<unsigned>(op->reserved0));
-      }
-      if (op->type != KALAM_OP_DELETE_RANGE && op->key_len == 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                    "memory: write: op #%zu has an empty key; keys are 1 or "
-                    "more bytes; nothing was applied",
-                    i);
-      }
-      if (kalam_plugin::null_with_length(op->key, op->key_len)) {
-        return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                    "memory: write: op #%zu has a NULL key of length %zu; "
-                    "nothing was applied",
-                    i, op->key_len);
-      }
-      if (op->type != KALAM_OP_DELETE && op->value == nullptr &&
-          op->value_len > 0) {
-        return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                    "memory: write: op #%zu has a NULL %s of length %zu; "
-                    "nothing was applied",
-                    i, op->type == KALAM_OP_PUT ? "value" : "end key",
-                    op->value_len);
-      }
-      if (op->cf != nullptr && op->cf->db != db) {
-        return fail(status, KALAM_INVALID_ARGUMENT, 0,
-                    "memory: write: op #%zu names a column family of another "
-                    "database; nothing was applied",
-                    i);
-      }
-      if (op->type == KALAM_OP_PUT && op->value_len > 0) {
-        auto copy = std::make_shared_for_overwrite<char[]>(op->value_len);
-        std::memcpy(copy.get(), op->value, op->value_len);
-        prepared[i].value = std::move(copy);
-      }
-    }
-
-    std::unique_lock lock(db->mu);
-    for (size_t i = 0; i < op_count; ++i) {
-      const kalam_cf* cf = kalam_write_op_at(ops, stride, i)->cf;
-      if (cf != nullptr && cf->dropped) {
-        return fail(status, KALAM_DROPPED, 0,
-                    "memory: write: op #%zu writes to column family '%.200s', "
-                    "which was dropped; nothing was applied",
-                    i, cf->name.c_str());
-      }
-      prepared[i].family = family_of(db, cf).get();
-    }
-    // The registered readers, copied: none can register while we hold mu
-    // exclusively, and one that leaves meanwhile only makes the copy keep a
-    // version longer. So releasing an iterator or snapshot never waits for
-    // a write (a copy of an empty registry costs nothing).
-    Readers readers;
-    {
-      std::lock_guard readers_lock(db->readers_mu);
-      readers = db->readers;
-    }
-    const uint64_t seq = db->last_seq + 1;
-
-    // Phase 1: prepare (with the copy above, the only allocations).
-    std::vector<Recorded> recorded;
-    try {
-      for (size_t i = 0; i < op_count; ++i) {
-        const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
-        PreparedOp& p = prepared[i];
-        Table& table = p.family->table;
-        const std::string_view key = as_view(op->key, op->key_len);
-        if (op->type == KALAM_OP_PUT) {
+      PreparedOp& p = prepared[i];
+      Table& table = p.family->table;
+      const std::string_view key = as_view(op->key, op->key_len);
+      if (op->type == KALAM_OP_PUT) {
+        make_room(recorded);
+        auto node = table.lower_bound(key);
+        if (node == table.end() || node->first != key) {
+          node = table.emplace_hint(node, std::piecewise_construct,
+                                    std::forward_as_tuple(key),
+                                    std::forward_as_tuple());
+        }
+        p.node = node;
+        p.has_node = true;
+        if (node->second.touched_by != seq) {
+          record(recorded, *p.family, node, seq);
+        }
+      } else if (op->type == KALAM_OP_DELETE) {
+        auto node = table.find(key);
+        if (node == table.end()) continue;  // Nothing to delete.
+        p.node = node;
+        p.has_node = true;
+        if (node->second.touched_by != seq && is_live(node->second)) {
           make_room(recorded);
-          auto node = table.lower_bound(key);
-          if (node == table.end() || node->first != key) {
-            node = table.emplace_hint(node, std::piecewise_construct,
-                                      std::forward_as_tuple(key),
-                                      std::forward_as_tuple());
-          }
-          p.node = node;
-          p.has_node = true;
-          if (node->second.touched_by != seq) {
-            record(recorded, *p.family, node, seq);
-          }
-        } else if (op->type == KALAM_OP_DELETE) {
-          auto node = table.find(key);
-          if (node == table.end()) continue;  // Nothing to delete.
-          p.node = node;
-          p.has_node = true;
+          record(recorded, *p.family, node, seq);
+        }
+      } else {  // KALAM_OP_DELETE_RANGE
+        const std::string_view end = as_view(op->value, op->value_len);
+        if (end <= key) continue;  // Empty or reversed: a no-op.
+        for (auto node = table.lower_bound(key);
+             node != table.end() && node->first < end; ++node) {
           if (node->second.touched_by != seq && is_live(node->second)) {
             make_room(recorded);
             record(recorded, *p.family, node, seq);
           }
-        } else {  // KALAM_OP_DELETE_RANGE
-          const std::string_view end = as_view(op->value, op->value_len);
-          if (end <= key) continue;  // Empty or reversed: a no-op.
-          for (auto node = table.lower_bound(key);
-               node != table.end() && node->first < end; ++node) {
-            if (node->second.touched_by != seq && is_live(node->second)) {
-              make_room(recorded);
-              record(recorded, *p.family, node, seq);
-            }
-          }
-        }
-      }
-    } catch (...) {
-      rollback(recorded);
-      throw;
-    }
-
-    // Phase 2: apply, in op order. Only recorded nodes change.
-    for (size_t i = 0; i < op_count; ++i) {
-      const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
-      PreparedOp& p = prepared[i];
-      if (op->type == KALAM_OP_PUT) {
-        apply_put(p.node->second, seq, p.value, op->value_len);
-      } else if (op->type == KALAM_OP_DELETE) {
-        if (p.has_node) apply_delete(p.node->second, seq);
-      } else {
-        const std::string_view begin = as_view(op->key, op->key_len);
-        const std::string_view end = as_view(op->value, op->value_len);
-        if (end <= begin) continue;
-        Table& table = p.family->table;
-        for (auto node = table.lower_bound(begin);
-             node != table.end() && node->first < end; ++node) {
-          apply_delete(node->second, seq);
         }
       }
     }
+  } catch (...) {
+    rollback(recorded);
+    throw;
+  }
 
-    // Phase 3: settle, sweep, publish.
-    for (const Recorded& r : recorded) settle(*r.family, r.node, readers);
-    const size_t budget = 16 + recorded.size();
-    for (const PreparedOp& p : prepared) {
-      if (p.family->swept_by != seq) {
-        p.family->swept_by = seq;
-        sweep(*p.family, budget, readers);
+  // Phase 2: apply, in op order. Only recorded nodes change.
+  for (size_t i = 0; i < op_count; ++i) {
+    const kalam_write_op* op = kalam_write_op_at(ops, stride, i);
+    PreparedOp& p = prepared[i];
+    if (op->type == KALAM_OP_PUT) {
+      apply_put(p.node->second, seq, p.value, op->value_len);
+    } else if (op->type == KALAM_OP_DELETE) {
+      if (p.has_node) apply_delete(p.node->second, seq);
+    } else {
+      const std::string_view begin = as_view(op->key, op->key_len);
+      const std::string_view end = as_view(op->value, op->value_len);
+      if (end <= begin) continue;
+      Table& table = p.family->table;
+      for (auto node = table.lower_bound(begin);
+           node != table.end() && node->first < end; ++node) {
+        apply_delete(node->second, seq);
       }
     }
-    db->last_seq = seq;
-    return KALAM_OK;
+  }
+
+  // Phase 3: settle, sweep, publish.
+  for (const Recorded& r : recorded) settle(*r.family, r.node, readers);
+  const size_t budget = 16 + recorded.size();
+  for (const PreparedOp& p : prepared) {
+    if (p.family->swept_by != seq) {
+      p.family->swept_by = seq;
+      sweep(*p.family, budget, readers);
+    }
+  }
+  db->last_seq = seq;
+  return KALAM_OK;
+}
+
+// The state of `key` in `cf` now. REQUIRES: db->mu held, family checked.
+const Version* latest(const kalam_db* db, const kalam_cf* cf, const void* key,
+                      size_t key_len) {
+  const Table& table = family_of(db, cf)->table;
+  auto node = table.find(as_view(key, key_len));
+  return node == table.end() ? nullptr : visible(node->second, kLatest);
+}
+
+int mem_write(kalam_db* db, const kalam_write_options* options,
+              const kalam_write_op* ops, size_t op_count,
+              kalam_status* status) noexcept {
+  return guarded(status, "write", [&]() -> int {
+    std::vector<PreparedOp> prepared;
+    int rc = prepare_write(db, options, ops, op_count, prepared, status);
+    if (rc != KALAM_OK || op_count == 0) return rc;
+    std::unique_lock lock(db->mu);
+    return apply_locked(db, options->op_stride, ops, op_count, prepared,
+                        status);
+  });
+}
+
+// ABI 1.2: the expectations are checked and the ops applied under one
+// exclusive hold of db->mu, so no other write falls in between.
+int mem_write_conditional(kalam_db* db, const kalam_write_options* options,
+                          const kalam_expectation* expects, size_t expect_count,
+                          const kalam_write_op* ops, size_t op_count,
+                          kalam_status* status) noexcept {
+  return guarded(status, "write_conditional", [&]() -> int {
+    int rc = kalam_plugin::check_expectations("memory", expects, expect_count,
+                                              status);
+    if (rc != KALAM_OK) return rc;
+    for (size_t i = 0; i < expect_count; ++i) {
+      if (expects[i].cf != nullptr && expects[i].cf->db != db) {
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                    "memory: write_conditional: expectation #%zu names a "
+                    "column family of another database; nothing was applied",
+                    i);
+      }
+    }
+    std::vector<PreparedOp> prepared;
+    rc = prepare_write(db, options, ops, op_count, prepared, status);
+    if (rc != KALAM_OK) return rc;
+    std::unique_lock lock(db->mu);
+    for (size_t i = 0; i < expect_count; ++i) {
+      const kalam_expectation& e = expects[i];
+      rc = check_family(db, e.cf, "write_conditional", status);
+      if (rc != KALAM_OK) return rc;
+      const Version* v = latest(db, e.cf, e.key, e.key_len);
+      if (!kalam_plugin::expectation_holds(
+              e, v != nullptr, v != nullptr ? v->data.get() : nullptr,
+              v != nullptr ? v->len : 0)) {
+        return kalam_plugin::conflict(status, "memory: write_conditional", i,
+                                      e);
+      }
+    }
+    return apply_locked(db, options->op_stride, ops, op_count, prepared,
+                        status);
+  });
+}
+
+// ABI 1.2: reads, the host's visitor and the write all under one exclusive
+// hold of db->mu (the one place a host callback runs with a lock held: the
+// visitor must not call back into the plugin).
+int mem_read_modify_write(kalam_db* db, const kalam_write_options* options,
+                          size_t count, kalam_cf* const* cfs,
+                          const void* const* keys, const size_t* key_lens,
+                          kalam_rmw_visitor visit, void* ctx,
+                          kalam_status* status) noexcept {
+  return guarded(status, "read_modify_write", [&]() -> int {
+    if (db == nullptr || options == nullptr || visit == nullptr ||
+        (count > 0 && (keys == nullptr || key_lens == nullptr))) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "memory: read_modify_write: db, options, visit (and keys, "
+                  "key_lens when count > 0) must not be NULL");
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (key_lens[i] == 0 || keys[i] == nullptr) {
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                    "memory: read_modify_write: key #%zu is empty or NULL; "
+                    "nothing was applied",
+                    i);
+      }
+      if (cfs != nullptr && cfs[i] != nullptr && cfs[i]->db != db) {
+        return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                    "memory: read_modify_write: key #%zu names a column "
+                    "family of another database",
+                    i);
+      }
+    }
+    std::vector<kalam_rmw_value> current(count);
+    std::unique_lock lock(db->mu);
+    for (size_t i = 0; i < count; ++i) {
+      const kalam_cf* cf = cfs != nullptr ? cfs[i] : nullptr;
+      int rc = check_family(db, cf, "read_modify_write", status);
+      if (rc != KALAM_OK) return rc;
+      const Version* v = latest(db, cf, keys[i], key_lens[i]);
+      current[i].code = v != nullptr ? KALAM_OK : KALAM_NOT_FOUND;
+      if (v != nullptr) {
+        current[i].value = v->data ? v->data.get() : kEmptyValue;
+        current[i].value_len = v->len;
+      }
+    }
+    const kalam_write_op* ops = nullptr;
+    size_t op_count = 0;
+    if (visit(ctx, count, current.data(), &ops, &op_count) != 0) {
+      return KALAM_OK;  // Cancelled by the host: nothing applied.
+    }
+    std::vector<PreparedOp> prepared;
+    int rc = prepare_write(db, options, ops, op_count, prepared, status);
+    if (rc != KALAM_OK || op_count == 0) return rc;
+    return apply_locked(db, options->op_stride, ops, op_count, prepared,
+                        status);
   });
 }
 
@@ -1489,6 +1617,9 @@ constexpr kalam_backend_vtable kVtable = {
     .get_property = mem_get_property,
     .checkpoint = nullptr,  // No KALAM_CAP_CHECKPOINT.
     .iter_read_batch = mem_iter_read_batch,
+    .write_conditional = mem_write_conditional,
+    .read_modify_write = mem_read_modify_write,
+    .get_limits = nullptr,  // No limits beyond memory.
 };
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "rocksdb_plugin.h"
@@ -199,9 +201,11 @@ const char* op_name(uint32_t type) {
   }
 }
 
-int write_impl(kalam_db* db, const kalam_write_options* options,
-               const kalam_write_op* ops, size_t op_count,
-               kalam_status* status) {
+// Validates `options` and the ops and adds them to `batch`. An invalid op
+// fails the whole call with nothing added to a store.
+int build_batch(kalam_db* db, const kalam_write_options* options,
+                const kalam_write_op* ops, size_t op_count,
+                rocksdb::WriteBatch* batch, kalam_status* status) {
   if (db == nullptr || options == nullptr) {
     return fail(status, KALAM_INVALID_ARGUMENT, 0,
                 "rocksdb write: db and options must not be NULL");
@@ -278,29 +282,30 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
     if (rc != KALAM_OK) return rc;
   }
 
-  rocksdb::WriteBatch batch;
   for (size_t i = 0; i < op_count; ++i) {
     const kalam_write_op* op = kalam_write_op_at(ops, options->op_stride, i);
     rocksdb::Slice key = slice(op->key, op->key_len);
     rocksdb::Status s;
     switch (op->type) {
       case KALAM_OP_PUT:
-        s = batch.Put(handles[i], key, slice(op->value, op->value_len));
+        s = batch->Put(handles[i], key, slice(op->value, op->value_len));
         break;
       case KALAM_OP_DELETE:
-        s = batch.Delete(handles[i], key);
+        s = batch->Delete(handles[i], key);
         break;
       default: {
         rocksdb::Slice end = slice(op->value, op->value_len);
         // An empty or reversed range removes nothing.
-        if (key.compare(end) < 0) s = batch.DeleteRange(handles[i], key, end);
+        if (key.compare(end) < 0) s = batch->DeleteRange(handles[i], key, end);
         break;
       }
     }
     if (!s.ok()) return fail_rocksdb(status, s, "write: building the batch");
   }
-  if (batch.Count() == 0) return KALAM_OK;
+  return KALAM_OK;
+}
 
+rocksdb::WriteOptions write_options(const kalam_write_options* options) {
   rocksdb::WriteOptions wo;
   wo.sync = (options->flags & KALAM_WRITE_SYNC) != 0;
   // A family dropped by another thread after the checks above: without this
@@ -309,8 +314,116 @@ int write_impl(kalam_db* db, const kalam_write_options* options,
   // restart. Skipping the dropped family's ops instead is the same as the
   // write running just before the drop: atomic for every observer.
   wo.ignore_missing_column_families = true;
-  rocksdb::Status s = db->db->Write(wo, &batch);
+  return wo;
+}
+
+int write_impl(kalam_db* db, const kalam_write_options* options,
+               const kalam_write_op* ops, size_t op_count,
+               kalam_status* status) {
+  rocksdb::WriteBatch batch;
+  int rc = build_batch(db, options, ops, op_count, &batch, status);
+  if (rc != KALAM_OK || batch.Count() == 0) return rc;
+  // Shared: plain writes run concurrently (RocksDB groups them); only a
+  // conditional write or a read-modify-write excludes them.
+  std::shared_lock<std::shared_mutex> lock(db->write_mutex);
+  rocksdb::Status s = db->db->Write(write_options(options), &batch);
   if (!s.ok()) return fail_rocksdb(status, s, "write");
+  return KALAM_OK;
+}
+
+// ABI 1.2: with write_mutex held exclusively no other write of this
+// database runs, so the Get()s below and the Write() see the same state.
+// (RocksDB allows one process per path, so this covers every writer.)
+int write_conditional_impl(kalam_db* db, const kalam_write_options* options,
+                           const kalam_expectation* expects,
+                           size_t expect_count, const kalam_write_op* ops,
+                           size_t op_count, kalam_status* status) {
+  rocksdb::WriteBatch batch;
+  int rc = build_batch(db, options, ops, op_count, &batch, status);
+  if (rc != KALAM_OK) return rc;
+  rc = kalam_plugin::check_expectations("rocksdb", expects, expect_count,
+                                        status);
+  if (rc != KALAM_OK) return rc;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles(expect_count);
+  for (size_t i = 0; i < expect_count; ++i) {
+    rc =
+        resolve_cf(db, expects[i].cf, &handles[i], "write_conditional", status);
+    if (rc != KALAM_OK) return rc;
+  }
+  std::unique_lock<std::shared_mutex> lock(db->write_mutex);
+  rocksdb::PinnableSlice value;
+  for (size_t i = 0; i < expect_count; ++i) {
+    const kalam_expectation& e = expects[i];
+    value.Reset();
+    rocksdb::Status s = db->db->Get(rocksdb::ReadOptions(), handles[i],
+                                    slice(e.key, e.key_len), &value);
+    if (!s.ok() && !s.IsNotFound()) {
+      return fail_rocksdb(status, s, "write_conditional: read");
+    }
+    if (!kalam_plugin::expectation_holds(e, s.ok(), value.data(),
+                                         value.size())) {
+      return kalam_plugin::conflict(status, "rocksdb write_conditional", i, e);
+    }
+  }
+  if (batch.Count() == 0) return KALAM_OK;
+  rocksdb::Status s = db->db->Write(write_options(options), &batch);
+  if (!s.ok()) return fail_rocksdb(status, s, "write_conditional");
+  return KALAM_OK;
+}
+
+// ABI 1.2: reads, the host's visitor and the write under write_mutex held
+// exclusively (RocksDB has no write transaction without a TransactionDB).
+int read_modify_write_impl(kalam_db* db, const kalam_write_options* options,
+                           size_t count, kalam_cf* const* cfs,
+                           const void* const* keys, const size_t* key_lens,
+                           kalam_rmw_visitor visit, void* ctx,
+                           kalam_status* status) {
+  if (db == nullptr || options == nullptr || visit == nullptr ||
+      (count > 0 && (keys == nullptr || key_lens == nullptr))) {
+    return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                "rocksdb read_modify_write: db, options, visit (and keys, "
+                "key_lens when count > 0) must not be NULL");
+  }
+  if (db->read_only) {
+    return fail(status, KALAM_NOT_SUPPORTED, 0,
+                "rocksdb read_modify_write: '%s' was opened read-only",
+                db->path.c_str());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (key_lens[i] == 0 || keys[i] == nullptr) {
+      return fail(status, KALAM_INVALID_ARGUMENT, 0,
+                  "rocksdb read_modify_write: key %zu is empty or NULL", i);
+    }
+    int rc = resolve_cf(db, cfs != nullptr ? cfs[i] : nullptr, &handles[i],
+                        "read_modify_write", status);
+    if (rc != KALAM_OK) return rc;
+  }
+  std::unique_lock<std::shared_mutex> lock(db->write_mutex);
+  std::vector<rocksdb::PinnableSlice> values(count);
+  std::vector<kalam_rmw_value> current(count);
+  for (size_t i = 0; i < count; ++i) {
+    rocksdb::Status s = db->db->Get(rocksdb::ReadOptions(), handles[i],
+                                    slice(keys[i], key_lens[i]), &values[i]);
+    if (!s.ok() && !s.IsNotFound()) {
+      return fail_rocksdb(status, s, "read_modify_write: read");
+    }
+    current[i].code = s.ok() ? KALAM_OK : KALAM_NOT_FOUND;
+    if (s.ok()) {
+      current[i].value = values[i].data();
+      current[i].value_len = values[i].size();
+    }
+  }
+  const kalam_write_op* ops = nullptr;
+  size_t op_count = 0;
+  if (visit(ctx, count, current.data(), &ops, &op_count) != 0) {
+    return KALAM_OK;  // Cancelled by the host: nothing applied.
+  }
+  rocksdb::WriteBatch batch;
+  int rc = build_batch(db, options, ops, op_count, &batch, status);
+  if (rc != KALAM_OK || batch.Count() == 0) return rc;
+  rocksdb::Status s = db->db->Write(write_options(options), &batch);
+  if (!s.ok()) return fail_rocksdb(status, s, "read_modify_write");
   return KALAM_OK;
 }
 
@@ -368,6 +481,27 @@ int write(kalam_db* db, const kalam_write_options* options,
           kalam_status* status) noexcept {
   return guarded(status, "write", [&] {
     return write_impl(db, options, ops, op_count, status);
+  });
+}
+
+int write_conditional(kalam_db* db, const kalam_write_options* options,
+                      const kalam_expectation* expects, size_t expect_count,
+                      const kalam_write_op* ops, size_t op_count,
+                      kalam_status* status) noexcept {
+  return guarded(status, "write_conditional", [&] {
+    return write_conditional_impl(db, options, expects, expect_count, ops,
+                                  op_count, status);
+  });
+}
+
+int read_modify_write(kalam_db* db, const kalam_write_options* options,
+                      size_t count, kalam_cf* const* cfs,
+                      const void* const* keys, const size_t* key_lens,
+                      kalam_rmw_visitor visit, void* ctx,
+                      kalam_status* status) noexcept {
+  return guarded(status, "read_modify_write", [&] {
+    return read_modify_write_impl(db, options, count, cfs, keys, key_lens,
+                                  visit, ctx, status);
   });
 }
 

@@ -28,7 +28,8 @@ constexpr uint64_t kCapabilities =
     KALAM_CAP_PERSISTENT | KALAM_CAP_DURABLE_SYNC | KALAM_CAP_ATOMIC_BATCH |
     KALAM_CAP_SNAPSHOTS | KALAM_CAP_REVERSE_ITERATION | KALAM_CAP_DELETE_RANGE |
     KALAM_CAP_THREAD_SAFE | KALAM_CAP_COMPACT_RANGE | KALAM_CAP_PROPERTIES |
-    KALAM_CAP_CHECKPOINT | KALAM_CAP_READ_ONLY_OPEN;
+    KALAM_CAP_CHECKPOINT | KALAM_CAP_READ_ONLY_OPEN |
+    KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_READ_MODIFY_WRITE;
 
 constexpr kalam_backend_vtable kVtable = {
     sizeof(kalam_backend_vtable),
@@ -61,6 +62,9 @@ constexpr kalam_backend_vtable kVtable = {
     get_property,
     checkpoint,
     iter_read_batch,
+    write_conditional,
+    read_modify_write,
+    nullptr,  // get_limits: no per-write limits
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct kalam_db {
   std::map<std::string, kalam_cf*> live_by_name;
   // Every handle handed out since open, dropped ones included.
   std::vector<std::unique_ptr<kalam_cf>> families;
+
+  // Plain writes hold it shared; write_conditional() and
+  // read_modify_write() (ABI 1.2) hold it exclusively, so no write falls
+  // between their reads and their write.
+  std::shared_mutex write_mutex;
 
   // Counted so that close() can refuse with KALAM_BUSY.
   std::atomic<int64_t> live_iterators{0};
@@ -117,6 +123,15 @@ int multi_get(kalam_db* db, const kalam_read_options* options, size_t count,
 int write(kalam_db* db, const kalam_write_options* options,
           const kalam_write_op* ops, size_t op_count,
           kalam_status* status) noexcept;
+int write_conditional(kalam_db* db, const kalam_write_options* options,
+                      const kalam_expectation* expects, size_t expect_count,
+                      const kalam_write_op* ops, size_t op_count,
+                      kalam_status* status) noexcept;
+int read_modify_write(kalam_db* db, const kalam_write_options* options,
+                      size_t count, kalam_cf* const* cfs,
+                      const void* const* keys, const size_t* key_lens,
+                      kalam_rmw_visitor visit, void* ctx,
+                      kalam_status* status) noexcept;
 int snapshot_create(kalam_db* db, kalam_snapshot** out_snapshot,
                     kalam_status* status) noexcept;
 void snapshot_release(kalam_db* db, kalam_snapshot* snapshot) noexcept;

@@ -854,11 +854,47 @@ int Database::write(const kalam_write_options* options,
   if (op_count == 0) return KALAM_OK;
   const bool sync = (options->flags & KALAM_WRITE_SYNC) != 0;
 
+  int rc = check_ops(options->op_stride, ops, op_count, err);
+  if (rc != KALAM_OK) return rc;
+
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  rc = check_ops_not_dropped(options->op_stride, ops, op_count, err);
+  if (rc != KALAM_OK) return rc;
+
+  // One transaction: all or nothing. Every op is one statement, and SQLite
+  // runs a statement outside BEGIN in a transaction of its own, rolled back
+  // whole if it fails: a single op needs no BEGIN ... COMMIT around it.
+  rc = set_synchronous(sync, err);
+  if (rc != KALAM_OK) return rc;
+  const bool one_statement = op_count == 1;
+  if (!one_statement) {
+    rc = run_cached(kBeginImmediate, "BEGIN IMMEDIATE", "write: begin", err);
+  }
+  for (size_t i = 0; i < op_count && rc == KALAM_OK; ++i) {
+    rc = apply(*kalam_write_op_at(ops, options->op_stride, i), i, err);
+  }
+  // The single statement commits itself: its failure may be a failed commit.
+  bool committing = one_statement;
+  if (rc == KALAM_OK && !one_statement) {
+    committing = true;
+    rc = run_cached(kCommit, "COMMIT", "write: commit", err);
+  }
+  if (rc != KALAM_OK) {
+    rollback();
+    err.message += outcome_of_failed_write(rc, committing);
+    return rc;
+  }
+  if (!sync) unsynced_writes_ = true;
+  return KALAM_OK;
+}
+
+int Database::check_ops(uint32_t stride, const kalam_write_op* ops,
+                        size_t op_count, Error& err) {
   // Validate everything before anything is applied, and before taking the
   // write mutex. Messages are built only on failure: a successful write
   // allocates no error-context strings.
   for (size_t i = 0; i < op_count; ++i) {
-    const kalam_write_op& op = *kalam_write_op_at(ops, options->op_stride, i);
+    const kalam_write_op& op = *kalam_write_op_at(ops, stride, i);
     auto where = [i] { return "write: op " + std::to_string(i); };
     if (op.type != KALAM_OP_PUT && op.type != KALAM_OP_DELETE &&
         op.type != KALAM_OP_DELETE_RANGE) {
@@ -922,10 +958,14 @@ int Database::write(const kalam_write_options* options,
     }
   }
 
-  std::lock_guard<std::mutex> lock(write_mutex_);
+  return KALAM_OK;
+}
+
+int Database::check_ops_not_dropped(uint32_t stride, const kalam_write_op* ops,
+                                    size_t op_count, Error& err) {
   // A family may have been dropped (under write_mutex_) since validation.
   for (size_t i = 0; i < op_count; ++i) {
-    const kalam_write_op& op = *kalam_write_op_at(ops, options->op_stride, i);
+    const kalam_write_op& op = *kalam_write_op_at(ops, stride, i);
     if (op.cf != nullptr &&
         to_family(op.cf)->dropped.load(std::memory_order_acquire)) {
       Family* family = nullptr;
@@ -937,23 +977,201 @@ int Database::write(const kalam_write_options* options,
     }
   }
 
-  // One transaction: all or nothing. Every op is one statement, and SQLite
-  // runs a statement outside BEGIN in a transaction of its own, rolled back
-  // whole if it fails: a single op needs no BEGIN ... COMMIT around it.
-  int rc = set_synchronous(sync, err);
+  return KALAM_OK;
+}
+
+int Database::check_write_call(const kalam_write_options* options,
+                               const char* call, Error& err) {
+  if (options == nullptr || !KALAM_PLUGIN_COVERS(options, op_stride)) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                kPrefix + call +
+                    ": options is NULL or its struct_size does not cover "
+                    "op_stride");
+  }
+  if ((options->flags & ~KALAM_WRITE_SYNC) != 0) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                kPrefix + call + ": unknown flag bits " +
+                    std::to_string(options->flags & ~KALAM_WRITE_SYNC));
+  }
+  if (options->op_stride < sizeof(kalam_write_op)) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                kPrefix + call + ": op_stride " +
+                    std::to_string(options->op_stride) +
+                    " is smaller than kalam_write_op (" +
+                    std::to_string(sizeof(kalam_write_op)) + " bytes)");
+  }
+  if (read_only_) {
+    return fail(err, KALAM_NOT_SUPPORTED,
+                kPrefix + call + ": " + file_ + " is open read-only");
+  }
+  return KALAM_OK;
+}
+
+// ABI 1.2: expectations are read inside the BEGIN IMMEDIATE transaction that
+// applies the ops. BEGIN IMMEDIATE takes the database file's RESERVED lock,
+// so no writer of this or any other process falls in between.
+int Database::write_conditional(const kalam_write_options* options,
+                                const kalam_expectation* expects,
+                                size_t expect_count, const kalam_write_op* ops,
+                                size_t op_count, Error& err) {
+  int rc = check_write_call(options, "write_conditional", err);
   if (rc != KALAM_OK) return rc;
-  const bool one_statement = op_count == 1;
-  if (!one_statement) {
-    rc = run_cached(kBeginImmediate, "BEGIN IMMEDIATE", "write: begin", err);
+  {
+    kalam_status detail{};
+    detail.struct_size = sizeof detail;
+    rc = kalam_plugin::check_expectations("sqlite", expects, expect_count,
+                                          &detail);
+    if (rc != KALAM_OK) return fail(err, rc, detail.message);
+  }
+  if (op_count > 0 && ops == nullptr) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                kPrefix + "write_conditional: ops is NULL with op_count " +
+                    std::to_string(op_count));
+  }
+  std::vector<Family*> families(expect_count);
+  for (size_t i = 0; i < expect_count; ++i) {
+    rc = resolve(expects[i].cf, &families[i], err);
+    if (rc != KALAM_OK) return rc;
+    rc = check_key(expects[i].key, expects[i].key_len,
+                   "write_conditional: expectation key", err);
+    if (rc != KALAM_OK) return rc;
+  }
+  rc = check_ops(options->op_stride, ops, op_count, err);
+  if (rc != KALAM_OK) return rc;
+
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  for (size_t i = 0; i < expect_count; ++i) {
+    rc = resolve(expects[i].cf, &families[i], err);
+    if (rc != KALAM_OK) return rc;
+  }
+  rc = check_ops_not_dropped(options->op_stride, ops, op_count, err);
+  if (rc != KALAM_OK) return rc;
+  const bool sync = (options->flags & KALAM_WRITE_SYNC) != 0;
+  rc = set_synchronous(sync, err);
+  if (rc != KALAM_OK) return rc;
+  rc = run_cached(kBeginImmediate, "BEGIN IMMEDIATE",
+                  "write_conditional: begin", err);
+  for (size_t i = 0; i < expect_count && rc == KALAM_OK; ++i) {
+    const kalam_expectation& e = expects[i];
+    bool holds = false;
+    const int found = lookup(
+        *main_, *families[i], e.key, e.key_len,
+        [&](const void* value, size_t len) {
+          holds = kalam_plugin::expectation_holds(e, true, value, len);
+        },
+        err);
+    if (found == KALAM_NOT_FOUND) {
+      holds = kalam_plugin::expectation_holds(e, false, nullptr, 0);
+    } else if (found != KALAM_OK) {
+      rc = found;
+      break;
+    }
+    if (!holds) {
+      rollback();
+      kalam_status detail{};
+      detail.struct_size = sizeof detail;
+      kalam_plugin::conflict(&detail, "sqlite: write_conditional", i, e);
+      return fail(err, KALAM_CONFLICT, detail.message, static_cast<int64_t>(i));
+    }
   }
   for (size_t i = 0; i < op_count && rc == KALAM_OK; ++i) {
     rc = apply(*kalam_write_op_at(ops, options->op_stride, i), i, err);
   }
-  // The single statement commits itself: its failure may be a failed commit.
-  bool committing = one_statement;
-  if (rc == KALAM_OK && !one_statement) {
+  bool committing = false;
+  if (rc == KALAM_OK) {
     committing = true;
-    rc = run_cached(kCommit, "COMMIT", "write: commit", err);
+    rc = run_cached(kCommit, "COMMIT", "write_conditional: commit", err);
+  }
+  if (rc != KALAM_OK) {
+    rollback();
+    err.message += outcome_of_failed_write(rc, committing);
+    return rc;
+  }
+  if (!sync && op_count > 0) unsynced_writes_ = true;
+  return KALAM_OK;
+}
+
+// ABI 1.2: one BEGIN IMMEDIATE transaction reads the keys, runs the host's
+// visitor (views into SQLite's row buffers, copied here because the next
+// lookup reuses them) and applies what it returns.
+int Database::read_modify_write(const kalam_write_options* options,
+                                size_t count, kalam_cf* const* cfs,
+                                const void* const* keys, const size_t* key_lens,
+                                kalam_rmw_visitor visit, void* ctx,
+                                Error& err) {
+  int rc = check_write_call(options, "read_modify_write", err);
+  if (rc != KALAM_OK) return rc;
+  if (visit == nullptr ||
+      (count > 0 && (keys == nullptr || key_lens == nullptr))) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                kPrefix +
+                    "read_modify_write: visit (and keys, key_lens when "
+                    "count > 0) must not be NULL");
+  }
+  std::vector<Family*> families(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (key_lens[i] == 0) {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  kPrefix + "read_modify_write: key " + std::to_string(i) +
+                      " is empty");
+    }
+    rc = check_key(keys[i], key_lens[i], "read_modify_write: key", err);
+    if (rc != KALAM_OK) return rc;
+  }
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  for (size_t i = 0; i < count; ++i) {
+    rc = resolve(cfs != nullptr ? cfs[i] : nullptr, &families[i], err);
+    if (rc != KALAM_OK) return rc;
+  }
+  const bool sync = (options->flags & KALAM_WRITE_SYNC) != 0;
+  rc = set_synchronous(sync, err);
+  if (rc != KALAM_OK) return rc;
+  rc = run_cached(kBeginImmediate, "BEGIN IMMEDIATE",
+                  "read_modify_write: begin", err);
+  if (rc != KALAM_OK) return rc;
+  std::vector<std::string> values(count);
+  std::vector<kalam_rmw_value> current(count);
+  for (size_t i = 0; i < count; ++i) {
+    const int found = lookup(
+        *main_, *families[i], keys[i], key_lens[i],
+        [&](const void* value, size_t len) {
+          values[i].assign(static_cast<const char*>(value), len);
+        },
+        err);
+    if (found != KALAM_OK && found != KALAM_NOT_FOUND) {
+      rollback();
+      return found;
+    }
+    current[i].code = found;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (current[i].code == KALAM_OK) {
+      current[i].value = values[i].data();
+      current[i].value_len = values[i].size();
+    }
+  }
+  const kalam_write_op* ops = nullptr;
+  size_t op_count = 0;
+  if (visit(ctx, count, current.data(), &ops, &op_count) != 0 ||
+      op_count == 0) {
+    rollback();  // Cancelled, or nothing to write.
+    return KALAM_OK;
+  }
+  rc = ops == nullptr ? fail(err, KALAM_INVALID_ARGUMENT,
+                             kPrefix +
+                                 "read_modify_write: the visitor "
+                                 "returned ops with a NULL array")
+                      : check_ops(options->op_stride, ops, op_count, err);
+  if (rc == KALAM_OK) {
+    rc = check_ops_not_dropped(options->op_stride, ops, op_count, err);
+  }
+  for (size_t i = 0; i < op_count && rc == KALAM_OK; ++i) {
+    rc = apply(*kalam_write_op_at(ops, options->op_stride, i), i, err);
+  }
+  bool committing = false;
+  if (rc == KALAM_OK) {
+    committing = true;
+    rc = run_cached(kCommit, "COMMIT", "read_modify_write: commit", err);
   }
   if (rc != KALAM_OK) {
     rollback();

@@ -128,6 +128,14 @@ class Database {
                 kalam_cf* const* cfs, const void* const* keys,
                 const size_t* key_lens, kalam_multi_get_visitor visit,
                 void* ctx, Error& err);
+  // ABI 1.2, see backend_api.h.
+  int write_conditional(const kalam_write_options* options,
+                        const kalam_expectation* expects, size_t expect_count,
+                        const kalam_write_op* ops, size_t op_count, Error& err);
+  int read_modify_write(const kalam_write_options* options, size_t count,
+                        kalam_cf* const* cfs, const void* const* keys,
+                        const size_t* key_lens, kalam_rmw_visitor visit,
+                        void* ctx, Error& err);
   int write(const kalam_write_options* options, const kalam_write_op* ops,
             size_t op_count, Error& err);
   int snapshot_create(kalam_snapshot** out, Error& err);
@@ -195,6 +203,15 @@ class Database {
   static const char* outcome_of_failed_write(int code, bool committing);
   void rollback() noexcept;
   int apply(const kalam_write_op& op, size_t index, Error& err);
+  // Validates ops before anything is applied (no lock needed).
+  int check_ops(uint32_t stride, const kalam_write_op* ops, size_t op_count,
+                Error& err);
+  // REQUIRES write_mutex_: no op's family was dropped since check_ops().
+  int check_ops_not_dropped(uint32_t stride, const kalam_write_op* ops,
+                            size_t op_count, Error& err);
+  // The options checks of write_conditional() and read_modify_write().
+  int check_write_call(const kalam_write_options* options, const char* call,
+                       Error& err);
   int load_family(const std::string& name, Family** out, Error& err);
   int create_family(const std::string& name, Family** out, Error& err);
 

@@ -25,7 +25,8 @@ constexpr uint64_t kCapabilities =
     KALAM_CAP_PERSISTENT | KALAM_CAP_DURABLE_SYNC | KALAM_CAP_ATOMIC_BATCH |
     KALAM_CAP_SNAPSHOTS | KALAM_CAP_REVERSE_ITERATION | KALAM_CAP_DELETE_RANGE |
     KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES | KALAM_CAP_CHECKPOINT |
-    KALAM_CAP_READ_ONLY_OPEN;
+    KALAM_CAP_READ_ONLY_OPEN | KALAM_CAP_CONDITIONAL_WRITE |
+    KALAM_CAP_READ_MODIFY_WRITE;
 
 // Runs `body(Error&)` and reports what it returns: the exception firewall of
 // every entry point. std::bad_alloc becomes KALAM_NO_MEMORY, any other
@@ -156,6 +157,29 @@ int vt_write(kalam_db* db, const kalam_write_options* options,
   return guard(status, [&](Error& err) {
     if (db == nullptr) return null_argument(err, "write: db");
     return to_database(db)->write(options, ops, op_count, err);
+  });
+}
+
+int vt_write_conditional(kalam_db* db, const kalam_write_options* options,
+                         const kalam_expectation* expects, size_t expect_count,
+                         const kalam_write_op* ops, size_t op_count,
+                         kalam_status* status) noexcept {
+  return guard(status, [&](Error& err) {
+    if (db == nullptr) return null_argument(err, "write_conditional: db");
+    return to_database(db)->write_conditional(options, expects, expect_count,
+                                              ops, op_count, err);
+  });
+}
+
+int vt_read_modify_write(kalam_db* db, const kalam_write_options* options,
+                         size_t count, kalam_cf* const* cfs,
+                         const void* const* keys, const size_t* key_lens,
+                         kalam_rmw_visitor visit, void* ctx,
+                         kalam_status* status) noexcept {
+  return guard(status, [&](Error& err) {
+    if (db == nullptr) return null_argument(err, "read_modify_write: db");
+    return to_database(db)->read_modify_write(options, count, cfs, keys,
+                                              key_lens, visit, ctx, err);
   });
 }
 
@@ -333,6 +357,9 @@ const kalam_backend_vtable kVtable = {
     .get_property = vt_get_property,
     .checkpoint = vt_checkpoint,
     .iter_read_batch = vt_iter_read_batch,
+    .write_conditional = vt_write_conditional,
+    .read_modify_write = vt_read_modify_write,
+    .get_limits = nullptr,  // No per-write limits.
 };
 
 int entry(const kalam_host* host, kalam_plugin_info* info,

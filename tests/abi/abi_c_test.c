@@ -25,11 +25,16 @@ int main(void) {
   EXPECT(strcmp(kalam_code_name(KALAM_DROPPED), "DROPPED") == 0);
   EXPECT(strcmp(kalam_code_name(12345), "UNKNOWN_CODE") == 0);
   EXPECT(KALAM_BACKEND_VTABLE_SIZE_1_0 < KALAM_BACKEND_VTABLE_SIZE_1_1);
-  EXPECT(KALAM_BACKEND_VTABLE_SIZE_1_1 == sizeof(kalam_backend_vtable));
+  EXPECT(KALAM_BACKEND_VTABLE_SIZE_1_1 < KALAM_BACKEND_VTABLE_SIZE_1_2);
+  EXPECT(KALAM_BACKEND_VTABLE_SIZE_1_2 == sizeof(kalam_backend_vtable));
+  EXPECT(strcmp(kalam_code_name(KALAM_CONFLICT), "CONFLICT") == 0);
+  EXPECT(strcmp(kalam_code_name(KALAM_OUTCOME_UNKNOWN), "OUTCOME_UNKNOWN") ==
+         0);
+  EXPECT(sizeof(kalam_expectation) == sizeof(kalam_write_op));
   EXPECT(sizeof(kalam_entry) == 2 * sizeof(void *) + 2 * sizeof(size_t));
   status.struct_size = (uint32_t)sizeof status;
   EXPECT(sizeof status.message == KALAM_STATUS_MESSAGE_SIZE);
   EXPECT(strcmp(KALAM_PLUGIN_ENTRY_SYMBOL, "kalam_plugin_entry") == 0);
-  printf("%d passed, %d failed\n", 9 - failures, failures);
+  printf("%d passed, %d failed\n", 13 - failures, failures);
   return failures == 0 ? 0 : 1;
 }

@@ -47,8 +47,34 @@ static_assert(KALAM_BACKEND_VTABLE_SIZE_1_0 == 224);
 // ABI 1.1: appended after the 1.0 group.
 KALAM_EXPECT_OFFSET(kalam_backend_vtable, iter_read_batch, 224);
 static_assert(KALAM_BACKEND_VTABLE_SIZE_1_1 == 232);
-static_assert(sizeof(kalam_backend_vtable) == 232);
-static_assert(KALAM_ABI_VERSION_MINOR == 1);
+// ABI 1.2: appended after the 1.1 group.
+KALAM_EXPECT_OFFSET(kalam_backend_vtable, write_conditional, 232);
+KALAM_EXPECT_OFFSET(kalam_backend_vtable, read_modify_write, 240);
+KALAM_EXPECT_OFFSET(kalam_backend_vtable, get_limits, 248);
+static_assert(KALAM_BACKEND_VTABLE_SIZE_1_2 == 256);
+static_assert(sizeof(kalam_backend_vtable) == 256);
+static_assert(KALAM_ABI_VERSION_MINOR == 2);
+
+// kalam_expectation and kalam_rmw_value (ABI 1.2) are frozen array
+// elements, like kalam_entry.
+KALAM_EXPECT_OFFSET(kalam_expectation, type, 0);
+KALAM_EXPECT_OFFSET(kalam_expectation, reserved0, 4);
+KALAM_EXPECT_OFFSET(kalam_expectation, cf, 8);
+KALAM_EXPECT_OFFSET(kalam_expectation, key, 16);
+KALAM_EXPECT_OFFSET(kalam_expectation, key_len, 24);
+KALAM_EXPECT_OFFSET(kalam_expectation, value, 32);
+KALAM_EXPECT_OFFSET(kalam_expectation, value_len, 40);
+static_assert(sizeof(kalam_expectation) == 48);
+KALAM_EXPECT_OFFSET(kalam_rmw_value, code, 0);
+KALAM_EXPECT_OFFSET(kalam_rmw_value, value, 8);
+KALAM_EXPECT_OFFSET(kalam_rmw_value, value_len, 16);
+static_assert(sizeof(kalam_rmw_value) == 24);
+// kalam_limits (ABI 1.2) is size-prefixed and may grow.
+KALAM_EXPECT_OFFSET(kalam_limits, struct_size, 0);
+KALAM_EXPECT_OFFSET(kalam_limits, max_write_ops, 8);
+KALAM_EXPECT_OFFSET(kalam_limits, max_write_bytes, 16);
+KALAM_EXPECT_OFFSET(kalam_limits, max_expectations, 24);
+static_assert(sizeof(kalam_limits) == 32);
 
 // kalam_entry (ABI 1.1) is frozen: an array element without struct_size.
 KALAM_EXPECT_OFFSET(kalam_entry, key, 0);
@@ -115,12 +141,14 @@ KALAM_EXPECT_OFFSET(kalam_iter_options, prefix, 48);
 KALAM_EXPECT_OFFSET(kalam_iter_options, prefix_len, 56);
 static_assert(sizeof(kalam_iter_options) == 64);
 
-TEST(AbiLayout, VersionIsOnePointOne) {
+TEST(AbiLayout, VersionIsOnePointTwo) {
   // The offsets above describe ABI 1.0 plus the 1.1 group (iter_read_batch,
-  // kalam_entry). A new minor appends fields: extend the assertions with the
-  // new group rather than editing these.
+  // kalam_entry) and the 1.2 group (write_conditional, read_modify_write,
+  // get_limits, kalam_expectation, kalam_rmw_value, kalam_limits). A new
+  // minor appends fields: extend the assertions with the new group rather
+  // than editing these.
   EXPECT_EQ(KALAM_ABI_VERSION_MAJOR, 1);
-  EXPECT_EQ(KALAM_ABI_VERSION_MINOR, 1);
+  EXPECT_EQ(KALAM_ABI_VERSION_MINOR, 2);
 }
 
 TEST(AbiLayout, ResultCodesAreStable) {
@@ -137,6 +165,15 @@ TEST(AbiLayout, ResultCodesAreStable) {
   EXPECT_EQ(KALAM_INTERNAL, 10);
   EXPECT_EQ(KALAM_BUFFER_TOO_SMALL, 11);
   EXPECT_EQ(KALAM_DROPPED, 12);
+  EXPECT_EQ(KALAM_CONFLICT, 13);
+  EXPECT_EQ(KALAM_UNAVAILABLE, 14);
+  EXPECT_EQ(KALAM_TIMED_OUT, 15);
+  EXPECT_EQ(KALAM_OUTCOME_UNKNOWN, 16);
+  EXPECT_EQ(KALAM_SNAPSHOT_TOO_OLD, 17);
+  EXPECT_EQ(KALAM_TOO_LARGE, 18);
+  EXPECT_EQ(KALAM_EXPECT_VALUE, 1);
+  EXPECT_EQ(KALAM_EXPECT_ABSENT, 2);
+  EXPECT_EQ(KALAM_EXPECT_PRESENT, 3);
 }
 
 TEST(AbiLayout, CapabilityBitsAreStable) {
@@ -152,6 +189,10 @@ TEST(AbiLayout, CapabilityBitsAreStable) {
   EXPECT_EQ(KALAM_CAP_PROPERTIES, 1u << 9);
   EXPECT_EQ(KALAM_CAP_CHECKPOINT, 1u << 10);
   EXPECT_EQ(KALAM_CAP_READ_ONLY_OPEN, 1u << 11);
+  EXPECT_EQ(KALAM_CAP_CONDITIONAL_WRITE, 1u << 12);
+  EXPECT_EQ(KALAM_CAP_READ_MODIFY_WRITE, 1u << 13);
+  EXPECT_EQ(KALAM_CAP_REMOTE, 1u << 14);
+  EXPECT_EQ(KALAM_CAP_SHARED, 1u << 15);
 }
 
 }  // namespace

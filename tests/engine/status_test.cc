@@ -24,9 +24,19 @@ TEST(Status, CodesMatchTheAbi) {
   EXPECT_EQ(static_cast<int>(Code::kNotFound), KALAM_NOT_FOUND);
   EXPECT_EQ(static_cast<int>(Code::kNoSpace), KALAM_NO_SPACE);
   EXPECT_EQ(static_cast<int>(Code::kDropped), KALAM_DROPPED);
-  for (int c = KALAM_OK; c <= KALAM_DROPPED; ++c) {
+  EXPECT_EQ(static_cast<int>(Code::kConflict), KALAM_CONFLICT);
+  EXPECT_EQ(static_cast<int>(Code::kOutcomeUnknown), KALAM_OUTCOME_UNKNOWN);
+  EXPECT_EQ(static_cast<int>(Code::kTooLarge), KALAM_TOO_LARGE);
+  for (int c = KALAM_OK; c <= KALAM_TOO_LARGE; ++c) {
     EXPECT_EQ(code_name(static_cast<Code>(c)), kalam_code_name(c)) << c;
   }
+}
+
+TEST(Status, ConflictAndOutcomeUnknownAreNamed) {
+  EXPECT_TRUE(Status::Conflict("x").is_conflict());
+  EXPECT_FALSE(Status::Busy("x").is_conflict());
+  EXPECT_TRUE(Status(Code::kOutcomeUnknown, "x").is_outcome_unknown());
+  EXPECT_EQ(Status::TooLarge("x").to_string(), "TOO_LARGE: x");
 }
 
 StatusOr<int> half(int x) {

@@ -67,7 +67,18 @@
  * is refused at load with a message that names the plugin file. A minor adds
  * optional function-table slots at the end (convention 7): a plugin built
  * for an older minor has a shorter table, and the host treats the slots it
- * does not cover as NULL. 1.1 added iter_read_batch().
+ * does not cover as NULL. 1.1 added iter_read_batch(). 1.2 added
+ * conditional writes (write_conditional()), the one-transaction
+ * read-modify-write (read_modify_write()), per-database write limits
+ * (get_limits()), the codes a remote or shared store needs (KALAM_CONFLICT
+ * to KALAM_TOO_LARGE) and the capability bits that go with them.
+ *
+ * New codes and old hosts: a plugin returns the 1.2 codes (13 to 18) only
+ * to a host whose abi_max_minor is 2 or more. For an older host it maps
+ * UNAVAILABLE, TIMED_OUT, SNAPSHOT_TOO_OLD and TOO_LARGE to KALAM_IO_ERROR
+ * and OUTCOME_UNKNOWN to KALAM_IO_ERROR with a message saying the write may
+ * have been applied (a 1.1 host cannot tell). CONFLICT only ever comes from
+ * 1.2 calls, which an older host never makes.
  */
 #ifndef KALAM_BACKEND_API_H
 #define KALAM_BACKEND_API_H
@@ -86,8 +97,10 @@ extern "C" {
 /** The ABI major this header describes. A different major is incompatible. */
 #define KALAM_ABI_VERSION_MAJOR 1
 /** The highest ABI minor this header describes. Minors only add.
- *  1.0: the first ABI. 1.1: iter_read_batch() (an optional vtable slot). */
-#define KALAM_ABI_VERSION_MINOR 1
+ *  1.0: the first ABI. 1.1: iter_read_batch() (an optional vtable slot).
+ *  1.2: write_conditional(), read_modify_write(), get_limits(), result
+ *  codes 13-18 and capability bits 12-15. */
+#define KALAM_ABI_VERSION_MINOR 2
 
 /** The one symbol every plugin exports (see kalam_plugin_entry_fn). */
 #define KALAM_PLUGIN_ENTRY_SYMBOL "kalam_plugin_entry"
@@ -124,6 +137,37 @@ extern "C" {
 /** The column family was dropped; the handle stays safe to pass in. */
 #define KALAM_DROPPED 12
 
+/* -- ABI 1.2 codes. Which call may return which is said per call below; in
+ *    short: CONFLICT only from write_conditional(); OUTCOME_UNKNOWN and
+ *    TOO_LARGE only from the write calls; UNAVAILABLE and TIMED_OUT from
+ *    any call that reaches the store; SNAPSHOT_TOO_OLD from reads,
+ *    iterator creation and moves at a snapshot. -- */
+
+/** write_conditional(): an expectation did not hold. Nothing was applied.
+ *  kalam_status.native_code holds the index (0-based, into the expectation
+ *  array) of the first expectation that failed, and the message names it. */
+#define KALAM_CONFLICT 13
+/** No server, or no quorum of servers, could be reached. Nothing was
+ *  applied (a write whose fate is unknown is KALAM_OUTCOME_UNKNOWN).
+ *  Retrying later may succeed. */
+#define KALAM_UNAVAILABLE 14
+/** The call gave up waiting (a deadline or a lock timeout). For a write,
+ *  the plugin knows nothing was applied; when it does not know, it returns
+ *  KALAM_OUTCOME_UNKNOWN instead. */
+#define KALAM_TIMED_OUT 15
+/** A write may or may not have been applied (e.g. the connection dropped
+ *  after the request was sent). The store is consistent either way: the
+ *  write was applied whole or not at all. The engine never retries such a
+ *  write silently: it reports it to its caller, who can read to find out. */
+#define KALAM_OUTCOME_UNKNOWN 16
+/** A read at a snapshot (or an iterator's implicit one) needs data the
+ *  store has already compacted away. Take a new snapshot and retry. */
+#define KALAM_SNAPSHOT_TOO_OLD 17
+/** A write over the store's per-write limits (see get_limits()): too many
+ *  ops or expectations, or too many bytes. Nothing was applied. The message
+ *  names the limit. */
+#define KALAM_TOO_LARGE 18
+
 /** A short, static, human-readable name for a result code (never NULL). */
 static inline const char *kalam_code_name(int code) {
   switch (code) {
@@ -153,6 +197,18 @@ static inline const char *kalam_code_name(int code) {
       return "BUFFER_TOO_SMALL";
     case KALAM_DROPPED:
       return "DROPPED";
+    case KALAM_CONFLICT:
+      return "CONFLICT";
+    case KALAM_UNAVAILABLE:
+      return "UNAVAILABLE";
+    case KALAM_TIMED_OUT:
+      return "TIMED_OUT";
+    case KALAM_OUTCOME_UNKNOWN:
+      return "OUTCOME_UNKNOWN";
+    case KALAM_SNAPSHOT_TOO_OLD:
+      return "SNAPSHOT_TOO_OLD";
+    case KALAM_TOO_LARGE:
+      return "TOO_LARGE";
     default:
       return "UNKNOWN_CODE";
   }
@@ -203,7 +259,9 @@ typedef struct kalam_status {
 #define KALAM_CAP_DELETE_RANGE (UINT64_C(1) << 5)
 /** Database-level calls may run concurrently (see convention 9). */
 #define KALAM_CAP_THREAD_SAFE (UINT64_C(1) << 6)
-/** Several processes may open the same path at once. */
+/** Several processes may open the same path at once. (Unchanged in 1.2:
+ *  it still means exactly this. A 1.2 host treats such a store as shared,
+ *  see KALAM_CAP_SHARED, because another process may be writing it.) */
 #define KALAM_CAP_MULTI_PROCESS (UINT64_C(1) << 7)
 /** compact_range() is implemented. */
 #define KALAM_CAP_COMPACT_RANGE (UINT64_C(1) << 8)
@@ -213,6 +271,33 @@ typedef struct kalam_status {
 #define KALAM_CAP_CHECKPOINT (UINT64_C(1) << 10)
 /** open() honours KALAM_OPEN_READ_ONLY. */
 #define KALAM_CAP_READ_ONLY_OPEN (UINT64_C(1) << 11)
+
+/* -- ABI 1.2 bits. A host honours them only for a plugin that reports
+ *    abi_minor 2 or more and whose function table covers the 1.2 slots
+ *    (struct_size >= KALAM_BACKEND_VTABLE_SIZE_1_2); for older plugins it
+ *    ignores bits 12 and up. -- */
+
+/** write_conditional() is implemented: expectations are checked atomically
+ *  with the write's ops against the state just before it, natively (under
+ *  the store's own write lock or transaction), so the check holds against
+ *  every writer of the store, in this process or (with SHARED or
+ *  MULTI_PROCESS) in others. */
+#define KALAM_CAP_CONDITIONAL_WRITE (UINT64_C(1) << 12)
+/** read_modify_write() is implemented: the reads and the write happen in
+ *  one write transaction of the store. */
+#define KALAM_CAP_READ_MODIFY_WRITE (UINT64_C(1) << 13)
+/** Every call is a network round trip: the host batches writes, prefers
+ *  multi_get() over repeated get(), and iter_read_batch() with large
+ *  batches over single moves. Says nothing about sharing. */
+#define KALAM_CAP_REMOTE (UINT64_C(1) << 14)
+/** Other processes (possibly on other hosts) write the same store
+ *  concurrently. The host must not rely on in-process locks for
+ *  correctness: read-then-write sequences use write_conditional() or
+ *  read_modify_write(). A host treats KALAM_CAP_MULTI_PROCESS the same way.
+ *  A plugin that declares SHARED should declare CONDITIONAL_WRITE: without
+ *  it the host refuses conditional writes (it cannot emulate them across
+ *  processes). */
+#define KALAM_CAP_SHARED (UINT64_C(1) << 15)
 
 /* ======================================================================== */
 /* Opaque handles (allocated and freed by the plugin)                      */
@@ -364,6 +449,102 @@ static inline const kalam_write_op *kalam_write_op_at(const kalam_write_op *ops,
   return (const kalam_write_op *)(const void *)((const unsigned char *)ops +
                                                 i * (size_t)op_stride);
 }
+
+/* kalam_expectation.type (ABI 1.2) */
+/** The key exists and its value is exactly value[0..value_len) (an empty
+ *  expected value matches only an existing, empty value). */
+#define KALAM_EXPECT_VALUE 1
+/** The key does not exist. */
+#define KALAM_EXPECT_ABSENT 2
+/** The key exists, whatever its value. */
+#define KALAM_EXPECT_PRESENT 3
+
+/**
+ * One expectation of write_conditional() (ABI 1.2): a fact about one key,
+ * checked against the state just before the write, atomically with it.
+ * The host builds an array of these; it is borrowed for the call.
+ *
+ * Like kalam_entry, kalam_expectation is frozen (elements are
+ * sizeof(kalam_expectation) apart and it never grows). A later minor adds
+ * kinds of expectation as new KALAM_EXPECT_* types (a plugin refuses a type
+ * it does not know with KALAM_INVALID_ARGUMENT), never new fields.
+ */
+typedef struct kalam_expectation {
+  /** KALAM_EXPECT_*. */
+  uint32_t type;
+  /** Must be 0. */
+  uint32_t reserved0;
+  /** The column family; NULL for the default one. */
+  kalam_cf *cf;
+  /** The key (1 to max_key_size bytes, like a key in a write). */
+  const void *key;
+  size_t key_len;
+  /** KALAM_EXPECT_VALUE: the expected value. Other types: unused. */
+  const void *value;
+  size_t value_len;
+} kalam_expectation;
+
+/**
+ * The current state of one key read by read_modify_write() (ABI 1.2),
+ * handed to the host's kalam_rmw_visitor. Frozen like kalam_entry.
+ */
+typedef struct kalam_rmw_value {
+  /** KALAM_OK: the key exists and value/value_len is its value (valid only
+   *  during the visitor call; an empty value may have a NULL pointer).
+   *  KALAM_NOT_FOUND: the key does not exist (value NULL, value_len 0). */
+  int32_t code;
+  uint32_t reserved0;
+  const void *value;
+  size_t value_len;
+} kalam_rmw_value;
+
+/**
+ * The host's half of read_modify_write() (ABI 1.2). Called exactly once per
+ * successful read phase, inside the plugin's write transaction, with the
+ * current state of every key the host named: current[i] for keys[i].
+ * The host decides what to write and hands it back: *ops (an op array with
+ * the stride of options->op_stride) and *op_count. Both start as NULL and
+ * 0; an op_count of 0 writes nothing.
+ *
+ * Returns 0 to apply the ops, non-zero to cancel: the plugin then rolls its
+ * transaction back, applies nothing and read_modify_write() returns
+ * KALAM_OK (the host knows it cancelled).
+ *
+ * Rules (the plugin holds its store's write lock while this runs):
+ * - No re-entry: the visitor makes no call into the plugin at all, for any
+ *   database of the library (LMDB allows one write transaction per
+ *   environment; a call would deadlock or see the wrong state).
+ * - No exception, longjmp or signal leaves it (convention 8).
+ * - The `current` views are valid only during the call. The op array and
+ *   every byte it points to are owned by the host and must stay valid until
+ *   read_modify_write() returns; the plugin copies nothing it does not keep.
+ * - It should be quick: every other writer of the store waits for it.
+ */
+typedef int (*kalam_rmw_visitor)(void *ctx, size_t count,
+                                 const kalam_rmw_value *current,
+                                 const kalam_write_op **ops, size_t *op_count);
+
+/**
+ * Per-database limits of one write (ABI 1.2), filled by get_limits().
+ * Allocated by the host, which sets struct_size and zeroes the rest; the
+ * plugin writes the fields struct_size covers. 0 means "no limit beyond
+ * memory". A write over a limit fails with KALAM_TOO_LARGE and applies
+ * nothing; the host splits bulk work to fit, and refuses (TOO_LARGE, naming
+ * the limit) a promise it cannot keep within them.
+ */
+typedef struct kalam_limits {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /** The most ops one write(), write_conditional() or (as returned by the
+   *  visitor) read_modify_write() may carry. etcd: --max-txn-ops. */
+  uint64_t max_write_ops;
+  /** The most bytes one write may carry: the sum of key_len + value_len of
+   *  its ops and expectations. etcd: --max-request-bytes, less framing. */
+  uint64_t max_write_bytes;
+  /** The most expectations one write_conditional() may carry, and keys one
+   *  read_modify_write() may read. */
+  uint64_t max_expectations;
+} kalam_limits;
 
 /* kalam_iter_options.flags */
 /** lower/lower_len is an inclusive lower bound. */
@@ -583,7 +764,10 @@ typedef struct kalam_backend_vtable {
    * applies nothing. The ends of a DELETE_RANGE may be empty.
    * op_count 0 is a successful no-op.
    * Returns KALAM_OK; KALAM_INVALID_ARGUMENT; KALAM_DROPPED;
-   * KALAM_NOT_SUPPORTED; KALAM_NO_SPACE; KALAM_IO_ERROR.
+   * KALAM_NOT_SUPPORTED; KALAM_NO_SPACE; KALAM_IO_ERROR; and, from ABI
+   * 1.2 on, KALAM_TOO_LARGE (over get_limits(); nothing applied),
+   * KALAM_UNAVAILABLE and KALAM_TIMED_OUT (nothing applied),
+   * KALAM_OUTCOME_UNKNOWN (applied whole or not at all; unknown which).
    */
   int (*write)(kalam_db *db, const kalam_write_options *options,
                const kalam_write_op *ops, size_t op_count,
@@ -747,6 +931,93 @@ typedef struct kalam_backend_vtable {
   int (*iter_read_batch)(kalam_iter *iter, uint32_t flags, size_t max_entries,
                          kalam_entry *out, size_t *filled,
                          kalam_status *status);
+
+  /* ---- ABI 1.2 ---------------------------------------------------------- */
+
+  /*
+   * How the host finds out whether a plugin has a 1.2 slot: the plugin
+   * reports abi_minor >= 2, its table's struct_size is at least
+   * KALAM_BACKEND_VTABLE_SIZE_1_2, the pointer is non-NULL and, for the two
+   * write calls, the capability bit is declared. A host never reads these
+   * slots of a shorter table, nor honours bits 12 and up of an older plugin.
+   * What a 1.2 host does where one is missing (the fallbacks) is documented
+   * in engine/include/kalam/database.h and docs/writing-a-plugin.md:
+   * conditional writes are emulated under an engine-wide lock (refused with
+   * NOT_SUPPORTED on a SHARED or MULTI_PROCESS store), read-modify-write
+   * becomes multi_get() plus a conditional write, retried on conflict, and
+   * a store without get_limits() has no limits.
+   *
+   * Codes that may appear, in addition to the common ones listed above the
+   * table: every call that reaches a remote store may also return
+   * KALAM_UNAVAILABLE or KALAM_TIMED_OUT (open() included); reads (get,
+   * get_into, multi_get), iter_create() and iterator moves at a snapshot may
+   * return KALAM_SNAPSHOT_TOO_OLD; write() may return KALAM_TOO_LARGE and
+   * KALAM_OUTCOME_UNKNOWN. A local plugin returns none of them unless its
+   * README says so.
+   */
+
+  /**
+   * KALAM_CAP_CONDITIONAL_WRITE. write() with expectations: checks every
+   * expectation in expects[0..expect_count) (elements
+   * sizeof(kalam_expectation) apart) against the state just before the
+   * write and, only if all hold, applies the ops exactly as write() would,
+   * atomically with the check: no other write to the store (from any thread
+   * or, for a shared store, any process) falls between the check and the
+   * apply. Expectations are checked in index order and the first that fails
+   * decides the result. `expects` may be NULL only when expect_count is 0
+   * (then it is write()). op_count 0 with expectations is a pure check.
+   * Expectations and ops are validated before anything is checked (same
+   * rules as write(); an expectation of unknown type, with an empty key or
+   * non-zero reserved0 is KALAM_INVALID_ARGUMENT).
+   * Returns KALAM_OK (all held, ops applied); KALAM_CONFLICT (one did not:
+   * nothing applied, status->native_code = its index);
+   * KALAM_INVALID_ARGUMENT; KALAM_DROPPED (an op's or an expectation's
+   * family); KALAM_NOT_SUPPORTED; KALAM_NO_SPACE; KALAM_IO_ERROR;
+   * KALAM_TOO_LARGE (nothing applied); KALAM_UNAVAILABLE and
+   * KALAM_TIMED_OUT (nothing applied); KALAM_OUTCOME_UNKNOWN (applied whole
+   * or not at all, the plugin cannot tell which).
+   */
+  int (*write_conditional)(kalam_db *db, const kalam_write_options *options,
+                           const kalam_expectation *expects,
+                           size_t expect_count, const kalam_write_op *ops,
+                           size_t op_count, kalam_status *status);
+
+  /**
+   * KALAM_CAP_READ_MODIFY_WRITE. The one-transaction read-modify-write:
+   * opens one write transaction (or takes the store's write lock), reads
+   * the `count` keys keys[i]/key_lens[i] in cfs[i] (`cfs` may be NULL: all
+   * in the default family), calls `visit` once with their current state,
+   * validates the ops it returns as write() does, applies them and commits,
+   * all without another writer in between. `options` as for write()
+   * (op_stride describes the visitor's op array; KALAM_WRITE_SYNC is
+   * honoured at commit). count may be 0 (the visitor then just writes).
+   * If reading fails, the visitor is not called. The visitor's rules are
+   * those of kalam_rmw_visitor (no re-entry).
+   * Returns KALAM_OK (ops applied, or the visitor cancelled: nothing
+   * applied); KALAM_NOT_FOUND never (a missing key is a kalam_rmw_value);
+   * KALAM_INVALID_ARGUMENT (a key, or an op the visitor returned: nothing
+   * applied); KALAM_DROPPED; KALAM_NOT_SUPPORTED (e.g. read-only open);
+   * KALAM_NO_SPACE; KALAM_IO_ERROR; KALAM_TOO_LARGE; KALAM_BUSY (the store's
+   * write lock could not be had); KALAM_UNAVAILABLE; KALAM_TIMED_OUT;
+   * KALAM_OUTCOME_UNKNOWN. On any code but KALAM_OK nothing was applied,
+   * except KALAM_OUTCOME_UNKNOWN.
+   * @note A remote store cannot hold a transaction open across the host's
+   * visitor without a round trip per key; it leaves this NULL and the host
+   * uses multi_get() + write_conditional() with retry instead.
+   */
+  int (*read_modify_write)(kalam_db *db, const kalam_write_options *options,
+                           size_t count, kalam_cf *const *cfs,
+                           const void *const *keys, const size_t *key_lens,
+                           kalam_rmw_visitor visit, void *ctx,
+                           kalam_status *status);
+
+  /**
+   * OPTIONAL (may be NULL: no limits). Fills `out` (see kalam_limits) with
+   * this database's per-write limits, which hold from open() to close().
+   * The host calls it once, right after open(). Returns KALAM_OK, or an
+   * error (the host then fails the open).
+   */
+  int (*get_limits)(kalam_db *db, kalam_limits *out, kalam_status *status);
 } kalam_backend_vtable;
 
 /** The struct_size of a complete ABI 1.0 function table. The host refuses a
@@ -761,6 +1032,13 @@ typedef struct kalam_backend_vtable {
 #define KALAM_BACKEND_VTABLE_SIZE_1_1                \
   (offsetof(kalam_backend_vtable, iter_read_batch) + \
    sizeof(((kalam_backend_vtable *)0)->iter_read_batch))
+
+/** The struct_size of a complete ABI 1.2 function table (get_limits()
+ *  covered). A plugin that reports abi_minor 2 hands out a table of at
+ *  least this size; a shorter one is a 1.0 or 1.1 table. */
+#define KALAM_BACKEND_VTABLE_SIZE_1_2           \
+  (offsetof(kalam_backend_vtable, get_limits) + \
+   sizeof(((kalam_backend_vtable *)0)->get_limits))
 
 /* ======================================================================== */
 /* The entry point                                                          */

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -89,6 +90,16 @@ struct WriteOptions {
 
 // An ordered list of writes applied by Database::write() in one ABI call:
 // atomically, across column families, on backends with atomic_batch.
+//
+// A batch may also carry expectations (a conditional write): facts about
+// keys that must hold just before the write, checked atomically with it.
+// If any fails, nothing of the batch is applied and write() returns
+// CONFLICT (Status::is_conflict()) naming the first failed expectation by
+// its index (0-based, in the order the expect_*() calls were made).
+// Backends with conditional_write check them natively; on others the
+// engine checks them under an engine-wide write lock, which is correct only
+// inside this process, so on a shared or multi_process backend without
+// conditional_write such a batch is refused with NOT_SUPPORTED.
 class WriteBatch {
  public:
   WriteBatch() = default;
@@ -103,8 +114,16 @@ class WriteBatch {
   // engine expands it into single deletes of the keys present at write time.
   void delete_range(const ColumnFamily& cf, std::string_view begin,
                     std::string_view end);
+  // Expectations: `key` holds exactly `value`; `key` does not exist; `key`
+  // exists (whatever its value).
+  void expect_value(const ColumnFamily& cf, std::string_view key,
+                    std::string_view value);
+  void expect_absent(const ColumnFamily& cf, std::string_view key);
+  void expect_present(const ColumnFamily& cf, std::string_view key);
+  // Ops (puts, deletes, delete-ranges) held, expectations not included.
   size_t count() const { return ops_.size(); }
-  // Bytes of keys and values held.
+  size_t expectation_count() const { return expects_.size(); }
+  // Bytes of keys and values held, expectations included.
   size_t data_size() const { return data_.size(); }
   void clear();
 
@@ -116,9 +135,14 @@ class WriteBatch {
     size_t key_offset, key_size, value_offset, value_size;
   };
   void add(uint32_t type, const ColumnFamily& cf, std::string_view key,
-           std::string_view value);
+           std::string_view value, std::vector<Op>* to);
+  void add(uint32_t type, const ColumnFamily& cf, std::string_view key,
+           std::string_view value) {
+    add(type, cf, key, value, &ops_);
+  }
   std::string data_;
   std::vector<Op> ops_;
+  std::vector<Op> expects_;  // type: KALAM_EXPECT_*
   std::vector<std::shared_ptr<detail::CfState>> families_;
 };
 
@@ -315,6 +339,21 @@ requires std::is_invocable_r_v<bool, Visit&, std::string_view, std::string_view>
   return total;
 }
 
+// The store's limits on one write, known once it is open (ABI 1.2
+// get_limits()); 0 means no limit beyond memory. A write over one fails
+// with TOO_LARGE naming the limit, and applies nothing.
+struct WriteLimits {
+  uint64_t max_ops = 0;           // ops per write
+  uint64_t max_bytes = 0;         // key + value bytes of ops and expectations
+  uint64_t max_expectations = 0;  // expectations per write, keys per RMW
+};
+
+// One key read by Database::read_modify_write().
+struct KeyToRead {
+  ColumnFamily cf;
+  std::string_view key;
+};
+
 struct OpenOptions {
   // Create the data directory and an empty database when there is none.
   bool create_if_missing = true;
@@ -438,7 +477,40 @@ class Database {
              std::string_view value, const WriteOptions& options = {});
   Status del(const ColumnFamily& cf, std::string_view key,
              const WriteOptions& options = {});
+  // Applies the batch (see WriteBatch, expectations included). Errors:
+  // CONFLICT (an expectation failed; nothing applied), TOO_LARGE (over
+  // write_limits(); nothing applied), OUTCOME_UNKNOWN (a remote store cannot
+  // tell whether it was applied: the engine never retries it; read to find
+  // out), UNAVAILABLE, TIMED_OUT, and those of the plain write.
   Status write(const WriteBatch& batch, const WriteOptions& options = {});
+
+  // The read-modify-write: reads `keys` (NOT_FOUND is nullopt), hands their
+  // current values to `modify`, which fills `batch` with the ops to apply
+  // (no expectations of its own) or returns an error to cancel (that status
+  // is returned, nothing applied); then applies the batch so that no other
+  // write to the store falls between the read and the write.
+  //   - With read_modify_write (LMDB, SQLite, memory, RocksDB): one ABI
+  //     call, in one write transaction of the store; `modify` runs exactly
+  //     once, inside it, while every other writer waits.
+  //   - Without it: reads with one multi_get, then writes the batch with an
+  //     expectation per key read (the value read, or absent), and on CONFLICT
+  //     reads again and calls `modify` again, at most
+  //     kReadModifyWriteAttempts times in all (then CONFLICT).
+  // So `modify` may run more than once and must depend only on its
+  // arguments. The views are valid only during the call. REQUIRES: `modify`
+  // does not call into this Database (the store's write lock is held) and
+  // `keys` are at most write_limits().max_expectations. An exception
+  // `modify` throws cancels the write and propagates.
+  using ModifyFn = std::function<Status(
+      const std::vector<std::optional<std::string_view>>& current,
+      WriteBatch* batch)>;
+  Status read_modify_write(const std::vector<KeyToRead>& keys,
+                           const ModifyFn& modify,
+                           const WriteOptions& options = {});
+  static constexpr int kReadModifyWriteAttempts = 64;
+
+  // The store's per-write limits (all 0 for backends without get_limits).
+  const WriteLimits& write_limits() const;
 
   // --- Reads ---
   // The value of `key`; NOT_FOUND when absent (a cheap status whose message
@@ -520,6 +592,17 @@ class Database {
   };
   Status visit_value(const ColumnFamily& cf, std::string_view key,
                      ValueVisit* visit, const ReadOptions& options);
+  // Checks a write of `ops` ops, `expects` expectations and `bytes` bytes
+  // against write_limits(): TOO_LARGE naming the limit, or OK.
+  Status check_limits(size_t ops, size_t expects, uint64_t bytes) const;
+  // write() of a batch with expectations on a backend without
+  // conditional_write: checks them under the engine's exclusive write lock.
+  Status write_emulated_conditional(const WriteBatch& batch,
+                                    const std::vector<kalam_write_op>& ops,
+                                    const WriteOptions& options);
+  Status read_modify_write_native(const std::vector<KeyToRead>& keys,
+                                  const ModifyFn& modify,
+                                  const WriteOptions& options);
   // put() and del(): one op, without a WriteBatch.
   Status write_one(const ColumnFamily& cf, int type, std::string_view key,
                    std::string_view value, const WriteOptions& options);

@@ -48,6 +48,27 @@ class Plugin {
   using ReadBatchFn = int (*)(kalam_iter*, uint32_t, size_t, kalam_entry*,
                               size_t*, kalam_status*);
   ReadBatchFn iter_read_batch() const { return iter_read_batch_; }
+  // ABI 1.2 slots, each null unless the plugin speaks 1.2 (abi_minor >= 2
+  // and a table that covers them) and, for the two write calls, declares
+  // the capability. The engine never calls a 1.2 slot of an older plugin,
+  // and capabilities() hides an older plugin's bits 12 and up.
+  using WriteConditionalFn = int (*)(kalam_db*, const kalam_write_options*,
+                                     const kalam_expectation*, size_t,
+                                     const kalam_write_op*, size_t,
+                                     kalam_status*);
+  WriteConditionalFn write_conditional() const { return write_conditional_; }
+  using ReadModifyWriteFn = int (*)(kalam_db*, const kalam_write_options*,
+                                    size_t, kalam_cf* const*,
+                                    const void* const*, const size_t*,
+                                    kalam_rmw_visitor, void*, kalam_status*);
+  ReadModifyWriteFn read_modify_write() const { return read_modify_write_; }
+  using GetLimitsFn = int (*)(kalam_db*, kalam_limits*, kalam_status*);
+  GetLimitsFn get_limits() const { return get_limits_; }
+  // Whether other processes may write the store concurrently (shared, or
+  // multi_process): in-process locks then prove nothing.
+  bool is_shared() const {
+    return (capabilities_ & (KALAM_CAP_SHARED | KALAM_CAP_MULTI_PROCESS)) != 0;
+  }
 
   // Builds a Plugin. Only the loader calls this; it is public for
   // std::make_shared.
@@ -67,6 +88,9 @@ class Plugin {
   uint64_t max_value_size_;
   const kalam_backend_vtable* vtable_;
   ReadBatchFn iter_read_batch_;
+  WriteConditionalFn write_conditional_;
+  ReadModifyWriteFn read_modify_write_;
+  GetLimitsFn get_limits_;
 };
 
 // The names of the KALAM_CAP_* bits set in `capabilities`, e.g.

@@ -12,8 +12,9 @@
 
 namespace kalam {
 
-// The outcome of a call. The first thirteen values are the backend ABI's
-// result codes (same numbers); the rest are the engine's own.
+// The outcome of a call. Values 0 to 18 are the backend ABI's result codes
+// (same numbers, see backend_api.h for what each means); the rest are the
+// engine's own.
 enum class Code : int {
   kOk = 0,
   kNotFound = 1,
@@ -28,6 +29,13 @@ enum class Code : int {
   kInternal = 10,
   kBufferTooSmall = 11,
   kDropped = 12,
+  // ABI 1.2.
+  kConflict = 13,        // a write's expectation did not hold; nothing applied
+  kUnavailable = 14,     // no server or no quorum; nothing applied
+  kTimedOut = 15,        // gave up waiting; a write: nothing applied
+  kOutcomeUnknown = 16,  // a write may or may not have been applied
+  kSnapshotTooOld = 17,  // the snapshot's data was compacted away
+  kTooLarge = 18,        // over the store's per-write limits; nothing applied
   // Engine-only codes.
   kClosed = 100,         // the database (or what owned the handle) is closed
   kAlreadyExists = 101,  // a name is taken
@@ -69,6 +77,12 @@ class [[nodiscard]] Status {
   static Status Dropped(std::string m) {
     return {Code::kDropped, std::move(m)};
   }
+  static Status Conflict(std::string m) {
+    return {Code::kConflict, std::move(m)};
+  }
+  static Status TooLarge(std::string m) {
+    return {Code::kTooLarge, std::move(m)};
+  }
   static Status Closed(std::string m) { return {Code::kClosed, std::move(m)}; }
   static Status AlreadyExists(std::string m) {
     return {Code::kAlreadyExists, std::move(m)};
@@ -79,6 +93,12 @@ class [[nodiscard]] Status {
   // What went wrong, where, and what to do; empty for OK.
   const std::string& message() const { return message_; }
   bool is_not_found() const { return code_ == Code::kNotFound; }
+  // A conditional write's expectation failed (nothing was applied): re-read
+  // and retry, or give up.
+  bool is_conflict() const { return code_ == Code::kConflict; }
+  // A write that may or may not have been applied: never retry it blindly;
+  // read to find out.
+  bool is_outcome_unknown() const { return code_ == Code::kOutcomeUnknown; }
 
   // "OK", or "<CODE>: <message>".
   std::string to_string() const;

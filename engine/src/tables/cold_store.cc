@@ -1,6 +1,7 @@
 // The JSON Lines cold store (see cold_store.h for the layout).
 #include <fcntl.h>
 #include <kalam/tables/cold_store.h>
+#include <kalam/tables/json_input.h>
 #include <kalam/tables/schema.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,7 +161,9 @@ class JsonLinesReader final : public ColdSegmentReader {
       return false;
     }
     ++line_no_;
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // A record wraps its row one level deeper than a row may nest.
+    StatusOr<json> parsed = parse_json(line, kMaxJsonDepth + 1);
+    json j = parsed.ok() ? std::move(*parsed) : json(json::value_t::discarded);
     auto id = j.is_object() ? j.find("id") : j.end();
     if (j.is_discarded() || !j.is_object() || id == j.end() ||
         !id->is_string() || read_ == expected_) {
@@ -605,8 +608,11 @@ class JsonLinesColdStore final : public ColdStore {
       return Status::Corruption("cold segment " + path.string() +
                                 " line 1: " + what);
     };
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+    StatusOr<json> header_json = parse_json(line);
+    if (!header_json.ok() || !header_json->is_object()) {
+      return bad("not a JSON object");
+    }
+    json j = std::move(*header_json);
     if (j.value("format", "") != kFormat) {
       return bad("not a Kalam segment header");
     }

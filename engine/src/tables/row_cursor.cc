@@ -1,5 +1,6 @@
 // RowCursor (both read paths: Rows and views), RowView, and the adapter that
 // serves Row-producing sources (system tables) as views.
+#include <kalam/tables/json_input.h>
 #include <kalam/tables/row.h>
 
 #include "context.h"
@@ -92,10 +93,10 @@ class RowSourceViews final : public ViewSource {
 };
 
 StatusOr<nlohmann::json> parse_object(std::string_view text) {
-  nlohmann::json j =
-      nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::Corruption("not a JSON object");
+  StatusOr<nlohmann::json> j = tables::parse_json(text);
+  if (!j.ok() || !j->is_object()) {
+    return Status::Corruption("not a JSON object" +
+                              (j.ok() ? "" : ": " + j.status().message()));
   }
   return j;
 }

@@ -1,5 +1,6 @@
 // Stream tables: keys are  table_id | generated row key  (ms | counter), so
 // time order is key order and "everything older than X" is one key range.
+#include <kalam/tables/json_input.h>
 #include <kalam/tables/stream_table_store.h>
 
 #include <algorithm>
@@ -163,8 +164,9 @@ StatusOr<Row> StreamTableStore::get(std::string_view ns, std::string_view table,
   auto value = db.get(ctx.data, key);
   if (value.status().is_not_found()) return not_found();
   if (!value.ok()) return value.status().with_context(what);
-  json data = json::parse(*value, nullptr, /*allow_exceptions=*/false);
-  if (data.is_discarded() || !data.is_object()) {
+  StatusOr<json> parsed = parse_json(*value);
+  json data = parsed.ok() ? std::move(*parsed) : json();
+  if (!data.is_object()) {
     return Status::Corruption(what + ": the stored event '" +
                               keys::printable(event_id) +
                               "' is not a JSON object");

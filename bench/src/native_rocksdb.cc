@@ -6,6 +6,9 @@
 //     info_log_level       WARN; info_log = a logger object (no LOG file:
 //                          the plugin forwards records to the host log)
 //     create_if_missing, create_missing_column_families
+//     listeners            one that records a background error (the
+//                          plugin's, so a full disk is an error code and
+//                          close stays safe); called only on errors
 //   ColumnFamilyOptions()  RocksDB's defaults (64 MiB memtable, snappy, ...)
 //     table_factory        block-based, default table options + a full
 //                          bloom filter of 10 bits per key
@@ -16,6 +19,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/version.h>
 #include <rocksdb/write_batch.h>
@@ -24,6 +28,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "modes.h"
 #include "plugin_store.h"
@@ -47,6 +52,22 @@ class QuietLogger : public rocksdb::Logger {
   }
 };
 
+// The plugin's background-error listener (rocksdb_errors.h), same name so
+// the OPTIONS files match: it runs only when RocksDB reports an error.
+class BackgroundErrors final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "KalamBackgroundErrors"; }
+  void OnBackgroundError(rocksdb::BackgroundErrorReason,
+                         rocksdb::Status* error) override {
+    std::lock_guard lock(mu_);
+    if (error != nullptr) error_ = *error;
+  }
+
+ private:
+  std::mutex mu_;
+  rocksdb::Status error_;
+};
+
 void check(const rocksdb::Status& s, const char* what) {
   if (!s.ok()) die(std::string("rocksdb ") + what + ": " + s.ToString());
 }
@@ -60,6 +81,7 @@ class NativeRocksdb {
     db_options.create_if_missing = true;
     db_options.create_missing_column_families = true;
     db_options.info_log = std::make_shared<QuietLogger>();
+    db_options.listeners.push_back(std::make_shared<BackgroundErrors>());
     rocksdb::ColumnFamilyOptions cf_options;
     rocksdb::BlockBasedTableOptions table =
         *cf_options.table_factory

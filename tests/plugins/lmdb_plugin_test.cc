@@ -70,7 +70,8 @@ TEST_F(LmdbTest, InfoDescribesTheLmdbBackend) {
                 KALAM_CAP_ATOMIC_BATCH | KALAM_CAP_SNAPSHOTS |
                 KALAM_CAP_REVERSE_ITERATION | KALAM_CAP_DELETE_RANGE |
                 KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES |
-                KALAM_CAP_CHECKPOINT | KALAM_CAP_READ_ONLY_OPEN);
+                KALAM_CAP_CHECKPOINT | KALAM_CAP_READ_ONLY_OPEN |
+                KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_READ_MODIFY_WRITE);
   EXPECT_EQ(vt().struct_size, sizeof(kalam_backend_vtable));
   EXPECT_EQ(vt().compact_range, nullptr);
 }

@@ -86,13 +86,14 @@ class MemoryTest : public ::testing::Test, public RawDatabase {
 TEST_F(MemoryTest, DescribesItself) {
   EXPECT_EQ(plugin().name(), "memory");
   EXPECT_EQ(plugin().version(), "1.0.0");
-  EXPECT_EQ(plugin().abi_minor(), 1u);  // iter_read_batch() is ABI 1.1
+  EXPECT_EQ(plugin().abi_minor(), 2u);  // write_conditional() is ABI 1.2
   EXPECT_NE(plugin().iter_read_batch(), nullptr);
   EXPECT_EQ(plugin().format_version(), 1u);
   EXPECT_EQ(plugin().capabilities(),
             KALAM_CAP_ATOMIC_BATCH | KALAM_CAP_SNAPSHOTS |
                 KALAM_CAP_REVERSE_ITERATION | KALAM_CAP_DELETE_RANGE |
-                KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES);
+                KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES |
+                KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_READ_MODIFY_WRITE);
   EXPECT_EQ(plugin().max_key_size(), 0u);
   EXPECT_EQ(plugin().max_value_size(), 0u);
   EXPECT_EQ(vt().struct_size, sizeof(kalam_backend_vtable));

@@ -67,7 +67,8 @@ TEST_F(SqliteTest, DescribesItself) {
                 KALAM_CAP_ATOMIC_BATCH | KALAM_CAP_SNAPSHOTS |
                 KALAM_CAP_REVERSE_ITERATION | KALAM_CAP_DELETE_RANGE |
                 KALAM_CAP_THREAD_SAFE | KALAM_CAP_PROPERTIES |
-                KALAM_CAP_CHECKPOINT | KALAM_CAP_READ_ONLY_OPEN);
+                KALAM_CAP_CHECKPOINT | KALAM_CAP_READ_ONLY_OPEN |
+                KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_READ_MODIFY_WRITE);
   EXPECT_EQ(plugin().max_key_size(), uint64_t{1} << 20);
   EXPECT_EQ(plugin().max_value_size(), uint64_t{1} << 29);
   EXPECT_EQ(vt().struct_size, sizeof(kalam_backend_vtable));

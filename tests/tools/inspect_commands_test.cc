@@ -51,7 +51,7 @@ TEST_P(InspectTest, InfoShowsBackendCapabilitiesManifestAndFamilies) {
 
   const auto info = nlohmann::json::parse(ok({"info", "--format", "json"}));
   EXPECT_EQ(info["backend"], GetParam());
-  EXPECT_EQ(info["abi"], "1.1");  // every in-tree plugin speaks ABI 1.1
+  EXPECT_EQ(info["abi"], "1.2");  // every in-tree plugin speaks ABI 1.2
   EXPECT_EQ(info["opened_read_only"], true);
   EXPECT_EQ(info["manifest"]["backend"], GetParam());
   ASSERT_EQ(info["column_families"].size(), 2u);

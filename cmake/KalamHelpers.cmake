@@ -46,7 +46,10 @@ function(kalam_add_plugin)
     target_link_options(${target} PRIVATE -Wl,--no-undefined)
   endif()
   kalam_set_warnings(${target})
-  install(TARGETS ${target} LIBRARY DESTINATION ${KALAM_INSTALL_PLUGIN_DIR})
+  # Each plugin is a package component of its own (cmake/KalamPackaging.cmake
+  # groups them into Debian packages).
+  install(TARGETS ${target} LIBRARY DESTINATION ${KALAM_INSTALL_PLUGIN_DIR}
+    COMPONENT plugin-${ARG_NAME})
   if(ARG_SERVER)
     set_property(GLOBAL APPEND PROPERTY KALAM_SERVER_PLUGINS ${ARG_NAME})
   else()

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -48,12 +49,12 @@ void print_rows(const char* title,
 }
 
 // The table layer on the same database: returns the exit code.
-int tables_demo(kalam::Database& db) {
+int tables_demo(kalam::Database& db, const std::filesystem::path& cold_path) {
   using namespace kalam::tables;
   using nlohmann::json;
   // The worker would flush by policy and evict in the background; the demo
   // does both by hand to show each step.
-  auto opened = Tables::open(db, {.background = false});
+  auto opened = Tables::open(db, {.cold_path = cold_path, .background = false});
   if (!opened.ok()) return fail(opened.status(), "opening the table layer");
   Tables& tables = **opened;
   Catalog& catalog = tables.catalog();
@@ -238,7 +239,7 @@ int main(int argc, char** argv) {
     if (!it->status().ok()) return fail(it->status(), "scanning");
   }
 
-  if (int rc = tables_demo(db); rc != 0) return rc;
+  if (int rc = tables_demo(db, kalam::cold_path(*config)); rc != 0) return rc;
 
   // A counter in the default family shows whether data persisted.
   uint64_t runs = 0;

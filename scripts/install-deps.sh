@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Kalam needs to build, test and benchmark.
+# Installs the Debian 12 packages Kalam needs to build, test and benchmark;
+# with --quickstart, only those the quickstart builds with.
 # Idempotent: asks apt only for what is missing, so a second run does nothing.
 set -euo pipefail
 
-packages=(
+# What building the engine, the local plugins, the CLI and the quickstart
+# needs (scripts/quickstart.sh installs only these: --quickstart).
+quickstart_packages=(
   build-essential cmake pkg-config binutils
   libboost-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   librocksdb-dev liblmdb-dev libsqlite3-dev
-  libpq-dev postgresql-15  # the postgres plugin; its tests start a server
   libedit-dev  # kalam sql: the shell's line editing and history
+)
+# What the rest needs: the server plugins and the servers their tests start,
+# the tests, the benchmarks, the format check, the fuzzers.
+everything_else=(
+  libpq-dev postgresql-15  # the postgres plugin; its tests start a server
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format gnuplot-nox
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer, ASan/UBSan runtimes
 )
+
+case "${1:-}" in
+  --quickstart) packages=("${quickstart_packages[@]}") ;;
+  "") packages=("${quickstart_packages[@]}" "${everything_else[@]}") ;;
+  *)
+    echo "usage: $0 [--quickstart]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

@@ -75,7 +75,7 @@ class TablesStore {
     for (size_t i = 0; i < n; ++i) set(rows_[i], keys[i], values[i]);
     auto ids = tables_->user().put_many(
         kTablesNamespace, kTablesTable, kTablesUser,
-        std::span<const nlohmann::json>(rows_.data(), n), {.sync = sync});
+        kalam::Span<const nlohmann::json>(rows_.data(), n), {.sync = sync});
     if (!ids.ok()) die("UserTableStore::put_many: " + ids.status().to_string());
   }
   bool get(std::string_view key, Sink& sink) {

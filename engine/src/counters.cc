@@ -33,6 +33,10 @@ constexpr std::array<EngineCounterField, detail::CounterCells::kFieldCount>
          "calls that failed (not counting NOT_FOUND)"},
     }};
 
+// Every member of EngineCounters is a uint64_t listed above (operator==,
+// operator+= and the counters file rely on it).
+static_assert(sizeof(EngineCounters) == kFields.size() * sizeof(uint64_t));
+
 constexpr const char* kCountersFormat = "kalam.counters";
 constexpr int kCountersVersion = 1;
 // The file is a few hundred bytes; anything much larger is not one.
@@ -45,7 +49,14 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& other) {
   return *this;
 }
 
-std::span<const EngineCounterField> engine_counter_fields() { return kFields; }
+bool operator==(const EngineCounters& a, const EngineCounters& b) {
+  for (const auto& field : kFields) {
+    if (a.*field.member != b.*field.member) return false;
+  }
+  return true;
+}
+
+Span<const EngineCounterField> engine_counter_fields() { return kFields; }
 
 namespace detail {
 

@@ -765,14 +765,22 @@ void open_stored_counters(DbCore& core, bool read_only) {
 
 StatusOr<std::unique_ptr<Database>> Database::open(const StorageConfig& config,
                                                    const OpenOptions& options) {
-  KALAM_ASSIGN_OR_RETURN(auto plugin,
-                         load_plugin(config.backend, config.plugin_path));
+  KALAM_ASSIGN_OR_RETURN(
+      auto plugin,
+      load_plugin(config.backend,
+                  plugin_dirs(plugin_search_path(config.plugin_path))));
   OpenOptions effective = options;
   effective.read_only = options.read_only || config.read_only;
   if (!effective.check_iterators) {
     effective.check_iterators = config.check_iterators;
   }
   return open(std::move(plugin), config.path, config.options, effective);
+}
+
+StatusOr<std::unique_ptr<Database>> open(const fs::path& config_file,
+                                         const OpenOptions& options) {
+  KALAM_ASSIGN_OR_RETURN(EngineConfig config, load_config_file(config_file));
+  return Database::open(config.storage, options);
 }
 
 StatusOr<std::unique_ptr<Database>> Database::open(
@@ -1592,8 +1600,7 @@ Status Database::visit_value(const ColumnFamily& cf, std::string_view key,
 }
 
 StatusOr<size_t> Database::get_into(const ColumnFamily& cf,
-                                    std::string_view key,
-                                    std::span<char> buffer,
+                                    std::string_view key, Span<char> buffer,
                                     const ReadOptions& options) {
   if (!family_usable(core_.get(), cf.state_.get())) {
     KALAM_RETURN_IF_ERROR(check_family(cf));
@@ -1626,7 +1633,7 @@ StatusOr<size_t> Database::get_into(const ColumnFamily& cf,
 }
 
 StatusOr<std::vector<std::optional<std::string>>> Database::multi_get(
-    const ColumnFamily& cf, std::span<const std::string_view> keys,
+    const ColumnFamily& cf, Span<const std::string_view> keys,
     const ReadOptions& options) {
   if (!family_usable(core_.get(), cf.state_.get())) {
     KALAM_RETURN_IF_ERROR(check_family(cf));

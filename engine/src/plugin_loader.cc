@@ -14,6 +14,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -468,8 +469,60 @@ void log(LogLevel level, std::string_view message) {
 }  // namespace detail
 
 std::filesystem::path default_plugin_dir() {
-  // Installed plugins sit in <libdir>/kalam/plugins, beside libkalam.so.
-  return boost::dll::this_line_location().parent_path() / KALAM_PLUGIN_SUBDIR;
+  // Installed plugins sit in <libdir>/kalam/plugins, beside libkalam.so; in
+  // the build tree, libkalam.so sits in <build>/engine and the tree's own
+  // plugins in <build>/plugins.
+  const fs::path library_dir = boost::dll::this_line_location().parent_path();
+  std::error_code ec;
+  if (fs::equivalent(library_dir, KALAM_ENGINE_BUILD_DIR, ec)) {
+    return KALAM_BUILD_PLUGIN_DIR;
+  }
+  return library_dir / KALAM_PLUGIN_SUBDIR;
+}
+
+std::string_view plugin_dir_origin_name(PluginDirOrigin origin) {
+  switch (origin) {
+    case PluginDirOrigin::kEnvironment:
+      return kPluginPathVariable;
+    case PluginDirOrigin::kConfig:
+      return "storage.plugin_path";
+    case PluginDirOrigin::kDefault:
+      return "default";
+  }
+  return "?";
+}
+
+std::vector<PluginDir> plugin_search_path(
+    const std::vector<fs::path>& configured) {
+  std::vector<PluginDir> out;
+  if (const char* variable = std::getenv(kPluginPathVariable)) {
+    std::string_view rest = variable;
+    while (!rest.empty()) {
+      const size_t colon = rest.find(':');
+      const std::string_view dir = rest.substr(0, colon);
+      if (!dir.empty()) {
+        out.push_back({fs::path(dir), PluginDirOrigin::kEnvironment});
+      }
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  const fs::path fallback = default_plugin_dir();
+  if (configured.empty()) {
+    out.push_back({fallback, PluginDirOrigin::kDefault});
+  }
+  for (const fs::path& dir : configured) {
+    out.push_back({dir, dir == fallback ? PluginDirOrigin::kDefault
+                                        : PluginDirOrigin::kConfig});
+  }
+  return out;
+}
+
+std::vector<fs::path> plugin_dirs(const std::vector<PluginDir>& search_path) {
+  std::vector<fs::path> out;
+  out.reserve(search_path.size());
+  for (const PluginDir& entry : search_path) out.push_back(entry.dir);
+  return out;
 }
 
 void set_log_sink(LogSink sink) {

@@ -2,6 +2,8 @@
 // names the file (plugins built from tests/broken_plugins/broken_plugin.c).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <kalam/config.h>
+#include <kalam/database.h>
 #include <kalam/plugin.h>
 #include <kalam/test_paths.h>
 #include <signal.h>
@@ -9,7 +11,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 
 #include "temp_dir.h"
 
@@ -244,6 +248,82 @@ TEST(PluginLoader, EveryInTreePluginLoads) {
     EXPECT_EQ((*plugin)->name(), name);
     EXPECT_FALSE((*plugin)->version().empty());
   }
+}
+
+// Sets KALAM_PLUGIN_PATH for one test and restores what was there.
+class ScopedPluginPath {
+ public:
+  explicit ScopedPluginPath(const char* value) {
+    if (const char* old = std::getenv(kPluginPathVariable)) saved_ = old;
+    if (value != nullptr) {
+      setenv(kPluginPathVariable, value, 1);
+    } else {
+      unsetenv(kPluginPathVariable);
+    }
+  }
+  ~ScopedPluginPath() {
+    if (saved_) {
+      setenv(kPluginPathVariable, saved_->c_str(), 1);
+    } else {
+      unsetenv(kPluginPathVariable);
+    }
+  }
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+TEST(PluginSearchPath, EnvironmentDirectoriesComeFirstThenTheConfigured) {
+  ScopedPluginPath env("/env/a::/env/b:");
+  const std::vector<PluginDir> path = plugin_search_path({"/config/c"});
+  ASSERT_EQ(path.size(), 3u);
+  EXPECT_EQ(path[0].dir, "/env/a");
+  EXPECT_EQ(path[0].origin, PluginDirOrigin::kEnvironment);
+  EXPECT_EQ(path[1].dir, "/env/b");
+  EXPECT_EQ(path[1].origin, PluginDirOrigin::kEnvironment);
+  EXPECT_EQ(path[2].dir, "/config/c");
+  EXPECT_EQ(path[2].origin, PluginDirOrigin::kConfig);
+  EXPECT_EQ(plugin_dirs(path),
+            (std::vector<fs::path>{"/env/a", "/env/b", "/config/c"}));
+  EXPECT_EQ(plugin_dir_origin_name(path[0].origin), "KALAM_PLUGIN_PATH");
+  EXPECT_EQ(plugin_dir_origin_name(path[2].origin), "storage.plugin_path");
+}
+
+TEST(PluginSearchPath, NothingConfiguredMeansTheDefault) {
+  ScopedPluginPath env(nullptr);
+  const std::vector<PluginDir> path = plugin_search_path({});
+  ASSERT_EQ(path.size(), 1u);
+  EXPECT_EQ(path[0].dir, default_plugin_dir());
+  EXPECT_EQ(path[0].origin, PluginDirOrigin::kDefault);
+  EXPECT_EQ(plugin_dir_origin_name(path[0].origin), "default");
+}
+
+// This test links the build tree's libkalam.so, whose default is the build
+// tree's own plugins.
+TEST(PluginSearchPath, TheBuildTreeDefaultIsTheTreesPlugins) {
+  EXPECT_TRUE(fs::equivalent(default_plugin_dir(), kPlugins))
+      << default_plugin_dir() << " is not " << kPlugins;
+}
+
+TEST(PluginSearchPath, EnvironmentFindsAPluginTheConfigDoesNot) {
+  test::TempDir empty;
+  StorageConfig config;
+  config.backend = "memory";
+  config.path = empty / "data";
+  config.plugin_path = {empty.path()};
+  {
+    ScopedPluginPath env(nullptr);
+    auto refused = Database::open(config);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_TRUE(refused.status().is_not_found()) << refused.status();
+    EXPECT_THAT(refused.status().message(),
+                HasSubstr("no plugin for backend 'memory'"));
+  }
+  ScopedPluginPath env(KALAM_TEST_PLUGIN_DIR);
+  auto opened = Database::open(config);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ((*opened)->plugin().file(),
+            fs::canonical(kPlugins / "kalam_memory.so"));
 }
 
 TEST(CapabilityNames, InBitOrder) {

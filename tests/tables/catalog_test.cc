@@ -3,6 +3,7 @@
 #include <kalam/backend_api.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -470,6 +471,76 @@ TEST(TablesWithoutSnapshots, OpenIsRefusedNamingTheCapability) {
       << "nothing was created";
 }
 #endif
+
+// The one-line opens: kalam::open and kalam::tables::open from a config
+// file, and what they open is the database the config describes.
+class OneLineOpen : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::filesystem::path write_config() {
+    const std::filesystem::path file = dir_ / "kalam.yaml";
+    std::ofstream(file) << "storage:\n  backend: " << GetParam()
+                        << "\n  path: data\n  plugin_path: ["
+                        << KALAM_TEST_PLUGIN_DIR << "]\ntables:\n"
+                        << "  cold_path: elsewhere/cold\n";
+    return file;
+  }
+  test::TempDir dir_;
+};
+
+TEST_P(OneLineOpen, OpensTheDatabaseAndTheTablesTheConfigDescribes) {
+  const std::filesystem::path config = write_config();
+  {
+    auto db = kalam::open(config);
+    ASSERT_TRUE(db.ok()) << db.status();
+    EXPECT_EQ((*db)->plugin().name(), GetParam());
+    EXPECT_EQ((*db)->path(), dir_ / "data");
+    ASSERT_TRUE((*db)->put({}, "k", "v").ok());
+  }
+  auto tables = kalam::tables::open(config, {.background = false});
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  EXPECT_EQ((*tables)->database().path(), dir_ / "data");
+  ASSERT_TRUE((*tables)->catalog().create_namespace("app").ok());
+  ASSERT_TRUE(
+      (*tables)
+          ->catalog()
+          .create_table(
+              {.ns = "app",
+               .name = "notes",
+               .kind = TableKind::kShared,
+               .schema = {.columns = {{"title", ColumnType::kString, false}}}})
+          .ok());
+  ASSERT_TRUE((*tables)->shared().put("app", "notes", {{"title", "a"}}).ok());
+  auto flushed = (*tables)->flush("app", "notes");
+  ASSERT_TRUE(flushed.ok()) << flushed.status();
+  // The cold tier is where tables.cold_path says.
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "elsewhere" / "cold"));
+  if (!(*tables)->database().plugin().has(KALAM_CAP_PERSISTENT)) return;
+  // Destroying the Tables object closed its database: it opens again, with
+  // what both opens wrote.
+  tables->reset();
+  auto again = kalam::tables::open(config, {.background = false});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE((*again)->catalog().describe_namespace("app").ok());
+  auto value = (*again)->database().get({}, "k");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, "v");
+  auto rows = (*again)->shared().scan("app", "notes");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->size(), 1u);
+}
+
+TEST(OneLineOpenErrors, AMissingConfigFileIsNamed) {
+  auto db = kalam::open("/nonexistent/kalam.yaml");
+  ASSERT_FALSE(db.ok());
+  EXPECT_THAT(db.status().message(), HasSubstr("/nonexistent/kalam.yaml"));
+  auto tables = kalam::tables::open("/nonexistent/kalam.yaml");
+  ASSERT_FALSE(tables.ok());
+  EXPECT_THAT(tables.status().message(), HasSubstr("/nonexistent/kalam.yaml"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, OneLineOpen,
+                         ::testing::ValuesIn(test::all_backends()),
+                         test::backend_name);
 
 INSTANTIATE_TEST_SUITE_P(Backends, TablesTestDb,
                          ::testing::ValuesIn(test::all_backends()),

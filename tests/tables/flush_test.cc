@@ -57,7 +57,7 @@ class ForwardingColdStore : public ColdStore {
   explicit ForwardingColdStore(std::shared_ptr<ColdStore> inner)
       : inner_(std::move(inner)) {}
   Status write_segment(const ColdPartition& p,
-                       std::span<const ColdRecord> r) override {
+                       Span<const ColdRecord> r) override {
     return inner_->write_segment(p, r);
   }
   StatusOr<std::vector<std::unique_ptr<ColdSegmentReader>>> open_segments(
@@ -71,7 +71,7 @@ class ForwardingColdStore : public ColdStore {
     return inner_->segment_count(p);
   }
   Status replace_segments(const ColdPartition& p,
-                          std::span<const ColdRecord> r) override {
+                          Span<const ColdRecord> r) override {
     return inner_->replace_segments(p, r);
   }
   StatusOr<std::vector<std::string>> users(const ColdPartition& t) override {
@@ -93,7 +93,7 @@ class FailingColdStore : public ForwardingColdStore {
   FailingColdStore(std::shared_ptr<ColdStore> inner, int fail_at)
       : ForwardingColdStore(std::move(inner)), fail_at_(fail_at) {}
   Status write_segment(const ColdPartition& p,
-                       std::span<const ColdRecord> r) override {
+                       Span<const ColdRecord> r) override {
     if (calls_++ == fail_at_) {
       return Status(Code::kIoError, "injected: write_segment failed");
     }
@@ -113,7 +113,7 @@ class CompactionHookStore : public ForwardingColdStore {
                       std::function<void()> before)
       : ForwardingColdStore(std::move(inner)), before_(std::move(before)) {}
   Status replace_segments(const ColdPartition& p,
-                          std::span<const ColdRecord> r) override {
+                          Span<const ColdRecord> r) override {
     before_();
     if (fail) return Status(Code::kIoError, "injected: compaction failed");
     return ForwardingColdStore::replace_segments(p, r);
@@ -919,7 +919,7 @@ class WriteHookStore : public ForwardingColdStore {
   WriteHookStore(std::shared_ptr<ColdStore> inner, std::function<void()> hook)
       : ForwardingColdStore(std::move(inner)), hook_(std::move(hook)) {}
   Status write_segment(const ColdPartition& p,
-                       std::span<const ColdRecord> r) override {
+                       Span<const ColdRecord> r) override {
     if (!called_.exchange(true)) hook_();
     return ForwardingColdStore::write_segment(p, r);
   }

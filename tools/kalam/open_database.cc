@@ -69,11 +69,14 @@ OpenedDatabase open_configured(EngineConfig config, Access access,
                             " sets storage.read_only: true; remove that line "
                             "or use another config");
   }
-  auto loaded = load_plugin(storage.backend, storage.plugin_path);
+  const std::vector<PluginDir> search_path =
+      plugin_search_path(storage.plugin_path);
+  auto loaded = load_plugin(storage.backend, plugin_dirs(search_path));
   if (!loaded.ok()) {
     std::string path_list;
-    for (const auto& dir : storage.plugin_path) {
-      path_list += (path_list.empty() ? "" : ", ") + dir.string();
+    for (const PluginDir& entry : search_path) {
+      path_list += (path_list.empty() ? "" : ", ") + entry.dir.string() + " (" +
+                   std::string(plugin_dir_origin_name(entry.origin)) + ")";
     }
     throw CliError(
         kExitFailure,

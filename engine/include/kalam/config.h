@@ -3,7 +3,7 @@
 //   storage:
 //     backend: rocksdb        # memory | rocksdb | lmdb | sqlite | any plugin
 //     path: ./data            # data directory
-//     plugin_path: [./build/plugins]
+//     plugin_path: [./plugins]  # optional; KALAM_PLUGIN_PATH is searched first
 //     read_only: false
 //     check_iterators: true   # verify the plugin's key order and bounds
 //     options:                # handed to the plugin as flat key/value strings
@@ -38,8 +38,9 @@ struct StorageConfig {
   std::string backend;
   // The data directory. Default: "data" beside the config file.
   std::filesystem::path path;
-  // Directories searched for kalam_<backend>.so, in order. Default:
-  // default_plugin_dir().
+  // Directories searched for kalam_<backend>.so, in order, after those of
+  // the environment variable KALAM_PLUGIN_PATH (see plugin_search_path() in
+  // kalam/plugin.h). Empty: default_plugin_dir().
   std::vector<std::filesystem::path> plugin_path;
   // Open without write access (where the backend allows it).
   bool read_only = false;
@@ -74,8 +75,9 @@ struct EngineConfig {
 // <config.storage.path>/cold when that is empty.
 std::filesystem::path cold_path(const EngineConfig& config);
 
-// The directory plugins are installed to: <libdir>/kalam/plugins, found
-// from where the engine library itself was loaded.
+// Where plugins are found when no directory is configured: for an installed
+// engine, <libdir>/kalam/plugins beside the libkalam.so that was loaded; for
+// the engine of a build tree, that tree's plugins (<build>/plugins).
 std::filesystem::path default_plugin_dir();
 
 // Reads and validates a YAML config file. Errors name the file, the line and

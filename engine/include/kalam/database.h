@@ -15,6 +15,7 @@
 
 #include <kalam/config.h>
 #include <kalam/plugin.h>
+#include <kalam/span.h>
 #include <kalam/status.h>
 
 #include <algorithm>
@@ -24,7 +25,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -202,24 +202,26 @@ class Iterator {
   enum class Direction { kForward, kBackward };
   // The fast scan: hands up to `max_entries` entries, starting with the
   // current one, to `visit(std::string_view key, std::string_view value)`
-  // and moves past them. `visit` returns false to stop; that entry is then
-  // not consumed and stays current. If `visit` throws, the iterator also
-  // stays on that entry and the exception propagates. The views are valid
-  // only inside `visit`, which must not call back into the Database.
-  // Returns the number of entries consumed; afterwards valid()/key()/value()
-  // describe the new position. On an error, the entries read before it were
-  // visited, and the error is returned.
+  // and moves past them. Position the iterator first (seek_to_first(),
+  // seek(), ...): on an iterator that is not valid() — never positioned, or
+  // moved past its last entry — it returns 0 and visits nothing. `visit`
+  // returns false to stop; that entry is then not consumed and stays current.
+  // If `visit` throws, the iterator also stays on that entry and the exception
+  // propagates. The views are valid only inside `visit`, which must not call
+  // back into the Database. Returns the number of entries consumed; afterwards
+  // valid()/key()/value() describe the new position. On an error, the entries
+  // read before it were visited, and the error is returned.
   //
   // With a plugin that has the ABI 1.1 iter_read_batch(), the plugin fills
   // an array of up to kReadBatchChunk entries per ABI call and `visit` is
   // called inline on each (no indirect call per entry); a `visit` that
   // stops early costs one seek back to the entry it stopped on. Otherwise
   // it is one iter_next_batch() per call, with a visitor per entry.
-  template <typename Visit>
-  requires std::is_invocable_r_v<bool, Visit&, std::string_view,
-                                 std::string_view>
-      StatusOr<size_t> next_batch(size_t max_entries, Visit&& visit,
-                                  Direction direction = Direction::kForward);
+  template <typename Visit,
+            typename = std::enable_if_t<std::is_invocable_r_v<
+                bool, Visit&, std::string_view, std::string_view>>>
+  StatusOr<size_t> next_batch(size_t max_entries, Visit&& visit,
+                              Direction direction = Direction::kForward);
   // Entries per iter_read_batch() call.
   static constexpr size_t kReadBatchChunk = 256;
 
@@ -296,10 +298,9 @@ class Iterator {
   std::vector<kalam_entry> batch_;
 };
 
-template <typename Visit>
-requires std::is_invocable_r_v<bool, Visit&, std::string_view, std::string_view>
-    StatusOr<size_t> Iterator::next_batch(size_t max_entries, Visit&& visit,
-                                          Direction direction) {
+template <typename Visit, typename>
+StatusOr<size_t> Iterator::next_batch(size_t max_entries, Visit&& visit,
+                                      Direction direction) {
   using V = std::remove_reference_t<Visit>;
   if (read_batch_fn_ == nullptr || handle_ == nullptr) {
     return visit_batch(
@@ -388,8 +389,11 @@ struct EngineCounters {
   uint64_t errors = 0;
 
   EngineCounters& operator+=(const EngineCounters& other);
-  friend bool operator==(const EngineCounters&,
-                         const EngineCounters&) = default;
+  // Every field of engine_counter_fields() compared.
+  friend bool operator==(const EngineCounters& a, const EngineCounters& b);
+  friend bool operator!=(const EngineCounters& a, const EngineCounters& b) {
+    return !(a == b);
+  }
 };
 
 // One field of EngineCounters, for printing and storing them all.
@@ -399,7 +403,7 @@ struct EngineCounterField {
   const char* help;  // one line
 };
 // Every field, in declaration order.
-std::span<const EngineCounterField> engine_counter_fields();
+Span<const EngineCounterField> engine_counter_fields();
 
 // Counters the engine keeps in the data directory (file KALAM_COUNTERS) of a
 // persistent backend, across processes. Writable opens update them: the
@@ -522,19 +526,18 @@ class Database {
   // throws propagates after the plugin call has returned. A template, so the
   // visitor is called directly (no std::function). REQUIRES: `visit` does not
   // call back into this Database.
-  template <typename Visit>
-  requires std::is_invocable_v<Visit&, std::string_view> Status
-  get_with(const ColumnFamily& cf, std::string_view key, Visit&& visit,
-           const ReadOptions& options = {});
+  template <typename Visit, typename = std::enable_if_t<
+                                std::is_invocable_v<Visit&, std::string_view>>>
+  Status get_with(const ColumnFamily& cf, std::string_view key, Visit&& visit,
+                  const ReadOptions& options = {});
   // The copy read into `buffer`; returns the value's length.
   // BUFFER_TOO_SMALL (buffer untouched) when it does not fit; the message
   // says the size needed.
   StatusOr<size_t> get_into(const ColumnFamily& cf, std::string_view key,
-                            std::span<char> buffer,
-                            const ReadOptions& options = {});
+                            Span<char> buffer, const ReadOptions& options = {});
   // Reads many keys of `cf` from one consistent view; nullopt for absent.
   StatusOr<std::vector<std::optional<std::string>>> multi_get(
-      const ColumnFamily& cf, std::span<const std::string_view> keys,
+      const ColumnFamily& cf, Span<const std::string_view> keys,
       const ReadOptions& options = {});
 
   // --- Iterators and snapshots ---
@@ -617,10 +620,9 @@ class Database {
   std::shared_ptr<detail::DbCore> core_;
 };
 
-template <typename Visit>
-requires std::is_invocable_v<Visit&, std::string_view> Status
-Database::get_with(const ColumnFamily& cf, std::string_view key, Visit&& visit,
-                   const ReadOptions& options) {
+template <typename Visit, typename>
+Status Database::get_with(const ColumnFamily& cf, std::string_view key,
+                          Visit&& visit, const ReadOptions& options) {
   struct Call : ValueVisit {
     std::remove_reference_t<Visit>* caller;
   };
@@ -635,5 +637,16 @@ Database::get_with(const ColumnFamily& cf, std::string_view key, Visit&& visit,
   call.caller = &visit;
   return visit_value(cf, key, &call, options);
 }
+
+// The one-line open for the common case: reads the YAML config
+// `config_file` (load_config_file) and opens the database it describes,
+// creating it when missing (Database::open).
+//
+//   KALAM_ASSIGN_OR_RETURN(auto db, kalam::open("kalam.yaml"));
+//
+// For the table layer, kalam::tables::open (kalam/tables/tables.h).
+// Errors: those of load_config_file() and Database::open().
+StatusOr<std::unique_ptr<Database>> open(
+    const std::filesystem::path& config_file, const OpenOptions& options = {});
 
 }  // namespace kalam

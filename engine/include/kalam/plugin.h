@@ -97,6 +97,33 @@ class Plugin {
 // {"persistent", "durable_sync", ...}, in bit order.
 std::vector<std::string> capability_names(uint64_t capabilities);
 
+// The environment variable naming plugin directories searched before the
+// configured ones: colon-separated, like PATH (empty entries are ignored).
+inline constexpr const char* kPluginPathVariable = "KALAM_PLUGIN_PATH";
+
+// Why a directory is on the plugin search path.
+enum class PluginDirOrigin {
+  kEnvironment,  // from KALAM_PLUGIN_PATH
+  kConfig,       // from storage.plugin_path (or StorageConfig::plugin_path)
+  kDefault,      // default_plugin_dir()
+};
+// "KALAM_PLUGIN_PATH", "storage.plugin_path", "default".
+std::string_view plugin_dir_origin_name(PluginDirOrigin origin);
+
+struct PluginDir {
+  std::filesystem::path dir;
+  PluginDirOrigin origin;
+};
+
+// The directories searched for plugins, in order: KALAM_PLUGIN_PATH's, then
+// `configured` — or default_plugin_dir() when `configured` is empty.
+// Database::open(StorageConfig) and the CLI search this path.
+std::vector<PluginDir> plugin_search_path(
+    const std::vector<std::filesystem::path>& configured);
+// The directories of `search_path`, in order.
+std::vector<std::filesystem::path> plugin_dirs(
+    const std::vector<PluginDir>& search_path);
+
 // Finds kalam_<name>.so in `plugin_path` (first directory wins), loads and
 // negotiates it. `name` must be a plain backend name: one containing '/' or
 // ".." is refused, and so is a file that resolves (through symlinks) to

@@ -210,7 +210,7 @@ class JsonLinesColdStore final : public ColdStore {
   explicit JsonLinesColdStore(fs::path root) : root_(std::move(root)) {}
 
   Status write_segment(const ColdPartition& partition,
-                       std::span<const ColdRecord> records) override {
+                       Span<const ColdRecord> records) override {
     const fs::path dir = partition_dir(partition);
     // One writer at a time per store: sequence numbers are read-then-write.
     std::lock_guard lock(write_mu_);
@@ -221,7 +221,7 @@ class JsonLinesColdStore final : public ColdStore {
   }
 
   Status replace_segments(const ColdPartition& partition,
-                          std::span<const ColdRecord> records) override {
+                          Span<const ColdRecord> records) override {
     const fs::path dir = partition_dir(partition);
     std::lock_guard lock(write_mu_);
     KALAM_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, segment_seqs(dir));
@@ -537,7 +537,7 @@ class JsonLinesColdStore final : public ColdStore {
   // Writes `records` as segment `seq` of `dir` (see the header comment for
   // the steps that make it all-or-nothing). REQUIRES: write_mu_ held.
   Status write_file(const ColdPartition& partition, const fs::path& dir,
-                    uint64_t seq, std::span<const ColdRecord> records) {
+                    uint64_t seq, Span<const ColdRecord> records) {
     json header = {
         {"format", kFormat},
         {"version", kVersion},

@@ -23,7 +23,7 @@ StatusOr<std::string> SharedTableStore::put(std::string_view ns,
 }
 
 StatusOr<std::vector<std::string>> SharedTableStore::put_many(
-    std::string_view ns, std::string_view table, std::span<const json> rows,
+    std::string_view ns, std::string_view table, Span<const json> rows,
     const WriteOptions& options) {
   return RowStore(catalog_).put(ns, table, Partition{}, rows, /*many=*/true,
                                 options);

@@ -108,7 +108,7 @@ StatusOr<std::string> StreamTableStore::append(std::string_view ns,
 }
 
 StatusOr<std::vector<std::string>> StreamTableStore::append_many(
-    std::string_view ns, std::string_view table, std::span<const json> events,
+    std::string_view ns, std::string_view table, Span<const json> events,
     const WriteOptions& options) {
   const std::string what = describe("append to", ns, table);
   TablesContext& ctx = *catalog_.context_;

@@ -1,6 +1,8 @@
 // Tables: the stores, manual flush, and the background worker.
 #include <kalam/tables/tables.h>
 
+#include <kalam/config.h>
+
 #include <algorithm>
 
 #include "../log.h"
@@ -16,6 +18,20 @@ StatusOr<std::unique_ptr<Tables>> Tables::open(Database& db,
                          Catalog::open(db, options));
   return std::unique_ptr<Tables>(new Tables(std::move(catalog), options));
 }
+
+StatusOr<std::unique_ptr<Tables>> open(const std::filesystem::path& config_file,
+                                       TablesOptions options) {
+  KALAM_ASSIGN_OR_RETURN(EngineConfig config, load_config_file(config_file));
+  KALAM_ASSIGN_OR_RETURN(std::unique_ptr<Database> db,
+                         Database::open(config.storage));
+  if (options.cold_path.empty()) options.cold_path = cold_path(config);
+  KALAM_ASSIGN_OR_RETURN(std::unique_ptr<Tables> tables,
+                         Tables::open(*db, options));
+  tables->owned_database_ = std::move(db);
+  return tables;
+}
+
+Database& Tables::database() const { return catalog_->database(); }
 
 Tables::Tables(std::unique_ptr<Catalog> catalog, const TablesOptions& options)
     : catalog_(std::move(catalog)),

@@ -25,7 +25,7 @@ StatusOr<std::string> UserTableStore::put(std::string_view ns,
 
 StatusOr<std::vector<std::string>> UserTableStore::put_many(
     std::string_view ns, std::string_view table, std::string_view user_id,
-    std::span<const json> rows, const WriteOptions& options) {
+    Span<const json> rows, const WriteOptions& options) {
   return RowStore(catalog_).put(ns, table, Partition{user_id}, rows,
                                 /*many=*/true, options);
 }

@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace kalam::tables {
@@ -57,7 +58,13 @@ struct NamespaceInfo {
   // {"name": ..., "created_at": ...}
   nlohmann::json to_json() const;
   static StatusOr<NamespaceInfo> from_json(const nlohmann::json& json);
-  friend bool operator==(const NamespaceInfo&, const NamespaceInfo&) = default;
+  friend bool operator==(const NamespaceInfo& a, const NamespaceInfo& b) {
+    return std::tie(a.name, a.created_at_ms) ==
+           std::tie(b.name, b.created_at_ms);
+  }
+  friend bool operator!=(const NamespaceInfo& a, const NamespaceInfo& b) {
+    return !(a == b);
+  }
 };
 
 struct DropNamespaceOptions {

@@ -16,6 +16,7 @@
 // nine calls. Implementations must be thread-safe.
 #pragma once
 
+#include <kalam/span.h>
 #include <kalam/status.h>
 
 #include <cstdint>
@@ -23,8 +24,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace kalam::tables {
@@ -46,7 +47,12 @@ struct ColdRecord {
   std::string row_id;
   // The row's data; nullopt when the row was deleted.
   std::optional<nlohmann::json> row;
-  friend bool operator==(const ColdRecord&, const ColdRecord&) = default;
+  friend bool operator==(const ColdRecord& a, const ColdRecord& b) {
+    return std::tie(a.row_id, a.row) == std::tie(b.row_id, b.row);
+  }
+  friend bool operator!=(const ColdRecord& a, const ColdRecord& b) {
+    return !(a == b);
+  }
 };
 
 // One segment of a cold store, as ColdStore::list_segments() finds it.
@@ -83,7 +89,7 @@ class ColdStore {
   // partition's newest segment, durably and all-or-nothing: after an error
   // or a crash the segment is either wholly readable or absent.
   virtual Status write_segment(const ColdPartition& partition,
-                               std::span<const ColdRecord> records) = 0;
+                               Span<const ColdRecord> records) = 0;
   // Readers over every segment of the partition, NEWEST FIRST (empty when
   // it has none). A segment written later is not seen by these readers.
   virtual StatusOr<std::vector<std::unique_ptr<ColdSegmentReader>>>
@@ -113,7 +119,7 @@ class ColdStore {
   // The caller must not write the partition between reading the segments
   // it merged and this call (the table layer holds its flush lock).
   virtual Status replace_segments(const ColdPartition& partition,
-                                  std::span<const ColdRecord> records) = 0;
+                                  Span<const ColdRecord> records) = 0;
   // The users of a user table that have segments, in any order
   // (`table.user` is ignored).
   virtual StatusOr<std::vector<std::string>> users(

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace kalam::tables {
@@ -27,7 +28,11 @@ struct Row {
   // The row: a JSON object with every column of the table.
   nlohmann::json data;
 
-  friend bool operator==(const Row&, const Row&) = default;
+  friend bool operator==(const Row& a, const Row& b) {
+    return std::tie(a.user_id, a.row_id, a.data) ==
+           std::tie(b.user_id, b.row_id, b.data);
+  }
+  friend bool operator!=(const Row& a, const Row& b) { return !(a == b); }
 };
 
 // A range of row ids, for the bounded scans (iter_range): ids compare as

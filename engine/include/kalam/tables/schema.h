@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace kalam::tables {
@@ -38,7 +39,12 @@ Status validate_name(std::string_view what, std::string_view name);
 struct QualifiedName {
   std::string ns;
   std::string name;
-  friend bool operator==(const QualifiedName&, const QualifiedName&) = default;
+  friend bool operator==(const QualifiedName& a, const QualifiedName& b) {
+    return std::tie(a.ns, a.name) == std::tie(b.ns, b.name);
+  }
+  friend bool operator!=(const QualifiedName& a, const QualifiedName& b) {
+    return !(a == b);
+  }
 };
 StatusOr<QualifiedName> parse_qualified_name(std::string_view text);
 
@@ -66,7 +72,11 @@ struct Column {
   // May hold null (and may be left out of a row). The primary key column is
   // never nullable (as in SQL: PRIMARY KEY implies NOT NULL).
   bool nullable = true;
-  friend bool operator==(const Column&, const Column&) = default;
+  friend bool operator==(const Column& a, const Column& b) {
+    return std::tie(a.name, a.type, a.nullable) ==
+           std::tie(b.name, b.type, b.nullable);
+  }
+  friend bool operator!=(const Column& a, const Column& b) { return !(a == b); }
 };
 
 struct Schema {
@@ -97,7 +107,11 @@ struct Schema {
   // default to none and true). Does not call validate().
   static StatusOr<Schema> from_json(const nlohmann::json& json);
 
-  friend bool operator==(const Schema&, const Schema&) = default;
+  friend bool operator==(const Schema& a, const Schema& b) {
+    return std::tie(a.columns, a.primary_key) ==
+           std::tie(b.columns, b.primary_key);
+  }
+  friend bool operator!=(const Schema& a, const Schema& b) { return !(a == b); }
 };
 
 // --- Tables ------------------------------------------------------------------
@@ -119,7 +133,13 @@ struct FlushPolicy {
   std::optional<uint64_t> row_count;
   // Flush at least this often.
   std::optional<std::chrono::milliseconds> interval;
-  friend bool operator==(const FlushPolicy&, const FlushPolicy&) = default;
+  friend bool operator==(const FlushPolicy& a, const FlushPolicy& b) {
+    return std::tie(a.row_count, a.interval) ==
+           std::tie(b.row_count, b.interval);
+  }
+  friend bool operator!=(const FlushPolicy& a, const FlushPolicy& b) {
+    return !(a == b);
+  }
 };
 
 struct TableOptions {
@@ -135,7 +155,13 @@ struct TableOptions {
   //  "max_rows": R}, members present only when set.
   nlohmann::json to_json() const;
   static StatusOr<TableOptions> from_json(const nlohmann::json& json);
-  friend bool operator==(const TableOptions&, const TableOptions&) = default;
+  friend bool operator==(const TableOptions& a, const TableOptions& b) {
+    return std::tie(a.flush, a.ttl, a.max_rows) ==
+           std::tie(b.flush, b.ttl, b.max_rows);
+  }
+  friend bool operator!=(const TableOptions& a, const TableOptions& b) {
+    return !(a == b);
+  }
 };
 
 // What create_table() is asked for.
@@ -169,7 +195,15 @@ struct TableInfo {
   // The inverse; CORRUPTION naming what is wrong when `json` is not one.
   static StatusOr<TableInfo> from_json(const nlohmann::json& json);
 
-  friend bool operator==(const TableInfo&, const TableInfo&) = default;
+  friend bool operator==(const TableInfo& a, const TableInfo& b) {
+    return std::tie(a.id, a.ns, a.name, a.kind, a.schema, a.options,
+                    a.created_at_ms) == std::tie(b.id, b.ns, b.name, b.kind,
+                                                 b.schema, b.options,
+                                                 b.created_at_ms);
+  }
+  friend bool operator!=(const TableInfo& a, const TableInfo& b) {
+    return !(a == b);
+  }
 };
 
 // --- Value encodings used by rows ------------------------------------------

@@ -8,13 +8,13 @@
 #pragma once
 
 #include <kalam/database.h>
+#include <kalam/span.h>
 #include <kalam/status.h>
 #include <kalam/tables/catalog.h>
 #include <kalam/tables/flush.h>
 #include <kalam/tables/row.h>
 
 #include <nlohmann/json.hpp>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,9 +33,10 @@ class SharedTableStore {
                             const nlohmann::json& row,
                             const WriteOptions& options = {});
   // All rows or none, in one atomic batch (see UserTableStore::put_many).
-  StatusOr<std::vector<std::string>> put_many(
-      std::string_view ns, std::string_view table,
-      std::span<const nlohmann::json> rows, const WriteOptions& options = {});
+  StatusOr<std::vector<std::string>> put_many(std::string_view ns,
+                                              std::string_view table,
+                                              Span<const nlohmann::json> rows,
+                                              const WriteOptions& options = {});
   // NOT_FOUND when there is no such row.
   StatusOr<Row> get(std::string_view ns, std::string_view table,
                     std::string_view row_id);

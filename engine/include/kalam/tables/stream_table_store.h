@@ -12,12 +12,12 @@
 #pragma once
 
 #include <kalam/database.h>
+#include <kalam/span.h>
 #include <kalam/status.h>
 #include <kalam/tables/catalog.h>
 #include <kalam/tables/row.h>
 
 #include <nlohmann/json.hpp>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +38,7 @@ class StreamTableStore {
   // Several events in one atomic batch, ids in order.
   StatusOr<std::vector<std::string>> append_many(
       std::string_view ns, std::string_view table,
-      std::span<const nlohmann::json> events, const WriteOptions& options = {});
+      Span<const nlohmann::json> events, const WriteOptions& options = {});
 
   // NOT_FOUND when there is no such event or it has expired.
   StatusOr<Row> get(std::string_view ns, std::string_view table,

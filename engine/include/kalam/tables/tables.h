@@ -3,7 +3,7 @@
 // (flush policies, stream expiry). The CLI, the examples and applications
 // start here:
 //
-//   KALAM_ASSIGN_OR_RETURN(auto tables, kalam::tables::Tables::open(*db));
+//   KALAM_ASSIGN_OR_RETURN(auto tables, kalam::tables::open("kalam.yaml"));
 //   KALAM_RETURN_IF_ERROR(tables->catalog().create_namespace("app"));
 //   KALAM_ASSIGN_OR_RETURN(auto info, tables->catalog().create_table({
 //       .ns = "app", .name = "notes", .kind = TableKind::kUser,
@@ -55,6 +55,8 @@ class Tables {
   static StatusOr<std::unique_ptr<Tables>> open(
       Database& db, const TablesOptions& options = {});
 
+  // The database the catalog lives in.
+  Database& database() const;
   Catalog& catalog() { return *catalog_; }
   UserTableStore& user() { return user_; }
   SharedTableStore& shared() { return shared_; }
@@ -104,11 +106,16 @@ class Tables {
   Status background_status() const;
 
  private:
+  friend StatusOr<std::unique_ptr<Tables>> open(
+      const std::filesystem::path& config_file, TablesOptions options);
   Tables(std::unique_ptr<Catalog> catalog, const TablesOptions& options);
   void worker_loop();
   // Whether the policy of `info` says flush now.
   StatusOr<bool> flush_due(const TableInfo& info, int64_t now_ms);
 
+  // The database, when this object opened it (kalam::tables::open); first,
+  // so that it is destroyed (closed) last.
+  std::unique_ptr<Database> owned_database_;
   std::unique_ptr<Catalog> catalog_;
   UserTableStore user_;
   SharedTableStore shared_;
@@ -125,5 +132,18 @@ class Tables {
   Status background_status_;
   std::thread worker_;
 };
+
+// The one-line open of the table layer: reads the YAML config
+// `config_file`, opens the database it describes (creating it when missing)
+// and its table layer, with the cold tier where the config puts it
+// (tables.cold_path; `options.cold_path` when set instead). The Tables
+// object owns that database: destroying it stops the worker, then closes
+// the database.
+//
+//   KALAM_ASSIGN_OR_RETURN(auto tables, kalam::tables::open("kalam.yaml"));
+//
+// Errors: those of load_config_file(), Database::open() and Tables::open().
+StatusOr<std::unique_ptr<Tables>> open(const std::filesystem::path& config_file,
+                                       TablesOptions options = {});
 
 }  // namespace kalam::tables

@@ -22,13 +22,13 @@
 #pragma once
 
 #include <kalam/database.h>
+#include <kalam/span.h>
 #include <kalam/status.h>
 #include <kalam/tables/catalog.h>
 #include <kalam/tables/flush.h>
 #include <kalam/tables/row.h>
 
 #include <nlohmann/json.hpp>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,9 +52,11 @@ class UserTableStore {
   // Several rows in one atomic batch: all are stored or none (the first
   // invalid row is named by its index). Returns their ids in order. Of two
   // rows with the same primary key, the later one is stored.
-  StatusOr<std::vector<std::string>> put_many(
-      std::string_view ns, std::string_view table, std::string_view user_id,
-      std::span<const nlohmann::json> rows, const WriteOptions& options = {});
+  StatusOr<std::vector<std::string>> put_many(std::string_view ns,
+                                              std::string_view table,
+                                              std::string_view user_id,
+                                              Span<const nlohmann::json> rows,
+                                              const WriteOptions& options = {});
 
   // NOT_FOUND when `user_id` has no row `row_id` (whoever else may).
   StatusOr<Row> get(std::string_view ns, std::string_view table,

@@ -73,7 +73,10 @@ class SessionUser {
 // A BLOB value (bytes columns).
 struct Blob {
   std::string bytes;
-  friend bool operator==(const Blob&, const Blob&) = default;
+  friend bool operator==(const Blob& a, const Blob& b) {
+    return a.bytes == b.bytes;
+  }
+  friend bool operator!=(const Blob& a, const Blob& b) { return !(a == b); }
 };
 
 // One SQL value: NULL, INTEGER, REAL, TEXT or BLOB.

@@ -8,6 +8,10 @@ packages=(
   libboost-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   librocksdb-dev liblmdb-dev libsqlite3-dev
   libpq-dev postgresql-15  # the postgres plugin; its tests start a server
+  # the etcd plugin: gRPC C++ client generated at build time from the .proto
+  # files in golang-etcd-server-dev; its tests start etcd-server clusters
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  golang-etcd-server-dev etcd-server etcd-client openssl
   libedit-dev  # kalam sql: the shell's line editing and history
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format gnuplot-nox

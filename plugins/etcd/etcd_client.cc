@@ -35,8 +35,10 @@ int read_file(const std::string& path, const char* option, std::string* out,
 // The recovery steps of etcd's space quota, for the NO_SPACE message.
 constexpr const char* kQuotaSteps =
     "etcd's backend quota (--quota-backend-bytes) is exhausted and its "
-    "NOSPACE alarm is raised: the cluster refuses writes; nothing was "
-    "applied. To recover (deleting keys alone does not free the space): "
+    "NOSPACE alarm is raised: the cluster refuses writes (etcd applies the "
+    "one write that filled the quota and still reports it as refused: read "
+    "its keys to be sure; any later write was not applied). To recover "
+    "(deleting keys alone does not free the space): "
     "`etcdctl endpoint status -w json` for the current revision, "
     "`etcdctl compaction <revision>`, `etcdctl defrag --cluster`, then "
     "`etcdctl alarm disarm`; or raise --quota-backend-bytes on every member";
@@ -240,7 +242,8 @@ Client::Next Client::classify(const grpc::Status& status, bool writes,
   }
 }
 
-int Client::call(const Rpc& rpc, bool writes, const char* what, Error& err) {
+int Client::call(const Rpc& rpc, bool writes, bool require_leader,
+                 const char* what, Error& err) {
   const auto start = Clock::now();
   const auto deadline = start + std::chrono::milliseconds(options_.timeout_ms);
   const size_t n = endpoints_.size();
@@ -296,7 +299,7 @@ int Client::call(const Rpc& rpc, bool writes, const char* what, Error& err) {
     context.set_deadline(deadline);
     // Refused at once by a member that has no leader, instead of waiting
     // for an election that may never come (no quorum).
-    context.AddMetadata("hasleader", "true");
+    if (require_leader) context.AddMetadata("hasleader", "true");
     if (!token.empty()) context.AddMetadata("token", token);
     const grpc::Status status = rpc(ep, context);
     if (status.ok()) return KALAM_OK;
@@ -333,7 +336,7 @@ int Client::range(const pb::RangeRequest& request, pb::RangeResponse* response,
       [&](Endpoint& ep, grpc::ClientContext& context) {
         return ep.kv->Range(&context, request, response);
       },
-      false, "read", err);
+      false, !request.serializable(), "read", err);
 }
 
 int Client::txn(const pb::TxnRequest& request, pb::TxnResponse* response,
@@ -342,7 +345,7 @@ int Client::txn(const pb::TxnRequest& request, pb::TxnResponse* response,
       [&](Endpoint& ep, grpc::ClientContext& context) {
         return ep.kv->Txn(&context, request, response);
       },
-      writes, what, err);
+      writes, true, what, err);
 }
 
 }  // namespace kalam::etcd_plugin

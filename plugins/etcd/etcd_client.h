@@ -14,6 +14,9 @@
 //    connection lost, etcd's "request timed out", "leader changed") is
 //    KALAM_OUTCOME_UNKNOWN, and is never sent again by the plugin.
 //  - etcd's quota alarm is KALAM_NO_SPACE, with the etcdctl steps to recover.
+//    etcd refuses writes once the alarm is up, but reports the one write
+//    that filled the quota as refused although it applied it (its
+//    quotaApplierV3): the message says so instead of "nothing was applied".
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -75,7 +78,10 @@ class Client {
   explicit Client(Options options) : options_(std::move(options)) {}
 
   // Runs `rpc` under the rules above.
-  int call(const Rpc& rpc, bool writes, const char* what, Error& err);
+  // `require_leader`: sent with etcd's "hasleader" requirement (every call
+  // but a serializable read, which any member may serve alone).
+  int call(const Rpc& rpc, bool writes, bool require_leader, const char* what,
+           Error& err);
   // Waits (up to `deadline`) for `ep` to be connected; false when it is in
   // TRANSIENT_FAILURE or did not connect in time.
   bool wait_connected(Endpoint& ep,

@@ -156,6 +156,7 @@ int Database::open(const kalam_open_params& params,
   for (int attempt = 0; attempt < 2; ++attempt) {
     pb::RangeRequest get;
     get.set_key(marker);
+    get.set_serializable(db->options_.serializable);
     pb::RangeResponse got;
     rc = db->client_->range(get, &got, err);
     if (rc != KALAM_OK) return rc;

@@ -1,8 +1,8 @@
 // Test support: a throwaway etcd cluster. N members (3 by default) of
 // Debian's /usr/bin/etcd, each with its own data directory in a fresh temp
 // dir, on free 127.0.0.1 ports (never 2379/2380), a bounded wait until every
-// member reports healthy, and a stop by PID (SIGTERM, then SIGKILL after a
-// bounded wait) on every path: the destructor, and PR_SET_PDEATHSIG so the
+// member reports healthy, and a stop by PID (SIGKILL, then a bounded wait
+// for the exit) on every path: the destructor, and PR_SET_PDEATHSIG so the
 // members die with the test process even if that is killed.
 //
 // Options: TLS on the client URLs (a throwaway CA and server certificate
@@ -370,9 +370,11 @@ class EtcdCluster {
     m.pid = -1;
   }
 
+  // SIGKILL: the data is thrown away, and a graceful stop (SIGTERM) costs
+  // seconds per member (leadership transfer, peers gone).
   void stop_all() {
     for (Member& m : members_) {
-      if (m.pid > 0) ::kill(m.pid, SIGTERM);
+      if (m.pid > 0) ::kill(m.pid, SIGKILL);
     }
     for (Member& m : members_) reap(m, std::chrono::seconds(20));
   }

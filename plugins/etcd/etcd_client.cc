@@ -162,6 +162,11 @@ Client::Next Client::classify(const grpc::Status& status, bool writes,
     *code = KALAM_UNAVAILABLE;
     return Next::kOtherNode;
   }
+  // A serializable read at a revision this member has not applied yet.
+  if (contains(text, "required revision is a future revision") && !writes) {
+    *code = KALAM_UNAVAILABLE;
+    return Next::kOtherNode;
+  }
   if (contains(text, "invalid auth token") ||
       contains(text, "invalid auth management")) {
     *code = KALAM_UNAVAILABLE;

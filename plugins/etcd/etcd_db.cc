@@ -229,6 +229,20 @@ Family* Database::add_family(uint32_t id, const std::string& name,
   return raw;
 }
 
+Family* Database::remember_family(uint32_t id, const std::string& name,
+                                  int64_t catalog_revision) {
+  std::lock_guard<std::mutex> lock(families_mutex_);
+  // Another thread may have opened the same family meanwhile: one handle
+  // per family.
+  auto it = families_by_name_.find(name);
+  if (it != families_by_name_.end() && !it->second->dropped.load() &&
+      it->second->id == id &&
+      it->second->catalog_revision == catalog_revision) {
+    return it->second;
+  }
+  return add_family(id, name, catalog_revision);
+}
+
 int Database::resolve(kalam_cf* handle, Family** out, Error& err) {
   Family* family =
       handle == nullptr ? default_family_ : reinterpret_cast<Family*>(handle);
@@ -263,8 +277,7 @@ int Database::find_family(const std::string& name, bool create, Family** out,
                     "etcd plugin: catalog key of column family '" + name +
                         "' does not hold a 4-byte id");
       }
-      std::lock_guard<std::mutex> lock(families_mutex_);
-      *out = add_family(id, name, entry.kvs(0).create_revision());
+      *out = remember_family(id, name, entry.kvs(0).create_revision());
       return KALAM_OK;
     }
     if (!create) {
@@ -302,9 +315,8 @@ int Database::find_family(const std::string& name, bool create, Family** out,
     rc = client_->txn(txn, &done, true, "cf_open (create)", err);
     if (rc != KALAM_OK) return rc;
     if (done.succeeded()) {
-      std::lock_guard<std::mutex> lock(families_mutex_);
-      *out =
-          add_family(static_cast<uint32_t>(id), name, done.header().revision());
+      *out = remember_family(static_cast<uint32_t>(id), name,
+                             done.header().revision());
       return KALAM_OK;
     }
     // Lost a race with another creator: read again.

@@ -104,8 +104,13 @@ class Database {
                         Error& err);
   int check_key(const void* key, size_t len, const char* what,
                 Error& err) const;
+  // Adds a handle (families_mutex_ held, or during open()).
   Family* add_family(uint32_t id, const std::string& name,
                      int64_t catalog_revision);
+  // The handle of a family read from the catalog: the one already open, or
+  // a new one. Takes families_mutex_.
+  Family* remember_family(uint32_t id, const std::string& name,
+                          int64_t catalog_revision);
   int find_family(const std::string& name, bool create, Family** out,
                   Error& err);
   // Reads the point keys `keys` (etcd keys) at `revision` (0: now, then set

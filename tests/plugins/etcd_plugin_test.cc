@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <regex>
@@ -286,6 +287,17 @@ TEST_F(EtcdTest, LeaderKilledMidWorkloadLosesNoAcknowledgedWrite) {
           << status.text();
     }
   }
+  int others = 0;
+  for (const auto& [rc, n] : other_codes) others += n;
+  std::printf(
+      "leader %d killed after 100 writes: %zu acknowledged, %zu "
+      "OUTCOME_UNKNOWN, %d UNAVAILABLE/TIMED_OUT; first write after the "
+      "kill acknowledged %lld ms after it\n",
+      leader, acked.size(), unknown.size(), others,
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(resumed_at -
+                                                                killed_at)
+              .count()));
   ASSERT_NE(resumed_at, Clock::time_point{}) << "writes never resumed";
   EXPECT_LT(resumed_at - killed_at, std::chrono::seconds(5));
   EXPECT_GE(acked.size(), 250u);

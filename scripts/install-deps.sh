@@ -16,6 +16,10 @@ quickstart_packages=(
 # the tests, the benchmarks, the format check, the fuzzers.
 everything_else=(
   libpq-dev postgresql-15  # the postgres plugin; its tests start a server
+  # the etcd plugin: gRPC C++ client generated at build time from the .proto
+  # files in golang-etcd-server-dev; its tests start etcd-server clusters
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  golang-etcd-server-dev etcd-server etcd-client openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format gnuplot-nox
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer, ASan/UBSan runtimes

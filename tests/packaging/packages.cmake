@@ -62,7 +62,7 @@ expect("kalam holds" "${_files}" "usr/lib/libkalam_sql.so.0")
 expect("kalam holds" "${_files}" "usr/lib/kalam/plugins/kalam_memory.so")
 expect_not("kalam holds" "${_files}" "kalam_(rocksdb|lmdb|sqlite|postgres)\\.so|include/")
 field(${_core} Depends _depends)
-expect_not("kalam depends" "${_depends}" "rocksdb|lmdb|libpq")
+expect_not("kalam depends" "${_depends}" "rocksdb|lmdb|libpq|grpc")
 
 # kalam-dev: the headers under one root, the CMake and pkg-config files.
 deb_of(kalam-dev _dev)
@@ -78,12 +78,12 @@ expect("kalam-dev depends" "${_depends}" "kalam \\(= ${VERSION}\\)")
 # One package per storage library: each plugin pulls in its own library and
 # the engine, and no other plugin's library.
 set(_libraries rocksdb "librocksdb" lmdb "liblmdb" sqlite "libsqlite3"
-    postgres "libpq")
-foreach(_name rocksdb lmdb sqlite postgres)
+    postgres "libpq" etcd "libgrpc")
+foreach(_name rocksdb lmdb sqlite postgres etcd)
   file(GLOB _deb ${WORK_DIR}/out/kalam-plugin-${_name}_${VERSION}_*.deb)
   if(NOT _deb)
-    if(_name STREQUAL "postgres")
-      continue()  # built only where libpq is installed
+    if(_name STREQUAL "postgres" OR _name STREQUAL "etcd")
+      continue()  # built only where libpq / gRPC are installed
     endif()
     message(FATAL_ERROR "no package kalam-plugin-${_name}")
   endif()
@@ -96,7 +96,7 @@ foreach(_name rocksdb lmdb sqlite postgres)
   math(EXPR _at "${_at} + 1")
   list(GET _libraries ${_at} _own)
   expect("kalam-plugin-${_name} depends" "${_depends}" "${_own}")
-  foreach(_other rocksdb lmdb libpq)
+  foreach(_other rocksdb lmdb libpq libgrpc)
     if(NOT _own MATCHES "${_other}")
       expect_not("kalam-plugin-${_name} depends" "${_depends}" "${_other}")
     endif()

@@ -1,0 +1,61 @@
+#include "etcd_status.h"
+
+#include <atomic>
+#include <utility>
+
+namespace kalam::etcd_plugin {
+namespace {
+
+std::atomic<kalam_log_fn> g_log{nullptr};
+std::atomic<void*> g_log_ctx{nullptr};
+std::atomic<uint32_t> g_host_minor{KALAM_ABI_VERSION_MINOR};
+
+}  // namespace
+
+int fail(Error& err, int code, std::string message, int64_t native_code) {
+  err.code = code;
+  err.native_code = native_code;
+  err.message = std::move(message);
+  return code;
+}
+
+void set_host_minor(uint32_t minor) noexcept {
+  g_host_minor.store(minor, std::memory_order_relaxed);
+}
+
+int host_code(int code) noexcept {
+  if (g_host_minor.load(std::memory_order_relaxed) >= 2) return code;
+  switch (code) {
+    case KALAM_UNAVAILABLE:
+    case KALAM_TIMED_OUT:
+    case KALAM_OUTCOME_UNKNOWN:
+    case KALAM_SNAPSHOT_TOO_OLD:
+    case KALAM_TOO_LARGE:
+      return KALAM_IO_ERROR;
+    default:
+      return code;
+  }
+}
+
+void publish(kalam_status* status, int code, int64_t native_code,
+             std::string_view message) noexcept {
+  kalam_plugin::set_status(status, code, native_code, message);
+}
+
+void set_log_sink(kalam_log_fn log, void* log_ctx) noexcept {
+  g_log_ctx.store(log_ctx, std::memory_order_relaxed);
+  g_log.store(log, std::memory_order_release);
+}
+
+void log(int32_t level, const std::string& message) noexcept {
+  kalam_log_fn sink = g_log.load(std::memory_order_acquire);
+  if (sink == nullptr) return;
+  try {
+    sink(g_log_ctx.load(std::memory_order_relaxed), level,
+         ("etcd plugin: " + message).c_str());
+  } catch (...) {
+    // Out of memory while logging: drop the line.
+  }
+}
+
+}  // namespace kalam::etcd_plugin

@@ -120,6 +120,16 @@ struct DbLocks {
     return dropped.count(table_id) > 0;
   }
 
+  // Test hook: when set, called with the name of the step ("update",
+  // "create_namespace", "create_table", "delete_flushed", "put") after a
+  // conditional write's reads and before its write, so a test can write
+  // around the table layer there, as another process sharing the store
+  // would. Set it before the writes it observes start; never in production.
+  std::function<void(std::string_view step)> before_conditional_write;
+  void conditional_write_point(std::string_view step) {
+    if (before_conditional_write) before_conditional_write(step);
+  }
+
   // Rows written (put, update, delete) per table id since its last flush:
   // what FlushPolicy::row_count is compared with.
   std::mutex counts_mu;
@@ -129,6 +139,20 @@ struct DbLocks {
     writes_since_flush[table_id] += n;
   }
 };
+
+// How many times a read-then-conditional-write of the table layer (update,
+// catalog id allocation) is tried before it gives up with CONFLICT: each
+// try fails only if another writer changed the keys it read in between, so
+// running out means a row is written faster than this writer can update it.
+inline constexpr int kConditionalWriteAttempts = 32;
+
+// Whether other processes may write the store (Plugin::is_shared()): the
+// in-process locks no longer exclude every other writer, so writes whose
+// correctness the locks alone gave (generated ids never reused) carry
+// expectations too.
+inline bool store_is_shared(const Database& db) {
+  return db.plugin().is_shared();
+}
 
 // The locks of `db`, shared by everyone who asks with the same Database.
 std::shared_ptr<DbLocks> locks_for(const Database& db);

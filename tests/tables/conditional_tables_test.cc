@@ -14,11 +14,13 @@
 #include "context.h"
 #include "key_codec.h"
 #include "tables_fixture.h"
+#include "temp_dir.h"
 
 namespace kalam::tables {
 namespace {
 
 using nlohmann::json;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 const Schema kCounters{.columns = {{"id", ColumnType::kInt64, false},
@@ -292,6 +294,56 @@ TEST_P(ConditionalTablesTest, FlushKeepsARowAnotherWriterChangedDuringIt) {
   ASSERT_EQ(hot.size(), 1u);
   EXPECT_EQ(hot[0].first, key2);
 }
+
+#ifdef KALAM_TEST_SHARED_NO_CONDITIONAL_PLUGIN_PATH
+// A backend that declares SHARED (other processes write the store) without
+// CONDITIONAL_WRITE: the engine cannot check expectations across processes,
+// so it refuses a conditional write (plain writes still work, and the
+// plugin's conditional slots, which abort, are never called), and the table
+// layer, whose updates and catalog changes depend on them, refuses to open,
+// naming the capability, and creates nothing.
+TEST(SharedWithoutConditionalWrite, ExpectationsAndTheTableLayerAreRefused) {
+  auto plugin = load_plugin_file(KALAM_TEST_SHARED_NO_CONDITIONAL_PLUGIN_PATH);
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  ASSERT_TRUE((*plugin)->is_shared());
+  ASSERT_FALSE((*plugin)->has(KALAM_CAP_CONDITIONAL_WRITE));
+  test::TempDir dir;
+  auto db = Database::open(*plugin, dir.path() / "db", {});
+  ASSERT_TRUE(db.ok()) << db.status();
+
+  ASSERT_TRUE((*db)->put({}, "k", "1").ok()) << "plain writes work";
+  WriteBatch conditional;
+  conditional.put({}, "k", "2");
+  conditional.expect_value({}, "k", "1");
+  Status refused = (*db)->write(conditional);
+  EXPECT_EQ(refused.code(), Code::kNotSupported) << refused;
+  EXPECT_THAT(refused.message(),
+              AllOf(HasSubstr("sharednocond"), HasSubstr("shared"),
+                    HasSubstr("conditional_write")));
+  Status rmw = (*db)->read_modify_write(
+      {{ColumnFamily(), "k"}},
+      [](const std::vector<std::optional<std::string_view>>&,
+         WriteBatch* batch) {
+        batch->put({}, "k", "3");
+        return Status::OK();
+      });
+  EXPECT_EQ(rmw.code(), Code::kNotSupported) << rmw;
+  EXPECT_EQ(*(*db)->get({}, "k"), "1") << "nothing was applied";
+
+  auto tables = Tables::open(**db, {.background = false});
+  EXPECT_EQ(tables.status().code(), Code::kNotSupported) << tables.status();
+  EXPECT_THAT(tables.status().message(),
+              AllOf(HasSubstr("the table layer needs conditional writes"),
+                    HasSubstr("backend 'sharednocond'"),
+                    HasSubstr("KALAM_CAP_CONDITIONAL_WRITE")));
+  EXPECT_EQ((*db)
+                ->column_family(kTablesFamily, /*create_if_missing=*/false)
+                .status()
+                .code(),
+            Code::kNotFound)
+      << "nothing was created";
+}
+#endif
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConditionalTablesTest,
                          ::testing::ValuesIn(test::all_backends()),

@@ -183,6 +183,20 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db,
         "' does not declare snapshots (KALAM_CAP_SNAPSHOTS); use a backend "
         "that does (kalam plugins lists each backend's capabilities)");
   }
+  if (db.plugin().is_shared() &&
+      !db.plugin().has(KALAM_CAP_CONDITIONAL_WRITE)) {
+    // Other processes write the store, so the in-process locks do not
+    // make update(), catalog changes and flushes correct; the conditional
+    // writes that do cannot be checked without the backend.
+    return Status::NotSupported(
+        "the table layer needs conditional writes on a store other "
+        "processes write too, and backend '" +
+        db.plugin().name() +
+        "' declares shared (or multi_process) without conditional_write "
+        "(KALAM_CAP_CONDITIONAL_WRITE): update() and catalog changes could "
+        "lose another process's writes; use a backend that declares "
+        "conditional_write");
+  }
   auto family = [&db](std::string_view name) -> StatusOr<ColumnFamily> {
     auto existing = db.column_family(name, /*create_if_missing=*/false);
     if (existing.ok() || !existing.status().is_not_found()) return existing;

@@ -10,6 +10,10 @@
 // called: the engine must refuse expectations (it cannot check them across
 // processes) and the table layer must refuse to open.
 //
+// Built with REDUCED_SHARED it is kalam_sharedmemory.so: the memory plugin
+// whole (its vtable untouched), declaring SHARED as well, so the table
+// layer's shared-store paths can be tested in one process.
+//
 // Built with REDUCED_ABI_1_1 it is kalam_older.so instead: the memory plugin
 // as a plugin built against the ABI 1.1 header would be (a 1.1-sized table,
 // abi_minor 1), every capability kept, the 1.2 bits included, which such a
@@ -71,7 +75,13 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
   g_table.write_conditional = write_conditional_beyond;
   g_table.read_modify_write = read_modify_write_beyond;
   g_table.get_limits = get_limits_beyond;
-#if defined(REDUCED_SHARED_NO_CONDITIONAL)
+#if defined(REDUCED_SHARED)
+  // Everything the memory plugin does, declared SHARED: the table layer's
+  // shared-store paths (expectations on generated ids and on the tables'
+  // catalog rows) run in one process.
+  info->name = "sharedmemory";
+  info->capabilities |= KALAM_CAP_SHARED;
+#elif defined(REDUCED_SHARED_NO_CONDITIONAL)
   std::memcpy(&g_table, info->vtable, sizeof g_table);
   g_table.write_conditional = write_conditional_beyond;
   g_table.read_modify_write = read_modify_write_beyond;

@@ -31,7 +31,17 @@ const Schema kCounters{.columns = {{"id", ColumnType::kInt64, false},
 class ConditionalTablesTest : public TablesTest {
  protected:
   void SetUp() override {
-    TablesTest::SetUp();
+    if (GetParam() == "sharedmemory") {
+#ifdef KALAM_TEST_SHARED_PLUGIN_PATH
+      auto plugin = load_plugin_file(KALAM_TEST_SHARED_PLUGIN_PATH);
+      ASSERT_TRUE(plugin.ok()) << plugin.status();
+      db_ = std::make_unique<test::TestDb>(*plugin);
+      open_tables();
+#endif
+    } else {
+      TablesTest::SetUp();
+    }
+    ASSERT_NE(tables_, nullptr);
     locks_ = detail::locks_for(db_->db());
     info_ = make_table("app", "counters", TableKind::kShared, kCounters);
   }
@@ -345,9 +355,65 @@ TEST(SharedWithoutConditionalWrite, ExpectationsAndTheTableLayerAreRefused) {
 }
 #endif
 
+// On a shared store every row write also expects its table's catalog row
+// as resolved: a write racing another process's drop is NOT_FOUND, never
+// rows stranded under the dropped table's id.
+class SharedStoreTablesTest : public ConditionalTablesTest {};
+
+TEST_P(SharedStoreTablesTest,
+       WritesIntoATableAnotherProcessDroppedStrandNothing) {
+  ASSERT_TRUE(db_->db().plugin().is_shared());
+  std::string table_key(1, 't');
+  keys::append_escaped(table_key, "app");
+  keys::append_escaped(table_key, "counters");
+  // Another process drops the table (its catalog row and its rows) between
+  // this process resolving it and writing.
+  auto drop_it = [&](int) {
+    auto system = db_->db().column_family(kSystemFamily);
+    ASSERT_TRUE(system.ok());
+    ASSERT_TRUE(db_->db().del(*system, table_key).ok());
+  };
+  inject_at("put", 1, drop_it);
+  auto put = shared().put("app", "counters", {{"id", 1}, {"count", 0}});
+  EXPECT_EQ(put.status().code(), Code::kNotFound) << put.status();
+  EXPECT_THAT(put.status().message(), HasSubstr("was dropped"));
+  EXPECT_TRUE(raw_table(info_.id).empty()) << "no row stranded";
+}
+
+TEST_P(SharedStoreTablesTest, AnUpdateOfATableAnotherProcessDroppedIsNotFound) {
+  ASSERT_TRUE(db_->db().plugin().is_shared());
+  ASSERT_TRUE(shared().put("app", "counters", {{"id", 1}, {"count", 0}}).ok());
+  const std::string key = only_row_key();
+  std::string table_key(1, 't');
+  keys::append_escaped(table_key, "app");
+  keys::append_escaped(table_key, "counters");
+  inject_at("update", 1, [&](int) {
+    auto system = db_->db().column_family(kSystemFamily);
+    auto data = db_->db().column_family(kTablesFamily);
+    ASSERT_TRUE(system.ok() && data.ok());
+    ASSERT_TRUE(db_->db().del(*system, table_key).ok());
+    ASSERT_TRUE(db_->db().del(*data, key).ok());
+  });
+  auto updated = shared().update("app", "counters", "1", {{"count", 1}});
+  EXPECT_EQ(updated.status().code(), Code::kNotFound) << updated.status();
+  EXPECT_TRUE(raw_table(info_.id).empty()) << "no row stranded";
+}
+
+std::vector<std::string> conditional_backends() {
+  std::vector<std::string> out = test::all_backends();
+#ifdef KALAM_TEST_SHARED_PLUGIN_PATH
+  out.push_back("sharedmemory");
+#endif
+  return out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ConditionalTablesTest,
-                         ::testing::ValuesIn(test::all_backends()),
+                         ::testing::ValuesIn(conditional_backends()),
                          test::backend_name);
+#ifdef KALAM_TEST_SHARED_PLUGIN_PATH
+INSTANTIATE_TEST_SUITE_P(Shared, SharedStoreTablesTest,
+                         ::testing::Values("sharedmemory"), test::backend_name);
+#endif
 
 }  // namespace
 }  // namespace kalam::tables

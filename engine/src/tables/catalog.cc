@@ -598,8 +598,15 @@ StatusOr<std::shared_ptr<const TableInfo>> Catalog::resolve(
   // Bounded: entries of tables no longer used are dropped wholesale.
   if (context_->resolved.size() >= 1024) context_->resolved.clear();
   context_->resolved[std::move(name)] = {generation, info};
+  context_->catalog_rows[info->id] = std::move(*value);
   return info;
 }
+
+namespace detail {
+std::string catalog_table_key(std::string_view ns, std::string_view table) {
+  return table_key(ns, table);
+}
+}  // namespace detail
 
 StatusOr<TableInfo> Catalog::describe_table(std::string_view ns,
                                             std::string_view table) {

@@ -173,7 +173,27 @@ struct TablesContext {
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<const TableInfo>>,
            std::less<>>
       resolved;
+  // The catalog row (kalam.system, as stored) each table id was last
+  // resolved from, under resolved_mu: what a row write on a shared store
+  // expects unchanged (expect_table_unchanged). One entry per table this
+  // process used; never cleared wholesale.
+  std::map<uint64_t, std::string> catalog_rows;
 };
+
+// The key of table ns.table's row in kalam.system (catalog.cc).
+std::string catalog_table_key(std::string_view ns, std::string_view table);
+
+// On a store shared with other processes (store_is_shared), adds to `batch`
+// the expectation that `info`'s catalog row is still the one it was
+// resolved from: a write into a table another process dropped (or dropped
+// and re-created) since is then a CONFLICT instead of rows stranded under a
+// dead id. Nothing on other stores (the drop lock covers them).
+void expect_table_unchanged(TablesContext& ctx, const TableInfo& info,
+                            WriteBatch& batch);
+
+// After a CONFLICT on a shared store: every resolved table is read from
+// the catalog again (another process may have dropped or re-created it).
+void forget_resolved(TablesContext& ctx);
 
 // Builds RowCursors (their constructor is private to the public API).
 struct RowCursorAccess {

@@ -181,6 +181,16 @@ StatusOr<std::shared_ptr<const TableInfo>> RowStore::table_for(
   return info;
 }
 
+Status RowStore::table_still_exists(const TableInfo& info) {
+  forget_resolved(context());
+  auto now = catalog_.resolve(info.ns, info.name);
+  if (now.ok() && (*now)->id == info.id) return Status::OK();
+  if (!now.ok() && !now.status().is_not_found()) return now.status();
+  return Status::NotFound("table " + info.qualified_name() +
+                          " was dropped (by another process sharing the "
+                          "store); nothing was written");
+}
+
 std::string RowStore::partition_prefix(const TableInfo& info,
                                        Partition partition) {
   return partition.is_user() ? keys::user_prefix(info.id, *partition.user)
@@ -282,12 +292,13 @@ StatusOr<std::vector<std::string>> RowStore::put(
   // (new_generated_row_key); another process sharing the store draws from
   // its own random sequence, so there each new key is also expected absent
   // and, on the (unlikely) collision, every id is drawn again.
-  const bool check_ids =
-      kind == keys::RowKeyKind::kGenerated && store_is_shared(db);
+  const bool shared = store_is_shared(db);
+  const bool check_ids = kind == keys::RowKeyKind::kGenerated && shared;
   for (int attempt = 1;; ++attempt) {
     WriteBatch batch;
+    expect_table_unchanged(ctx, info, batch);
     for (size_t i = 0; i < ids.size(); ++i) {
-      if (attempt > 1) {
+      if (attempt > 1 && check_ids) {
         const std::string row_key = keys::new_generated_row_key();
         KALAM_ASSIGN_OR_RETURN(ids[i], keys::row_id_from_key(kind, row_key));
         row_keys[i] = prefix + row_key;
@@ -295,10 +306,12 @@ StatusOr<std::vector<std::string>> RowStore::put(
       batch.put(ctx.data, row_keys[i], values[i]);
       if (check_ids) batch.expect_absent(ctx.data, row_keys[i]);
     }
-    if (check_ids) ctx.locks->conditional_write_point("put");
+    if (shared) ctx.locks->conditional_write_point("put");
     Status s = db.write(batch, options);
-    if (check_ids && s.is_conflict() && attempt < kConditionalWriteAttempts) {
-      continue;
+    if (shared && s.is_conflict()) {
+      // Another process dropped the table, or took a generated id.
+      KALAM_RETURN_IF_ERROR(table_still_exists(info).with_context(what()));
+      if (attempt < kConditionalWriteAttempts) continue;
     }
     if (!s.ok()) return s.with_context(what());
     break;
@@ -508,6 +521,7 @@ StatusOr<Row> RowStore::update_row(std::string_view ns, std::string_view table,
     KALAM_ASSIGN_OR_RETURN(std::string encoded, encode_row_value(*canonical));
     WriteBatch batch;
     batch.put(ctx.data, key, encoded);
+    expect_table_unchanged(ctx, info, batch);
     if (locked.hot) {
       batch.expect_value(ctx.data, key, *locked.hot);
     } else {
@@ -518,6 +532,9 @@ StatusOr<Row> RowStore::update_row(std::string_view ns, std::string_view table,
     ctx.locks->conditional_write_point("update");
     Status written = catalog_.database().write(batch, options);
     if (written.is_conflict()) {
+      // The row changed, or (shared store) the table was dropped: the next
+      // try resolves the table from the catalog again.
+      if (store_is_shared(catalog_.database())) forget_resolved(ctx);
       if (attempt < kConditionalWriteAttempts) continue;
       return Status::Conflict(
           what +
@@ -559,14 +576,24 @@ Status RowStore::del(std::string_view ns, std::string_view table,
     if (!cold.ok()) return cold.status().with_context(what);
     tombstone = *cold;
   }
-  WriteBatch batch;
-  if (tombstone) {
-    batch.put(ctx.data, key, kTombstone);
-  } else {
-    batch.del(ctx.data, key);
+  for (int attempt = 1;; ++attempt) {
+    WriteBatch batch;
+    if (tombstone) {
+      batch.put(ctx.data, key, kTombstone);
+    } else {
+      batch.del(ctx.data, key);
+    }
+    expect_table_unchanged(ctx, info, batch);
+    Status s = catalog_.database().write(batch, options);
+    if (s.is_conflict() && store_is_shared(catalog_.database())) {
+      // The table's catalog row changed: dropped by another process, or
+      // the recorded row was stale (then write again).
+      KALAM_RETURN_IF_ERROR(table_still_exists(info).with_context(what));
+      if (attempt < kConditionalWriteAttempts) continue;
+    }
+    KALAM_RETURN_IF_ERROR(s.with_context(what));
+    break;
   }
-  KALAM_RETURN_IF_ERROR(
-      catalog_.database().write(batch, options).with_context(what));
   ctx.locks->count_writes(info.id, 1);
   return Status::OK();
 }
@@ -711,20 +738,25 @@ StatusOr<std::vector<std::string>> RowStore::apply(
     }
   }
   // On a store shared with other processes, each generated id is also
-  // expected absent (see put()); a collision fails the whole write, and
-  // the changes are applied again with fresh ids.
+  // expected absent (see put()), and each table's catalog row unchanged (no
+  // change lands in a table another process dropped); a conflict fails the
+  // whole write, and the changes are applied again (generated ids drawn
+  // again), or NOT_FOUND when a table was dropped.
   Database& db = catalog_.database();
-  const bool check_ids = store_is_shared(db);
+  const bool shared = store_is_shared(db);
   std::vector<size_t> generated;
-  if (check_ids) {
+  // One change of each table: whose catalog row the write expects.
+  std::map<uint64_t, const TableInfo*> tables_of_changes;
+  if (shared) {
     for (size_t i = 0; i < prepared.size(); ++i) {
       if (prepared[i].generated) generated.push_back(i);
+      tables_of_changes.emplace(prepared[i].info->id, prepared[i].info.get());
     }
   }
   for (int attempt = 1;; ++attempt) {
     WriteBatch conditional;
     const WriteBatch* to_write = &batch;
-    if (!generated.empty()) {
+    if (shared) {
       if (attempt > 1) {
         for (size_t i : generated) {
           Prepared& p = prepared[i];
@@ -736,7 +768,7 @@ StatusOr<std::vector<std::string>> RowStore::apply(
         }
       }
       // Rebuilt: the keys of generated rows may have changed. Deletes are
-      // as decided above (kept in `batch`'s order by replaying it).
+      // as decided above.
       size_t g = 0;
       for (size_t i = 0; i < prepared.size(); ++i) {
         const Prepared& p = prepared[i];
@@ -752,15 +784,21 @@ StatusOr<std::vector<std::string>> RowStore::apply(
           ++g;
         }
       }
+      for (const auto& [id, info] : tables_of_changes) {
+        expect_table_unchanged(ctx, *info, conditional);
+      }
       to_write = &conditional;
     }
     Status s = db.write(*to_write, options);
-    if (!generated.empty() && s.is_conflict() &&
-        attempt < kConditionalWriteAttempts) {
-      continue;
+    const std::string what =
+        "apply " + std::to_string(prepared.size()) + " row changes";
+    if (shared && s.is_conflict()) {
+      for (const auto& [id, info] : tables_of_changes) {
+        KALAM_RETURN_IF_ERROR(table_still_exists(*info).with_context(what));
+      }
+      if (attempt < kConditionalWriteAttempts) continue;
     }
-    KALAM_RETURN_IF_ERROR(s.with_context(
-        "apply " + std::to_string(prepared.size()) + " row changes"));
+    KALAM_RETURN_IF_ERROR(s.with_context(what));
     break;
   }
   for (const auto& [table_id, n] : counts) ctx.locks->count_writes(table_id, n);

@@ -97,6 +97,10 @@ class RowStore {
                            const RowChangesFn* changes_for,
                            const WriteOptions& options,
                            const std::string& what);
+  // After a CONFLICT on a shared store: OK when `info` is still the table
+  // its name resolves to (read from the catalog again), else NOT_FOUND
+  // saying it was dropped.
+  Status table_still_exists(const TableInfo& info);
   // The key prefix of the partition: table_id [| esc(user)].
   static std::string partition_prefix(const TableInfo& info,
                                       Partition partition);

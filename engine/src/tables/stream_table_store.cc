@@ -148,6 +148,8 @@ StatusOr<std::vector<std::string>> StreamTableStore::append_many(
   const bool check_ids = detail::store_is_shared(db);
   for (int attempt = 1;; ++attempt) {
     WriteBatch batch;
+    // Shared store: no event lands in a table another process dropped.
+    detail::expect_table_unchanged(ctx, *stream->info, batch);
     for (size_t i = 0; i < ids.size(); ++i) {
       if (attempt > 1) {
         const std::string row_key = keys::new_generated_row_key();
@@ -160,9 +162,16 @@ StatusOr<std::vector<std::string>> StreamTableStore::append_many(
       if (check_ids) batch.expect_absent(ctx.data, keys_of[i]);
     }
     Status s = db.write(batch, options);
-    if (check_ids && s.is_conflict() &&
-        attempt < detail::kConditionalWriteAttempts) {
-      continue;
+    if (check_ids && s.is_conflict()) {
+      detail::forget_resolved(ctx);
+      auto now = catalog_.resolve(ns, table);
+      if (!now.ok() || (*now)->id != stream->info->id) {
+        return Status::NotFound(what + ": table " +
+                                stream->info->qualified_name() +
+                                " was dropped (by another process sharing "
+                                "the store); nothing was written");
+      }
+      if (attempt < detail::kConditionalWriteAttempts) continue;
     }
     KALAM_RETURN_IF_ERROR(s.with_context(what));
     return ids;

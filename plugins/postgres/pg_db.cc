@@ -1186,11 +1186,10 @@ int Database::write_conditional(const kalam_write_options* options,
       // it) or waits until this transaction ends. No write falls between
       // the check and the apply. See README.md, "Conditional writes".
       begun = true;
-      rc = conn->exec("BEGIN", "write_conditional: begin", err);
-      if (rc == KALAM_OK && !locks.empty()) {
-        rc =
-            conn->exec(locks, "write_conditional: lock the keys' stripes", err);
-      }
+      // BEGIN and the locks in one round trip (one simple query).
+      rc = conn->exec(locks.empty() ? std::string("BEGIN") : "BEGIN; " + locks,
+                      "write_conditional: begin and lock the keys' stripes",
+                      err);
       int64_t failed = -1;
       for (size_t g = 0; g < group_family.size() && rc == KALAM_OK; ++g) {
         Result result;

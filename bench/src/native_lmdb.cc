@@ -93,6 +93,24 @@ class NativeLmdb {
     }
     check(mdb_txn_commit(txn), "commit");
   }
+  // YCSB F: the read and the write in one write transaction, as an LMDB
+  // application would do it.
+  bool read_modify_write(std::string_view key, std::string_view value,
+                         Sink& sink) {
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin");
+    MDB_val k = val(key), current;
+    const int rc = mdb_get(txn, dbi_, &k, &current);
+    if (rc == MDB_SUCCESS) {
+      sink.value({static_cast<const char*>(current.mv_data), current.mv_size});
+    } else if (rc != MDB_NOTFOUND) {
+      check(rc, "get");
+    }
+    MDB_val v = val(value);
+    check(mdb_put(txn, dbi_, &k, &v, 0), "put");
+    check(mdb_txn_commit(txn), "commit");
+    return rc == MDB_SUCCESS;
+  }
   bool get(std::string_view key, Sink& sink) {
     if (read_txn_ == nullptr) {
       check(mdb_txn_begin(env_, nullptr, MDB_RDONLY, &read_txn_), "txn_begin");

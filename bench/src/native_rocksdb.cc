@@ -123,6 +123,17 @@ class NativeRocksdb {
     wo.sync = sync;
     check(db_->Write(wo, &batch_), "write");
   }
+  // YCSB F: a read and a write with no other write between them. RocksDB
+  // (without a TransactionDB) has no write transaction to read in, so this
+  // holds a mutex around Get and Put, as the plugin's read_modify_write
+  // holds its write lock.
+  bool read_modify_write(std::string_view key, std::string_view value,
+                         Sink& sink) {
+    std::lock_guard lock(rmw_mutex_);
+    const bool found = get(key, sink);
+    put(key, value, false);
+    return found;
+  }
   bool get(std::string_view key, Sink& sink) {
     rocksdb::PinnableSlice value;
     rocksdb::Status s =
@@ -181,6 +192,7 @@ class NativeRocksdb {
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* handle_ = nullptr;
   rocksdb::WriteBatch batch_;
+  std::mutex rmw_mutex_;  // read_modify_write()
 };
 
 // The newest OPTIONS-<n> file RocksDB wrote into `dir`, as

@@ -113,6 +113,8 @@ class NativeSqlite {
     store->commit_ = prepare(w, "COMMIT");
     store->get_ =
         prepare(store->reader_, "SELECT value FROM cf_0 WHERE key = ?1");
+    store->get_for_update_ =
+        prepare(w, "SELECT value FROM cf_0 WHERE key = ?1");
     store->scan_first_ =
         prepare(store->reader_, "SELECT key, value FROM cf_0 ORDER BY key ASC");
     store->scan_from_ =
@@ -142,6 +144,24 @@ class NativeSqlite {
       run(writer_, put_, "put");
     }
     run(writer_, commit_, "commit");
+  }
+  // YCSB F: the read and the write in one write transaction (BEGIN
+  // IMMEDIATE on the writer connection), as the plugin's read_modify_write
+  // does.
+  bool read_modify_write(std::string_view key, std::string_view value,
+                         Sink& sink) {
+    set_sync(false);
+    run(writer_, begin_, "begin");
+    sqlite3_bind_blob64(get_for_update_, 1, key.data(), key.size(),
+                        SQLITE_STATIC);
+    const int rc = sqlite3_step(get_for_update_);
+    if (rc == SQLITE_ROW) sink.value(column(get_for_update_, 0));
+    sqlite3_reset(get_for_update_);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) check(writer_, rc, "get");
+    bind_put(key, value);
+    run(writer_, put_, "put");
+    run(writer_, commit_, "commit");
+    return rc == SQLITE_ROW;
   }
   bool get(std::string_view key, Sink& sink) {
     sqlite3_bind_blob64(get_, 1, key.data(), key.size(), SQLITE_STATIC);
@@ -203,8 +223,8 @@ class NativeSqlite {
 
   void flush() { exec(writer_, "PRAGMA wal_checkpoint(PASSIVE)"); }
   void close() {
-    for (sqlite3_stmt* s :
-         {get_, scan_first_, scan_from_, put_, del_, begin_, commit_}) {
+    for (sqlite3_stmt* s : {get_, scan_first_, scan_from_, put_, del_, begin_,
+                            commit_, get_for_update_}) {
       sqlite3_finalize(s);
     }
     check(reader_, sqlite3_close(reader_), "close");
@@ -231,6 +251,8 @@ class NativeSqlite {
   sqlite3_stmt *put_ = nullptr, *del_ = nullptr, *begin_ = nullptr,
                *commit_ = nullptr;
   sqlite3_stmt *get_ = nullptr, *scan_first_ = nullptr, *scan_from_ = nullptr;
+  // The read of read_modify_write(), on the writer connection.
+  sqlite3_stmt* get_for_update_ = nullptr;
   bool synchronous_full_ = false;
 };
 

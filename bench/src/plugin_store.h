@@ -47,6 +47,24 @@ class PluginStore {
     kalam::Status s = db_->write(batch_, {.sync = sync});
     if (!s.ok()) die("write: " + s.to_string());
   }
+  // YCSB F's read-modify-write of one record: Database::read_modify_write,
+  // one write transaction on backends with the read_modify_write capability
+  // (LMDB, SQLite, memory, RocksDB). Returns whether the key was found.
+  bool read_modify_write(std::string_view key, std::string_view value,
+                         Sink& sink) {
+    bool found = false;
+    kalam::Status s = db_->read_modify_write(
+        {{cf_, key}},
+        [&](const std::vector<std::optional<std::string_view>>& current,
+            kalam::WriteBatch* batch) {
+          found = current[0].has_value();
+          if (found) sink.value(*current[0]);
+          batch->put(cf_, key, value);
+          return kalam::Status::OK();
+        });
+    if (!s.ok()) die("read_modify_write: " + s.to_string());
+    return found;
+  }
   bool get(std::string_view key, Sink& sink) {
     kalam::Status s =
         db_->get_with(cf_, key, [&sink](std::string_view v) { sink.value(v); });

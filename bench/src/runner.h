@@ -292,8 +292,18 @@ RunResult run_job(const Config& config, const Job& job,
               break;
             case PlannedOp::kReadModifyWrite: {
               const std::string_view key = keys.present(index, kb);
-              found += store->get(key, sink);
-              store->put(key, values.value(index, i + 1), false);
+              // One write transaction where the store has one for it
+              // (native LMDB and SQLite, the plugin mode on every
+              // backend); the tables mode reads and then writes.
+              if constexpr (requires {
+                              store->read_modify_write(key, key, sink);
+                            }) {
+                found += store->read_modify_write(
+                    key, values.value(index, i + 1), sink);
+              } else {
+                found += store->get(key, sink);
+                store->put(key, values.value(index, i + 1), false);
+              }
               break;
             }
           }

@@ -22,6 +22,44 @@ const std::string kPrefix = "postgres plugin: ";
 // serialization failure or a deadlock (nothing was applied then).
 constexpr int kConflictRetries = 3;
 
+// The key stripes of the write locks (see README.md, "Conditional
+// writes"): every write takes the advisory locks of the stripes of the keys
+// it writes shared (all of them for a delete-range), a conditional write
+// those of its expected keys exclusively. Part of the on-server protocol:
+// every process writing one schema must agree on it.
+constexpr uint32_t kLockStripes = 64;
+
+uint64_t fnv1a(const void* data, size_t len) {
+  uint64_t h = 1469598103934665603ull;
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < len; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+uint32_t lock_stripe(const void* key, size_t len) {
+  return static_cast<uint32_t>(fnv1a(key, len) % kLockStripes);
+}
+
+// "SELECT pg_advisory_xact_lock_shared(<space>, 3), pg_advisory_xact_lock(
+// <space>, 7), ...": the stripes' locks in ascending stripe order (the
+// target list is evaluated left to right, so every writer takes its locks
+// in one order and two writers never wait on each other in a cycle).
+// `modes[s]`: 0 none, 1 shared, 2 exclusive. Empty when no stripe is set.
+std::string lock_sql(int32_t space, const std::vector<uint8_t>& modes) {
+  std::string sql;
+  for (uint32_t s = 0; s < modes.size(); ++s) {
+    if (modes[s] == 0) continue;
+    sql += sql.empty() ? "SELECT " : ", ";
+    sql += modes[s] == 2 ? "pg_advisory_xact_lock("
+                         : "pg_advisory_xact_lock_shared(";
+    sql += std::to_string(space) + ", " + std::to_string(s) + ")";
+  }
+  return sql;
+}
+
 Family* to_family(kalam_cf* handle) {
   return reinterpret_cast<Family*>(handle);
 }
@@ -888,6 +926,13 @@ int Database::multi_get(const kalam_read_options* options, size_t count,
 
 int Database::write(const kalam_write_options* options,
                     const kalam_write_op* ops, size_t op_count, Error& err) {
+  return write_conditional(options, nullptr, 0, ops, op_count, err);
+}
+
+int Database::write_conditional(const kalam_write_options* options,
+                                const kalam_expectation* expects,
+                                size_t expect_count, const kalam_write_op* ops,
+                                size_t op_count, Error& err) {
   if (options == nullptr) {
     return fail(err, KALAM_INVALID_ARGUMENT,
                 kPrefix + "write: options is NULL");
@@ -915,11 +960,84 @@ int Database::write(const kalam_write_options* options,
                     " is smaller than kalam_write_op (" +
                     std::to_string(sizeof(kalam_write_op)) + " bytes)");
   }
+  if (expect_count > 0 && expects == nullptr) {
+    return fail(err, KALAM_INVALID_ARGUMENT,
+                kPrefix +
+                    "write_conditional: expects is NULL with "
+                    "expect_count " +
+                    std::to_string(expect_count));
+  }
   if (read_only_) {
     return fail(err, KALAM_NOT_SUPPORTED,
                 kPrefix + "write: schema " + schema_ + " is open read-only");
   }
-  if (op_count == 0) return KALAM_OK;
+  if (op_count == 0 && expect_count == 0) return KALAM_OK;
+
+  // The expectations, validated, grouped by family (one multi-get
+  // statement each, in first-seen order).
+  std::vector<Family*> expect_family(expect_count, nullptr);
+  std::vector<Family*> group_family;
+  std::vector<std::vector<size_t>> group_expects;
+  for (size_t i = 0; i < expect_count; ++i) {
+    const kalam_expectation& e = expects[i];
+    auto where = [i] {
+      return "write_conditional: expectation " + std::to_string(i);
+    };
+    if (e.type != KALAM_EXPECT_VALUE && e.type != KALAM_EXPECT_ABSENT &&
+        e.type != KALAM_EXPECT_PRESENT) {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  kPrefix + where() + " has unknown type " +
+                      std::to_string(e.type) + "; nothing was applied");
+    }
+    if (e.reserved0 != 0) {
+      return fail(
+          err, KALAM_INVALID_ARGUMENT,
+          kPrefix + where() + ": reserved0 must be 0; nothing was applied");
+    }
+    if (e.key_len == 0 || e.key == nullptr) {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  kPrefix + where() +
+                      ": the key is empty; a stored key has 1 to "
+                      "max_key_size bytes; nothing was applied");
+    }
+    int rc = check_key(e.key, e.key_len, (where() + ": key").c_str(), err);
+    if (rc != KALAM_OK) {
+      err.message += "; nothing was applied";
+      return rc;
+    }
+    if (e.type == KALAM_EXPECT_VALUE &&
+        kalam_plugin::null_with_length(e.value, e.value_len)) {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  kPrefix + where() + ": value is NULL with length " +
+                      std::to_string(e.value_len) + "; nothing was applied");
+    }
+    Family* family = nullptr;
+    rc = resolve(e.cf, &family, err);
+    if (rc != KALAM_OK) {
+      err.message = kPrefix + where() + ": " +
+                    err.message.substr(kPrefix.size()) +
+                    "; nothing was applied";
+      return rc;
+    }
+    expect_family[i] = family;
+    size_t g = 0;
+    while (g < group_family.size() && group_family[g] != family) ++g;
+    if (g == group_family.size()) {
+      group_family.push_back(family);
+      group_expects.emplace_back();
+    }
+    group_expects[g].push_back(i);
+  }
+
+  // The stripes this write locks (see kLockStripes): exclusive for the
+  // expected keys, shared for the written ones.
+  std::vector<uint8_t> lock_modes(kLockStripes, 0);
+  for (size_t i = 0; i < expect_count; ++i) {
+    lock_modes[lock_stripe(expects[i].key, expects[i].key_len)] = 2;
+  }
+  auto lock_shared = [&lock_modes](uint32_t stripe) {
+    if (lock_modes[stripe] == 0) lock_modes[stripe] = 1;
+  };
 
   // Validate everything before anything is sent.
   std::vector<Connection::Step> steps;
@@ -962,6 +1080,10 @@ int Database::write(const kalam_write_options* options,
       if (compare_bytes(op.key, op.key_len, op.value, op.value_len) >= 0) {
         continue;
       }
+      // Any key may lie in the range.
+      for (uint32_t stripe = 0; stripe < kLockStripes; ++stripe) {
+        lock_shared(stripe);
+      }
       step.statement = &family->statements[kDeleteRange];
       step.param_count = 2;
       step.params[0] = param(op.key, op.key_len);
@@ -978,6 +1100,7 @@ int Database::write(const kalam_write_options* options,
         err.message += "; nothing was applied";
         return rc;
       }
+      lock_shared(lock_stripe(op.key, op.key_len));
       if (op.type == KALAM_OP_PUT) {
         if (kalam_plugin::null_with_length(op.value, op.value_len)) {
           return fail(err, KALAM_INVALID_ARGUMENT,
@@ -1006,9 +1129,36 @@ int Database::write(const kalam_write_options* options,
     steps.push_back(step);
     step_family.push_back(family);
   }
-  if (steps.empty()) return KALAM_OK;
+  if (steps.empty() && expect_count == 0) return KALAM_OK;
   const bool sync = (options->flags & KALAM_WRITE_SYNC) != 0 &&
                     options_.synchronous_commit == "off";
+  // The advisory locks go first in the transaction: a plain write sends
+  // them as its first pipelined statement (no extra round trip).
+  const std::string locks = lock_sql(
+      static_cast<int32_t>(fnv1a(schema_.data(), schema_.size()) & 0x7fffffff),
+      lock_modes);
+  if (expect_count == 0 && !locks.empty()) {
+    Connection::Step lock_step;
+    lock_step.sql = locks.c_str();
+    steps.insert(steps.begin(), lock_step);
+    step_family.insert(step_family.begin(), nullptr);
+  }
+
+  // The key arrays of the expectation groups (binary bytea[]).
+  std::vector<std::string> group_arrays(group_family.size());
+  for (size_t g = 0; g < group_family.size(); ++g) {
+    std::string& array = group_arrays[g];
+    put_be32(array, 1);   // dimensions
+    put_be32(array, 0);   // no NULLs
+    put_be32(array, 17);  // element type: bytea
+    put_be32(array, static_cast<uint32_t>(group_expects[g].size()));
+    put_be32(array, 1);  // lower bound
+    for (size_t i : group_expects[g]) {
+      put_be32(array, static_cast<uint32_t>(expects[i].key_len));
+      array.append(static_cast<const char*>(expects[i].key),
+                   expects[i].key_len);
+    }
+  }
 
   int rc = KALAM_OK;
   for (int attempt = 0; attempt <= kConflictRetries; ++attempt) {
@@ -1016,13 +1166,108 @@ int Database::write(const kalam_write_options* options,
     rc = pool_->take(&conn, err);
     if (rc != KALAM_OK) return rc;
     for (size_t i = 0; i < steps.size() && rc == KALAM_OK; ++i) {
+      if (step_family[i] == nullptr) continue;  // the lock statement
       const Family& family = *step_family[i];
       const unsigned kind =
           static_cast<unsigned>(steps[i].statement - &family.statements[0]);
       rc = prepare(*conn, family, static_cast<StatementKind>(kind), err);
     }
+    for (size_t g = 0; g < group_family.size() && rc == KALAM_OK; ++g) {
+      rc = prepare(*conn, *group_family[g], kMultiGet, err);
+    }
     Failure failure = Failure::kInternal;
-    if (rc == KALAM_OK) rc = conn->transaction(steps, sync, &failure, err);
+    bool begun = false;
+    if (rc == KALAM_OK && expect_count > 0) {
+      // The write's transaction takes the expected keys' stripe locks
+      // exclusively (and the written keys' shared) before it reads the
+      // expected keys: every other write to those keys, from any process,
+      // holds the same stripe's lock (shared) until it commits, so it has
+      // either committed before the read (READ COMMITTED: the read sees
+      // it) or waits until this transaction ends. No write falls between
+      // the check and the apply. See README.md, "Conditional writes".
+      begun = true;
+      // BEGIN and the locks in one round trip (one simple query).
+      rc = conn->exec(locks.empty() ? std::string("BEGIN") : "BEGIN; " + locks,
+                      "write_conditional: begin and lock the keys' stripes",
+                      err);
+      int64_t failed = -1;
+      for (size_t g = 0; g < group_family.size() && rc == KALAM_OK; ++g) {
+        Result result;
+        const Param p[1] = {param(group_arrays[g])};
+        rc = conn->run(group_family[g]->statements[kMultiGet], p,
+                       "write_conditional: read the expected keys", err,
+                       &result, &failure);
+        if (rc == KALAM_DROPPED) rc = fail_dropped(*group_family[g], err);
+        if (rc != KALAM_OK) break;
+        // Each expected key's value, or none.
+        const std::vector<size_t>& members = group_expects[g];
+        std::vector<int> row_of(members.size(), -1);
+        PGresult* r = result.get();
+        for (int row = 0; row < PQntuples(r); ++row) {
+          const int64_t ord = read_be64(PQgetvalue(r, row, 0));
+          if (ord < 1 || static_cast<size_t>(ord) > members.size()) {
+            rc = fail(err, KALAM_INTERNAL,
+                      kPrefix +
+                          "write_conditional: the server returned "
+                          "ordinal " +
+                          std::to_string(ord));
+            break;
+          }
+          row_of[static_cast<size_t>(ord - 1)] = row;
+        }
+        for (size_t m = 0; m < members.size() && rc == KALAM_OK; ++m) {
+          const kalam_expectation& e = expects[members[m]];
+          const int row = row_of[m];
+          bool holds = false;
+          switch (e.type) {
+            case KALAM_EXPECT_ABSENT:
+              holds = row < 0;
+              break;
+            case KALAM_EXPECT_PRESENT:
+              holds = row >= 0;
+              break;
+            default:
+              holds =
+                  row >= 0 &&
+                  static_cast<size_t>(PQgetlength(r, row, 1)) == e.value_len &&
+                  (e.value_len == 0 || std::memcmp(PQgetvalue(r, row, 1),
+                                                   e.value, e.value_len) == 0);
+          }
+          if (!holds &&
+              (failed < 0 || static_cast<int64_t>(members[m]) < failed)) {
+            failed = static_cast<int64_t>(members[m]);
+          }
+        }
+      }
+      if (rc == KALAM_OK && failed >= 0) {
+        Error ignored;
+        (void)conn->exec("ROLLBACK", "write_conditional: rollback", ignored);
+        pool_->give(std::move(conn));
+        static const char* const kNames[] = {"", "holds the expected value",
+                                             "is absent", "is present"};
+        const kalam_expectation& e = expects[failed];
+        return fail(err, KALAM_CONFLICT,
+                    kPrefix + "write_conditional: expectation " +
+                        std::to_string(failed) + " (key of " +
+                        std::to_string(e.key_len) + " bytes in family '" +
+                        expect_family[static_cast<size_t>(failed)]->name +
+                        "' " + kNames[e.type] +
+                        ") does not hold; nothing was applied",
+                    failed);
+      }
+      if (rc != KALAM_OK && conn->in_transaction()) {
+        Error ignored;
+        (void)conn->exec("ROLLBACK", "write_conditional: rollback", ignored);
+      }
+    }
+    if (rc == KALAM_OK) {
+      if (steps.empty()) {
+        // A pure check: the expectations held; end the transaction.
+        rc = conn->exec("COMMIT", "write_conditional: commit", err);
+      } else {
+        rc = conn->transaction(steps, sync, &failure, err, begun);
+      }
+    }
     pool_->give(std::move(conn));
     if (rc == KALAM_OK) return KALAM_OK;
     if (rc == KALAM_DROPPED) {

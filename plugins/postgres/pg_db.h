@@ -27,6 +27,11 @@ inline constexpr uint64_t kMaxKeySize = 2048;
 // The largest value (bytea holds up to 1 GiB; this keeps one row a
 // reasonable message).
 inline constexpr uint64_t kMaxValueSize = 64ull << 20;
+// The most expectations one write_conditional() takes (get_limits()): the
+// expected keys of one family go to the server as one bytea[] parameter,
+// and 262144 keys of kMaxKeySize bytes (about 540 MB) stay under
+// PostgreSQL's 1 GiB limit on one value.
+inline constexpr uint64_t kMaxExpectations = 262144;
 // The catalog format this plugin writes (kalam_meta 'format_version').
 inline constexpr uint32_t kFormatVersion = 1;
 // The file in the data directory that records the schema.
@@ -124,6 +129,11 @@ class Database {
                 void* ctx, Error& err);
   int write(const kalam_write_options* options, const kalam_write_op* ops,
             size_t op_count, Error& err);
+  // write() with expectations, checked in the write's transaction (see
+  // README.md, "Conditional writes"). expect_count 0 is write().
+  int write_conditional(const kalam_write_options* options,
+                        const kalam_expectation* expects, size_t expect_count,
+                        const kalam_write_op* ops, size_t op_count, Error& err);
   int snapshot_create(kalam_snapshot** out, Error& err);
   void snapshot_release(kalam_snapshot* snapshot) noexcept;
   int iter_create(const kalam_iter_options* options, kalam_cf* cf,

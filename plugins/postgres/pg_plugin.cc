@@ -25,7 +25,8 @@ constexpr uint64_t kCapabilities =
     KALAM_CAP_PERSISTENT | KALAM_CAP_DURABLE_SYNC | KALAM_CAP_ATOMIC_BATCH |
     KALAM_CAP_SNAPSHOTS | KALAM_CAP_REVERSE_ITERATION | KALAM_CAP_DELETE_RANGE |
     KALAM_CAP_THREAD_SAFE | KALAM_CAP_MULTI_PROCESS | KALAM_CAP_PROPERTIES |
-    KALAM_CAP_READ_ONLY_OPEN;
+    KALAM_CAP_READ_ONLY_OPEN | KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_REMOTE |
+    KALAM_CAP_SHARED;
 
 // Runs `body(Error&)` and reports what it returns: the exception firewall of
 // every entry point. std::bad_alloc becomes KALAM_NO_MEMORY, any other
@@ -156,6 +157,36 @@ int vt_write(kalam_db* db, const kalam_write_options* options,
   return guard(status, [&](Error& err) {
     if (db == nullptr) return null_argument(err, "write: db");
     return to_database(db)->write(options, ops, op_count, err);
+  });
+}
+
+int vt_write_conditional(kalam_db* db, const kalam_write_options* options,
+                         const kalam_expectation* expects, size_t expect_count,
+                         const kalam_write_op* ops, size_t op_count,
+                         kalam_status* status) noexcept {
+  return guard(status, [&](Error& err) {
+    if (db == nullptr) return null_argument(err, "write_conditional: db");
+    return to_database(db)->write_conditional(options, expects, expect_count,
+                                              ops, op_count, err);
+  });
+}
+
+int vt_get_limits(kalam_db* db, kalam_limits* out,
+                  kalam_status* status) noexcept {
+  return guard(status, [&](Error& err) {
+    if (db == nullptr) return null_argument(err, "get_limits: db");
+    if (out == nullptr || !KALAM_PLUGIN_COVERS(out, max_expectations)) {
+      return fail(err, KALAM_INVALID_ARGUMENT,
+                  "postgres plugin: get_limits: out is NULL or too small");
+    }
+    // Ops go to the server one statement each (pipelined), so neither their
+    // number nor their bytes have a limit beyond memory. The expected keys
+    // of one family go as one bytea[] parameter, and a PostgreSQL value is
+    // at most 1 GiB: this many keys of max_key_size bytes stay well under.
+    out->max_write_ops = 0;
+    out->max_write_bytes = 0;
+    out->max_expectations = kMaxExpectations;
+    return KALAM_OK;
   });
 }
 
@@ -325,6 +356,12 @@ const kalam_backend_vtable kVtable = {
     .get_property = vt_get_property,
     .checkpoint = nullptr,
     .iter_read_batch = vt_iter_read_batch,
+    .write_conditional = vt_write_conditional,
+    // A remote store cannot hold its transaction open across the host's
+    // visitor without a round trip per key: the host uses multi_get() and
+    // write_conditional() with retry instead (backend_api.h).
+    .read_modify_write = nullptr,
+    .get_limits = vt_get_limits,
 };
 
 int entry(const kalam_host* host, kalam_plugin_info* info,

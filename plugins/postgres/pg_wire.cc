@@ -202,7 +202,8 @@ int Connection::prepare(const std::string& name, const std::string& sql,
 }
 
 int Connection::run(const std::string& name, std::span<const Param> params,
-                    const char* what, Error& err, Result* out) {
+                    const char* what, Error& err, Result* out,
+                    Failure* failure) {
   constexpr size_t kMaxParams = 4;
   const char* values[kMaxParams];
   int lengths[kMaxParams];
@@ -223,7 +224,7 @@ int Connection::run(const std::string& name, std::span<const Param> params,
   const ExecStatusType st =
       result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    return fail_from(err, result.get(), what);
+    return fail_from(err, result.get(), what, failure);
   }
   if (out != nullptr) *out = std::move(result);
   return KALAM_OK;
@@ -241,7 +242,7 @@ Result Connection::pipeline_result() {
 }
 
 int Connection::transaction(std::span<const Step> steps, bool sync_commit_on,
-                            Failure* failure, Error& err) {
+                            Failure* failure, Error& err, bool begun) {
   if (PQenterPipelineMode(conn_) != 1) {
     return fail_from(err, nullptr, "write: enter pipeline mode", failure);
   }
@@ -302,11 +303,11 @@ int Connection::transaction(std::span<const Step> steps, bool sync_commit_on,
     }
   };
 
-  if (send("BEGIN", nullptr, 0, nullptr) &&
+  if ((begun || send("BEGIN", nullptr, 0, nullptr)) &&
       (!sync_commit_on ||
        send("SET LOCAL synchronous_commit = on", nullptr, 0, nullptr))) {
     for (size_t i = 0; i < steps.size() && !lost && !first_error; ++i) {
-      if (!send(nullptr, steps[i].statement, steps[i].param_count,
+      if (!send(steps[i].sql, steps[i].statement, steps[i].param_count,
                 steps[i].params)) {
         break;
       }

@@ -55,6 +55,10 @@ class Connection {
   // a poll of the socket). A connection the server restarted under is found
   // dead here instead of failing the next statement.
   bool alive();
+  // Whether a transaction is open (or failed and not yet rolled back).
+  bool in_transaction() const {
+    return PQtransactionStatus(conn_) != PQTRANS_IDLE;
+  }
   // "host:port" of the server, for messages.
   const std::string& server() const { return server_; }
 
@@ -71,7 +75,8 @@ class Connection {
   // Runs prepared statement `name` with binary parameters; rows come back
   // in binary. *out (may be NULL) receives the result on success.
   int run(const std::string& name, std::span<const Param> params,
-          const char* what, Error& err, Result* out = nullptr);
+          const char* what, Error& err, Result* out = nullptr,
+          Failure* failure = nullptr);
 
   // One step of a write transaction: a prepared statement and its
   // parameters (up to two).
@@ -79,6 +84,8 @@ class Connection {
     const std::string* statement = nullptr;
     int param_count = 0;
     Param params[2];
+    // Without a statement: this SQL text, without parameters.
+    const char* sql = nullptr;
   };
   // Runs BEGIN, `steps` and COMMIT as one transaction in pipeline mode:
   // the statements go out in chunks without waiting for each other's
@@ -87,9 +94,11 @@ class Connection {
   // synchronous_commit = on (WAL flushed before COMMIT returns) whatever
   // the session's setting. On failure, err says whether anything may have
   // been applied: only a connection lost after COMMIT was sent leaves the
-  // outcome unknown (Failure::kOutcomeUnknown).
+  // outcome unknown (Failure::kOutcomeUnknown). With `begun`, the caller
+  // has already opened the transaction on this connection (a conditional
+  // write checked its expectations in it): BEGIN is not sent.
   int transaction(std::span<const Step> steps, bool sync_commit_on,
-                  Failure* failure, Error& err);
+                  Failure* failure, Error& err, bool begun = false);
 
   // Records the failure of `what` on this connection (`result` may be NULL)
   // in err and returns its code; *failure (may be NULL) receives its class.

@@ -4,6 +4,16 @@
 // iter_read_batch()), so the engine's fallbacks for modest and older
 // backends can be tested against a correct store.
 //
+// Built with REDUCED_SHARED_NO_CONDITIONAL it is kalam_sharednocond.so: the
+// memory plugin declaring SHARED (as if other processes wrote the store)
+// but neither CONDITIONAL_WRITE nor READ_MODIFY_WRITE, whose slots abort if
+// called: the engine must refuse expectations (it cannot check them across
+// processes) and the table layer must refuse to open.
+//
+// Built with REDUCED_SHARED it is kalam_sharedmemory.so: the memory plugin
+// whole (its vtable untouched), declaring SHARED as well, so the table
+// layer's shared-store paths can be tested in one process.
+//
 // Built with REDUCED_ABI_1_1 it is kalam_older.so instead: the memory plugin
 // as a plugin built against the ABI 1.1 header would be (a 1.1-sized table,
 // abi_minor 1), every capability kept, the 1.2 bits included, which such a
@@ -65,7 +75,22 @@ KALAM_PLUGIN_EXPORT int kalam_plugin_entry(const kalam_host* host,
   g_table.write_conditional = write_conditional_beyond;
   g_table.read_modify_write = read_modify_write_beyond;
   g_table.get_limits = get_limits_beyond;
-#ifdef REDUCED_ABI_1_1
+#if defined(REDUCED_SHARED)
+  // Everything the memory plugin does, declared SHARED: the table layer's
+  // shared-store paths (expectations on generated ids and on the tables'
+  // catalog rows) run in one process.
+  info->name = "sharedmemory";
+  info->capabilities |= KALAM_CAP_SHARED;
+#elif defined(REDUCED_SHARED_NO_CONDITIONAL)
+  std::memcpy(&g_table, info->vtable, sizeof g_table);
+  g_table.write_conditional = write_conditional_beyond;
+  g_table.read_modify_write = read_modify_write_beyond;
+  info->vtable = &g_table;
+  info->name = "sharednocond";
+  info->capabilities =
+      (info->capabilities | KALAM_CAP_SHARED) &
+      ~(KALAM_CAP_CONDITIONAL_WRITE | KALAM_CAP_READ_MODIFY_WRITE);
+#elif defined(REDUCED_ABI_1_1)
   std::memcpy(&g_table, info->vtable, KALAM_BACKEND_VTABLE_SIZE_1_1);
   g_table.struct_size = KALAM_BACKEND_VTABLE_SIZE_1_1;
   info->vtable = &g_table;

@@ -55,6 +55,11 @@ class TestDb {
     plugin_ = std::move(*plugin);
     reopen();
   }
+  // The same with a plugin loaded already (e.g. by load_plugin_file()).
+  explicit TestDb(std::shared_ptr<const Plugin> plugin)
+      : plugin_(std::move(plugin)) {
+    reopen();
+  }
   TestDb(const TestDb&) = delete;
   TestDb& operator=(const TestDb&) = delete;
   // Closes the database, then removes the directory (members go in reverse

@@ -11,6 +11,7 @@ namespace kalam::test {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string ok(const TempDir& dir, const std::vector<std::string>& args) {
   CliResult r = run_kalam(dir, args);
@@ -122,6 +123,41 @@ TEST(Migrate, AFailureMidwaySaysExactlyWhatWasWritten) {
     EXPECT_EQ(keys.size(), written);
     ASSERT_FALSE(keys.empty());
     EXPECT_EQ(keys.back(), last_key);
+  }
+}
+
+// A destination with a per-write limit (ABI 1.2 get_limits(); the faulty
+// plugin reports limit_write_ops and refuses writes over it): migrate and
+// load split their batches to fit, whatever --batch-size asks, and the copy
+// is whole (verified within the run, as for every migrate).
+TEST(Migrate, BatchesFitTheDestinationsWriteLimits) {
+  if (!have_backend("lmdb") || !have_backend("faulty")) {
+    GTEST_SKIP() << "lmdb or faulty is not built";
+  }
+  TempDir dir;
+  const std::string source = write_config(dir, "source", "lmdb");
+  SeedFamily many{"many", {}};
+  for (int i = 0; i < 50; ++i) {
+    many.entries["k" + std::to_string(100 + i)] = "v" + std::to_string(i);
+  }
+  seed(dir, source, {many});
+  ok(dir, {"dump", (dir / "many.kdump").string(), "--config", source});
+  for (const std::string command : {"migrate", "load"}) {
+    SCOPED_TRACE(command);
+    const std::string limited =
+        (dir / ("limited-" + command + ".yaml")).string();
+    write_file(limited, "storage:\n  backend: faulty\n  path: limited-" +
+                            command + "-data\n  plugin_path: [" +
+                            KALAM_TEST_PLUGIN_DIR +
+                            "]\n  options:\n    limit_write_ops: 7\n");
+    CliResult r =
+        command == "migrate"
+            ? run_kalam(dir, {"migrate", "--config", source, "--to", limited,
+                              "--batch-size", "100"})
+            : run_kalam(dir, {"load", (dir / "many.kdump").string(), "--config",
+                              limited, "--batch-size", "100"});
+    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_THAT(r.err, Not(HasSubstr("TOO_LARGE"))) << r;
   }
 }
 

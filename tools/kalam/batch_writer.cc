@@ -6,7 +6,14 @@
 namespace kalam::cli {
 
 BatchWriter::BatchWriter(Database& db, size_t max_entries, size_t max_bytes)
-    : db_(db), max_entries_(max_entries), max_bytes_(max_bytes) {}
+    : db_(db), max_entries_(max_entries), max_bytes_(max_bytes) {
+  const WriteLimits& limits = db.write_limits();
+  limit_ops_ = limits.max_ops;
+  limit_bytes_ = limits.max_bytes;
+  if (limit_ops_ != 0 && max_entries_ > limit_ops_) max_entries_ = limit_ops_;
+  if (limit_bytes_ != 0 && max_bytes_ > limit_bytes_) max_bytes_ = limit_bytes_;
+  if (max_entries_ == 0) max_entries_ = 1;
+}
 
 void BatchWriter::begin_family(const ColumnFamily& cf, std::string name) {
   commit();
@@ -15,8 +22,21 @@ void BatchWriter::begin_family(const ColumnFamily& cf, std::string name) {
 }
 
 void BatchWriter::put(std::string_view key, std::string_view value) {
-  batch_.put(cf_, key, value);
   FamilyProgress& family = families_.back();
+  const uint64_t bytes = key.size() + value.size();
+  if (batch_count_ > 0 &&
+      ((limit_ops_ != 0 && batch_count_ + 1 > limit_ops_) ||
+       (limit_bytes_ != 0 && batch_.data_size() + bytes > limit_bytes_))) {
+    // The entry would take the batch over the store's limits: set the
+    // batch aside for the next commit() and start another.
+    sealed_.push_back(Sealed{.batch = std::move(batch_),
+                             .count = batch_count_,
+                             .last_key = family.last_pending_key});
+    batch_ = WriteBatch();
+    batch_count_ = 0;
+  }
+  batch_.put(cf_, key, value);
+  ++batch_count_;
   ++family.pending;
   family.last_pending_key.assign(key);
 }
@@ -26,7 +46,8 @@ size_t BatchWriter::room() const {
 }
 
 void BatchWriter::commit_if_full() {
-  if (batch_.count() >= max_entries_ || batch_.data_size() >= max_bytes_) {
+  if (!sealed_.empty() || batch_.count() >= max_entries_ ||
+      batch_.data_size() >= max_bytes_) {
     commit();
   }
 }
@@ -36,22 +57,32 @@ void BatchWriter::end_family() {
   if (!families_.empty()) families_.back().complete = true;
 }
 
-void BatchWriter::commit() {
-  if (batch_.count() == 0) return;
-  Status s = db_.write(batch_);
+void BatchWriter::write_batch(const WriteBatch& batch, uint64_t count,
+                              const std::string& last_key) {
+  Status s = db_.write(batch);
+  FamilyProgress& family = families_.back();
   if (!s.ok()) {
-    const FamilyProgress& family = families_.back();
     throw CliError::FromStatus(
-        "writing a batch of " + std::to_string(batch_.count()) +
+        "writing a batch of " + std::to_string(batch.count()) +
             " entries into column family '" + family.name + "' failed",
         s);
   }
-  FamilyProgress& family = families_.back();
-  family.committed += family.pending;
-  committed_ += family.pending;
-  family.pending = 0;
-  family.last_committed_key.swap(family.last_pending_key);
+  family.committed += count;
+  committed_ += count;
+  family.pending -= count;
+  family.last_committed_key = last_key;
+}
+
+void BatchWriter::commit() {
+  while (!sealed_.empty()) {
+    write_batch(sealed_.front().batch, sealed_.front().count,
+                sealed_.front().last_key);
+    sealed_.erase(sealed_.begin());
+  }
+  if (batch_.count() == 0) return;
+  write_batch(batch_, batch_count_, families_.back().last_pending_key);
   batch_.clear();
+  batch_count_ = 0;
 }
 
 void BatchWriter::finish() {

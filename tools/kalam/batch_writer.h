@@ -16,7 +16,10 @@ namespace kalam::cli {
 class BatchWriter {
  public:
   // Commits a batch when it holds `max_entries` entries or `max_bytes`
-  // bytes of keys and values.
+  // bytes of keys and values. The destination's per-write limits
+  // (Database::write_limits()) lower both, and are never exceeded: an entry
+  // that would take a batch over them starts the next batch (held until
+  // the next commit, so put() still never calls the database).
   BatchWriter(Database& db, size_t max_entries, size_t max_bytes);
 
   // Starts column family `name` (already created in the destination).
@@ -56,10 +59,27 @@ class BatchWriter {
     bool complete = false;
   };
   void commit();
+  // Writes `batch` holding `count` entries of the current family, the
+  // last of them `last_key`; throws CliError when the write fails.
+  void write_batch(const WriteBatch& batch, uint64_t count,
+                   const std::string& last_key);
+
+  // A full batch that put() set aside (the limits would be exceeded by the
+  // next entry), written by the next commit().
+  struct Sealed {
+    WriteBatch batch;
+    uint64_t count = 0;
+    std::string last_key;
+  };
 
   Database& db_;
   size_t max_entries_;
   size_t max_bytes_;
+  // The destination's hard limits (0: none): ops and key + value bytes.
+  uint64_t limit_ops_ = 0;
+  uint64_t limit_bytes_ = 0;
+  std::vector<Sealed> sealed_;
+  uint64_t batch_count_ = 0;  // entries in batch_
   WriteBatch batch_;
   ColumnFamily cf_;
   std::vector<FamilyProgress> families_;

@@ -17,6 +17,7 @@
 
 namespace kalam::tables {
 
+using detail::kConditionalWriteAttempts;
 using detail::TablesContext;
 using nlohmann::json;
 
@@ -182,6 +183,20 @@ StatusOr<std::unique_ptr<Catalog>> Catalog::open(Database& db,
         "' does not declare snapshots (KALAM_CAP_SNAPSHOTS); use a backend "
         "that does (kalam plugins lists each backend's capabilities)");
   }
+  if (db.plugin().is_shared() &&
+      !db.plugin().has(KALAM_CAP_CONDITIONAL_WRITE)) {
+    // Other processes write the store, so the in-process locks do not
+    // make update(), catalog changes and flushes correct; the conditional
+    // writes that do cannot be checked without the backend.
+    return Status::NotSupported(
+        "the table layer needs conditional writes on a store other "
+        "processes write too, and backend '" +
+        db.plugin().name() +
+        "' declares shared (or multi_process) without conditional_write "
+        "(KALAM_CAP_CONDITIONAL_WRITE): update() and catalog changes could "
+        "lose another process's writes; use a backend that declares "
+        "conditional_write");
+  }
   auto family = [&db](std::string_view name) -> StatusOr<ColumnFamily> {
     auto existing = db.column_family(name, /*create_if_missing=*/false);
     if (existing.ok() || !existing.status().is_not_found()) return existing;
@@ -247,7 +262,19 @@ Status Catalog::create_namespace(std::string_view ns) {
   }
   NamespaceInfo info{std::string(ns), detail::now_ms()};
   KALAM_ASSIGN_OR_RETURN(std::string value, dump_json(info.to_json()));
-  return db.put(context_->system, key, value, kDurable).with_context(what);
+  // The ddl lock keeps this process's other catalog changes out; the
+  // expectation keeps out another process sharing the store that creates
+  // the same namespace between the read above and this write.
+  WriteBatch batch;
+  batch.put(context_->system, key, value);
+  batch.expect_absent(context_->system, key);
+  context_->locks->conditional_write_point("create_namespace");
+  Status written = db.write(batch, kDurable);
+  if (written.is_conflict()) {
+    return Status::AlreadyExists("namespace '" + std::string(ns) +
+                                 "' already exists (created concurrently)");
+  }
+  return written.with_context(what);
 }
 
 StatusOr<std::vector<TableInfo>> Catalog::tables_of(std::string_view ns) {
@@ -401,48 +428,74 @@ StatusOr<TableInfo> Catalog::create_table(const TableSpec& spec) {
 
   Database& db = *context_->db;
   std::lock_guard ddl(context_->locks->ddl);
-  auto ns_row = db.get(context_->system, namespace_key(spec.ns));
-  if (ns_row.status().is_not_found()) {
-    return Status::NotFound(what + ": namespace '" + spec.ns +
-                            "' does not exist; create it first");
-  }
-  KALAM_RETURN_IF_ERROR(ns_row.status().with_context(what));
-  const std::string key = table_key(spec.ns, spec.name);
-  auto existing = db.get(context_->system, key);
-  if (existing.ok()) {
-    return Status::AlreadyExists("table " + qualified(spec.ns, spec.name) +
-                                 " already exists");
-  }
-  if (!existing.status().is_not_found()) {
-    return existing.status().with_context(what);
-  }
-  auto counter = db.get(context_->system, kNextTableIdKey);
-  uint64_t id = 1;
-  if (counter.ok()) {
-    std::string_view bytes = *counter;
-    if (!keys::consume_u64(bytes, id) || !bytes.empty() || id == 0) {
-      return Status::Corruption(what + ": the table id counter is malformed");
+  // Read, then write expecting what was read: the namespace still there,
+  // no table of this name, the id counter unchanged. The ddl lock keeps
+  // this process's other catalog changes out; the expectations keep out
+  // other processes sharing the store. When one got in between, the write
+  // is a CONFLICT (nothing applied) and the checks run again on what it
+  // wrote: its table of the same name wins, its id is not reused.
+  for (int attempt = 1;; ++attempt) {
+    const std::string ns_key = namespace_key(spec.ns);
+    auto ns_row = db.get(context_->system, ns_key);
+    if (ns_row.status().is_not_found()) {
+      return Status::NotFound(what + ": namespace '" + spec.ns +
+                              "' does not exist; create it first");
     }
-  } else if (!counter.status().is_not_found()) {
-    return counter.status().with_context(what);
+    KALAM_RETURN_IF_ERROR(ns_row.status().with_context(what));
+    const std::string key = table_key(spec.ns, spec.name);
+    auto existing = db.get(context_->system, key);
+    if (existing.ok()) {
+      return Status::AlreadyExists("table " + qualified(spec.ns, spec.name) +
+                                   " already exists");
+    }
+    if (!existing.status().is_not_found()) {
+      return existing.status().with_context(what);
+    }
+    auto counter = db.get(context_->system, kNextTableIdKey);
+    uint64_t id = 1;
+    if (counter.ok()) {
+      std::string_view bytes = *counter;
+      if (!keys::consume_u64(bytes, id) || !bytes.empty() || id == 0) {
+        return Status::Corruption(what + ": the table id counter is malformed");
+      }
+    } else if (!counter.status().is_not_found()) {
+      return counter.status().with_context(what);
+    }
+    if (id >= UINT64_MAX - 1) {
+      return Status(Code::kNoSpace, what + ": table ids are exhausted");
+    }
+    info.id = id;
+    info.created_at_ms = detail::now_ms();
+    KALAM_ASSIGN_OR_RETURN(std::string value, dump_json(info.to_json()));
+    std::string next;
+    keys::append_u64(next, id + 1);
+    // One batch: the table's row and the counter appear together or not at
+    // all, and the table has no data yet, so nothing else needs writing.
+    WriteBatch batch;
+    batch.put(context_->system, key, value);
+    batch.put(context_->system, kNextTableIdKey, next);
+    batch.expect_value(context_->system, ns_key, *ns_row);
+    batch.expect_absent(context_->system, key);
+    if (counter.ok()) {
+      batch.expect_value(context_->system, kNextTableIdKey, *counter);
+    } else {
+      batch.expect_absent(context_->system, kNextTableIdKey);
+    }
+    context_->locks->conditional_write_point("create_table");
+    Status written = db.write(batch, kDurable);
+    ++context_->locks->catalog_generation;
+    if (written.is_conflict() && attempt < kConditionalWriteAttempts) continue;
+    if (written.is_conflict()) {
+      return Status::Conflict(
+          what +
+          ": the catalog was changed by another writer between "
+          "reading and writing it on each of " +
+          std::to_string(kConditionalWriteAttempts) +
+          " attempts; nothing was applied (retry later)");
+    }
+    KALAM_RETURN_IF_ERROR(written.with_context(what));
+    return info;
   }
-  if (id >= UINT64_MAX - 1) {
-    return Status(Code::kNoSpace, what + ": table ids are exhausted");
-  }
-  info.id = id;
-  info.created_at_ms = detail::now_ms();
-  KALAM_ASSIGN_OR_RETURN(std::string value, dump_json(info.to_json()));
-  std::string next;
-  keys::append_u64(next, id + 1);
-  // One batch: the table's row and the counter appear together or not at
-  // all, and the table has no data yet, so nothing else needs writing.
-  WriteBatch batch;
-  batch.put(context_->system, key, value);
-  batch.put(context_->system, kNextTableIdKey, next);
-  Status written = db.write(batch, kDurable);
-  ++context_->locks->catalog_generation;
-  KALAM_RETURN_IF_ERROR(written.with_context(what));
-  return info;
 }
 
 Status Catalog::drop_table(std::string_view ns, std::string_view table) {
@@ -454,17 +507,41 @@ Status Catalog::drop_table(std::string_view ns, std::string_view table) {
   std::lock_guard ddl(context_->locks->ddl);
   KALAM_ASSIGN_OR_RETURN(std::shared_ptr<const TableInfo> info,
                          resolve(ns, table));
+  // The catalog row as stored now: the drop expects it unchanged, so on a
+  // store shared with other processes it never removes a table of the
+  // same name that another process dropped and re-created meanwhile (whose
+  // rows live under another id).
+  const std::string key = table_key(ns, table);
+  auto stored = db.get(context_->system, key);
+  if (stored.status().is_not_found()) {
+    return Status::NotFound("table " + qualified(ns, table) +
+                            " does not exist (dropped concurrently)");
+  }
+  KALAM_RETURN_IF_ERROR(stored.status().with_context(what));
+  KALAM_ASSIGN_OR_RETURN(TableInfo now, decode_table_row(key, *stored));
+  if (now.id != info->id) {
+    // The cached record is of a table dropped and re-created by another
+    // process: drop the one that exists now.
+    info = std::make_shared<const TableInfo>(std::move(now));
+  }
   // One batch: the table's whole key range and its catalog row.
   WriteBatch batch;
   batch.delete_range(context_->data, keys::table_prefix(info->id),
                      keys::table_end(info->id));
-  batch.del(context_->system, table_key(ns, table));
+  batch.del(context_->system, key);
+  batch.expect_value(context_->system, key, *stored);
   // No row write may be between resolving this table and writing its batch
   // while the table goes.
   {
     std::unique_lock data(context_->locks->data);
     Status written = db.write(batch, kDurable);
     ++context_->locks->catalog_generation;
+    if (written.is_conflict()) {
+      return Status::Conflict(what +
+                              ": the table was changed by another writer "
+                              "while it was being dropped; nothing was "
+                              "applied (check it and drop again)");
+    }
     KALAM_RETURN_IF_ERROR(written.with_context(what));
     context_->locks->mark_dropped(info->id);
   }
@@ -521,8 +598,15 @@ StatusOr<std::shared_ptr<const TableInfo>> Catalog::resolve(
   // Bounded: entries of tables no longer used are dropped wholesale.
   if (context_->resolved.size() >= 1024) context_->resolved.clear();
   context_->resolved[std::move(name)] = {generation, info};
+  context_->catalog_rows[info->id] = std::move(*value);
   return info;
 }
+
+namespace detail {
+std::string catalog_table_key(std::string_view ns, std::string_view table) {
+  return table_key(ns, table);
+}
+}  // namespace detail
 
 StatusOr<TableInfo> Catalog::describe_table(std::string_view ns,
                                             std::string_view table) {

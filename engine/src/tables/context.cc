@@ -24,6 +24,23 @@ std::shared_ptr<DbLocks> locks_for(const Database& db) {
   return locks;
 }
 
+void expect_table_unchanged(TablesContext& ctx, const TableInfo& info,
+                            WriteBatch& batch) {
+  if (!store_is_shared(*ctx.db)) return;
+  std::string row;
+  {
+    std::lock_guard lock(ctx.resolved_mu);
+    auto it = ctx.catalog_rows.find(info.id);
+    if (it != ctx.catalog_rows.end()) row = it->second;
+  }
+  // No row recorded cannot happen for a resolved table; an expectation that
+  // never holds (no catalog row is empty) makes the write a CONFLICT, and
+  // the caller resolves the table again.
+  batch.expect_value(ctx.system, catalog_table_key(info.ns, info.name), row);
+}
+
+void forget_resolved(TablesContext& ctx) { ++ctx.locks->catalog_generation; }
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -120,6 +120,16 @@ struct DbLocks {
     return dropped.count(table_id) > 0;
   }
 
+  // Test hook: when set, called with the name of the step ("update",
+  // "create_namespace", "create_table", "delete_flushed", "put") after a
+  // conditional write's reads and before its write, so a test can write
+  // around the table layer there, as another process sharing the store
+  // would. Set it before the writes it observes start; never in production.
+  std::function<void(std::string_view step)> before_conditional_write;
+  void conditional_write_point(std::string_view step) {
+    if (before_conditional_write) before_conditional_write(step);
+  }
+
   // Rows written (put, update, delete) per table id since its last flush:
   // what FlushPolicy::row_count is compared with.
   std::mutex counts_mu;
@@ -129,6 +139,20 @@ struct DbLocks {
     writes_since_flush[table_id] += n;
   }
 };
+
+// How many times a read-then-conditional-write of the table layer (update,
+// catalog id allocation) is tried before it gives up with CONFLICT: each
+// try fails only if another writer changed the keys it read in between, so
+// running out means a row is written faster than this writer can update it.
+inline constexpr int kConditionalWriteAttempts = 32;
+
+// Whether other processes may write the store (Plugin::is_shared()): the
+// in-process locks no longer exclude every other writer, so writes whose
+// correctness the locks alone gave (generated ids never reused) carry
+// expectations too.
+inline bool store_is_shared(const Database& db) {
+  return db.plugin().is_shared();
+}
 
 // The locks of `db`, shared by everyone who asks with the same Database.
 std::shared_ptr<DbLocks> locks_for(const Database& db);
@@ -149,7 +173,27 @@ struct TablesContext {
   std::map<std::string, std::pair<uint64_t, std::shared_ptr<const TableInfo>>,
            std::less<>>
       resolved;
+  // The catalog row (kalam.system, as stored) each table id was last
+  // resolved from, under resolved_mu: what a row write on a shared store
+  // expects unchanged (expect_table_unchanged). One entry per table this
+  // process used; never cleared wholesale.
+  std::map<uint64_t, std::string> catalog_rows;
 };
+
+// The key of table ns.table's row in kalam.system (catalog.cc).
+std::string catalog_table_key(std::string_view ns, std::string_view table);
+
+// On a store shared with other processes (store_is_shared), adds to `batch`
+// the expectation that `info`'s catalog row is still the one it was
+// resolved from: a write into a table another process dropped (or dropped
+// and re-created) since is then a CONFLICT instead of rows stranded under a
+// dead id. Nothing on other stores (the drop lock covers them).
+void expect_table_unchanged(TablesContext& ctx, const TableInfo& info,
+                            WriteBatch& batch);
+
+// After a CONFLICT on a shared store: every resolved table is read from
+// the catalog again (another process may have dropped or re-created it).
+void forget_resolved(TablesContext& ctx);
 
 // Builds RowCursors (their constructor is private to the public API).
 struct RowCursorAccess {

@@ -181,6 +181,16 @@ StatusOr<std::shared_ptr<const TableInfo>> RowStore::table_for(
   return info;
 }
 
+Status RowStore::table_still_exists(const TableInfo& info) {
+  forget_resolved(context());
+  auto now = catalog_.resolve(info.ns, info.name);
+  if (now.ok() && (*now)->id == info.id) return Status::OK();
+  if (!now.ok() && !now.status().is_not_found()) return now.status();
+  return Status::NotFound("table " + info.qualified_name() +
+                          " was dropped (by another process sharing the "
+                          "store); nothing was written");
+}
+
 std::string RowStore::partition_prefix(const TableInfo& info,
                                        Partition partition) {
   return partition.is_user() ? keys::user_prefix(info.id, *partition.user)
@@ -231,10 +241,13 @@ StatusOr<std::vector<std::string>> RowStore::put(
   const keys::RowKeyKind kind = key_kind(info);
   const std::string prefix = partition_prefix(info, partition);
 
-  WriteBatch batch;
   std::vector<std::string> ids;
+  std::vector<std::string> row_keys;
+  std::vector<std::string> values;
   std::vector<std::mutex*> stripes;
   ids.reserve(rows.size());
+  row_keys.reserve(rows.size());
+  values.reserve(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     auto canonical = info.schema.validate_row(rows[i]);
     if (!canonical.ok()) return canonical.status().with_context(row_what(i));
@@ -268,13 +281,40 @@ StatusOr<std::vector<std::string>> RowStore::put(
     if (kind != keys::RowKeyKind::kGenerated) {
       stripes.push_back(&ctx.locks->row_lock(key));
     }
-    batch.put(ctx.data, key, *value);
+    row_keys.push_back(std::move(key));
+    values.push_back(std::move(*value));
     ids.push_back(std::move(id));
   }
   if (ids.empty()) return ids;
   StripeLocks locked(std::move(stripes));
-  if (Status s = catalog_.database().write(batch, options); !s.ok()) {
-    return s.with_context(what());
+  Database& db = catalog_.database();
+  // Generated ids are unique within this process by construction
+  // (new_generated_row_key); another process sharing the store draws from
+  // its own random sequence, so there each new key is also expected absent
+  // and, on the (unlikely) collision, every id is drawn again.
+  const bool shared = store_is_shared(db);
+  const bool check_ids = kind == keys::RowKeyKind::kGenerated && shared;
+  for (int attempt = 1;; ++attempt) {
+    WriteBatch batch;
+    expect_table_unchanged(ctx, info, batch);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (attempt > 1 && check_ids) {
+        const std::string row_key = keys::new_generated_row_key();
+        KALAM_ASSIGN_OR_RETURN(ids[i], keys::row_id_from_key(kind, row_key));
+        row_keys[i] = prefix + row_key;
+      }
+      batch.put(ctx.data, row_keys[i], values[i]);
+      if (check_ids) batch.expect_absent(ctx.data, row_keys[i]);
+    }
+    if (shared) ctx.locks->conditional_write_point("put");
+    Status s = db.write(batch, options);
+    if (shared && s.is_conflict()) {
+      // Another process dropped the table, or took a generated id.
+      KALAM_RETURN_IF_ERROR(table_still_exists(info).with_context(what()));
+      if (attempt < kConditionalWriteAttempts) continue;
+    }
+    if (!s.ok()) return s.with_context(what());
+    break;
   }
   ctx.locks->count_writes(info.id, ids.size());
   return ids;
@@ -304,13 +344,18 @@ StatusOr<std::unique_ptr<EntryStream>> RowStore::partition_cold_stream(
                      key_kind(info), std::string(user_or_empty(partition)));
 }
 
-StatusOr<std::optional<json>> RowStore::current_row(const TableInfo& info,
-                                                    Partition partition,
-                                                    const std::string& key) {
+StatusOr<std::optional<json>> RowStore::current_row(
+    const TableInfo& info, Partition partition, const std::string& key,
+    std::optional<std::string>* hot) {
   TablesContext& ctx = context();
   auto value = catalog_.database().get(ctx.data, key);
-  if (value.ok()) return decode_hot_value(*value, key);
+  if (value.ok()) {
+    auto row = decode_hot_value(*value, key);
+    if (hot != nullptr) *hot = std::move(*value);
+    return row;
+  }
   if (!value.status().is_not_found()) return value.status();
+  if (hot != nullptr) hot->reset();
   // Not hot: the newest segment that has the row decides. Segments are in
   // row-key order, so each is read only up to the row's place.
   KALAM_ASSIGN_OR_RETURN(auto segments, ctx.cold->open_segments(cold_partition(
@@ -379,7 +424,7 @@ StatusOr<RowStore::LockedRow> RowStore::lock_existing_row(
   if (!key.ok()) return key.status().with_context(what);
   locked.key = std::move(*key);
   locked.row = std::unique_lock(ctx.locks->row_lock(locked.key));
-  auto found = current_row(*locked.info, partition, locked.key);
+  auto found = current_row(*locked.info, partition, locked.key, &locked.hot);
   if (!found.ok()) return found.status().with_context(what);
   if (!found->has_value()) {
     return Status::NotFound(what + ": there is no such row");
@@ -388,6 +433,23 @@ StatusOr<RowStore::LockedRow> RowStore::lock_existing_row(
   return locked;
 }
 
+namespace {
+
+// The changes of an update: a JSON object, bounded in depth (checked before
+// the merge copies the values, a recursive copy).
+Status check_changes(const json& changes, const std::string& what) {
+  if (!changes.is_object()) {
+    return Status::InvalidArgument(
+        what + ": the changes must be a JSON object of column -> new value");
+  }
+  if (Status s = check_json_depth(changes); !s.ok()) {
+    return s.with_context(what + ": the changes");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
                                Partition partition, std::string_view row_id,
                                const json& changes,
@@ -395,47 +457,102 @@ StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
   const std::string what = describe("update", ns, table, partition) + " row '" +
                            keys::printable(row_id) + "'";
   KALAM_RETURN_IF_ERROR(check_partition(partition).with_context(what));
-  if (!changes.is_object()) {
-    return Status::InvalidArgument(
-        what + ": the changes must be a JSON object of column -> new value");
+  KALAM_RETURN_IF_ERROR(check_changes(changes, what));
+  return update_row(ns, table, partition, row_id, &changes, nullptr, options,
+                    what);
+}
+
+StatusOr<Row> RowStore::update(std::string_view ns, std::string_view table,
+                               Partition partition, std::string_view row_id,
+                               const RowChangesFn& changes_for,
+                               const WriteOptions& options) {
+  const std::string what = describe("update", ns, table, partition) + " row '" +
+                           keys::printable(row_id) + "'";
+  KALAM_RETURN_IF_ERROR(check_partition(partition).with_context(what));
+  if (!changes_for) {
+    return Status::InvalidArgument(what + ": no function for the changes");
   }
-  // Before the merge below copies the values (a recursive copy).
-  if (Status s = check_json_depth(changes); !s.ok()) {
-    return s.with_context(what + ": the changes");
-  }
+  return update_row(ns, table, partition, row_id, nullptr, &changes_for,
+                    options, what);
+}
+
+StatusOr<Row> RowStore::update_row(std::string_view ns, std::string_view table,
+                                   Partition partition, std::string_view row_id,
+                                   const json* fixed_changes,
+                                   const RowChangesFn* changes_for,
+                                   const WriteOptions& options,
+                                   const std::string& what) {
   TablesContext& ctx = context();
-  KALAM_ASSIGN_OR_RETURN(LockedRow locked,
-                         lock_existing_row(ns, table, partition, row_id, what));
-  const TableInfo& info = *locked.info;
-  const std::string& key = locked.key;
-  const json& current = locked.current;
-  json merged = current;
-  for (const auto& [column, new_value] : changes.items()) {
-    merged[column] = new_value;
+  // Read, merge, then write expecting the row as read: the row lock keeps
+  // other writers of this process out, the expectation keeps out those of
+  // other processes sharing the store. One that got in between makes the
+  // write a CONFLICT (nothing applied), and the update starts again from
+  // the row as it is now.
+  for (int attempt = 1;; ++attempt) {
+    KALAM_ASSIGN_OR_RETURN(
+        LockedRow locked,
+        lock_existing_row(ns, table, partition, row_id, what));
+    const TableInfo& info = *locked.info;
+    const std::string& key = locked.key;
+    const json& current = locked.current;
+    const json* changes = fixed_changes;
+    json computed;
+    if (changes_for != nullptr) {
+      StatusOr<json> asked = (*changes_for)(current);
+      if (!asked.ok()) return asked.status();
+      computed = std::move(*asked);
+      KALAM_RETURN_IF_ERROR(check_changes(computed, what));
+      changes = &computed;
+    }
+    json merged = current;
+    for (const auto& [column, new_value] : changes->items()) {
+      merged[column] = new_value;
+    }
+    auto canonical = info.schema.validate_row(merged);
+    if (!canonical.ok()) return canonical.status().with_context(what);
+    const std::string& pk = info.schema.primary_key;
+    if (!pk.empty() && (*canonical)[pk] != current[pk]) {
+      return Status::InvalidArgument(what + ": the primary key column '" + pk +
+                                     "' cannot be changed by update (from " +
+                                     truncated_json(current[pk]) + " to " +
+                                     truncated_json((*canonical)[pk]) +
+                                     "); delete the row and put a new one");
+    }
+    KALAM_ASSIGN_OR_RETURN(std::string encoded, encode_row_value(*canonical));
+    WriteBatch batch;
+    batch.put(ctx.data, key, encoded);
+    expect_table_unchanged(ctx, info, batch);
+    if (locked.hot) {
+      batch.expect_value(ctx.data, key, *locked.hot);
+    } else {
+      // The row was read from cold storage: it is current only while no
+      // hot version appears.
+      batch.expect_absent(ctx.data, key);
+    }
+    ctx.locks->conditional_write_point("update");
+    Status written = catalog_.database().write(batch, options);
+    if (written.is_conflict()) {
+      // The row changed, or (shared store) the table was dropped: the next
+      // try resolves the table from the catalog again.
+      if (store_is_shared(catalog_.database())) forget_resolved(ctx);
+      if (attempt < kConditionalWriteAttempts) continue;
+      return Status::Conflict(
+          what +
+          ": the row was changed by another writer between reading "
+          "and writing it on each of " +
+          std::to_string(kConditionalWriteAttempts) +
+          " attempts; nothing was applied (retry later)");
+    }
+    KALAM_RETURN_IF_ERROR(written.with_context(what));
+    ctx.locks->count_writes(info.id, 1);
+    const size_t prefix_size = partition_prefix(info, partition).size();
+    KALAM_ASSIGN_OR_RETURN(
+        std::string id,
+        keys::row_id_from_key(key_kind(info), key.substr(prefix_size)));
+    return Row{.user_id = std::string(user_or_empty(partition)),
+               .row_id = std::move(id),
+               .data = std::move(*canonical)};
   }
-  auto canonical = info.schema.validate_row(merged);
-  if (!canonical.ok()) return canonical.status().with_context(what);
-  const std::string& pk = info.schema.primary_key;
-  if (!pk.empty() && (*canonical)[pk] != current[pk]) {
-    return Status::InvalidArgument(what + ": the primary key column '" + pk +
-                                   "' cannot be changed by update (from " +
-                                   truncated_json(current[pk]) + " to " +
-                                   truncated_json((*canonical)[pk]) +
-                                   "); delete the row and put a new one");
-  }
-  KALAM_ASSIGN_OR_RETURN(std::string encoded, encode_row_value(*canonical));
-  WriteBatch batch;
-  batch.put(ctx.data, key, encoded);
-  KALAM_RETURN_IF_ERROR(
-      catalog_.database().write(batch, options).with_context(what));
-  ctx.locks->count_writes(info.id, 1);
-  const size_t prefix_size = partition_prefix(info, partition).size();
-  KALAM_ASSIGN_OR_RETURN(
-      std::string id,
-      keys::row_id_from_key(key_kind(info), key.substr(prefix_size)));
-  return Row{.user_id = std::string(user_or_empty(partition)),
-             .row_id = std::move(id),
-             .data = std::move(*canonical)};
 }
 
 Status RowStore::del(std::string_view ns, std::string_view table,
@@ -459,14 +576,24 @@ Status RowStore::del(std::string_view ns, std::string_view table,
     if (!cold.ok()) return cold.status().with_context(what);
     tombstone = *cold;
   }
-  WriteBatch batch;
-  if (tombstone) {
-    batch.put(ctx.data, key, kTombstone);
-  } else {
-    batch.del(ctx.data, key);
+  for (int attempt = 1;; ++attempt) {
+    WriteBatch batch;
+    if (tombstone) {
+      batch.put(ctx.data, key, kTombstone);
+    } else {
+      batch.del(ctx.data, key);
+    }
+    expect_table_unchanged(ctx, info, batch);
+    Status s = catalog_.database().write(batch, options);
+    if (s.is_conflict() && store_is_shared(catalog_.database())) {
+      // The table's catalog row changed: dropped by another process, or
+      // the recorded row was stale (then write again).
+      KALAM_RETURN_IF_ERROR(table_still_exists(info).with_context(what));
+      if (attempt < kConditionalWriteAttempts) continue;
+    }
+    KALAM_RETURN_IF_ERROR(s.with_context(what));
+    break;
   }
-  KALAM_RETURN_IF_ERROR(
-      catalog_.database().write(batch, options).with_context(what));
   ctx.locks->count_writes(info.id, 1);
   return Status::OK();
 }
@@ -482,6 +609,7 @@ StatusOr<std::vector<std::string>> RowStore::apply(
     Partition partition;
     std::string key;
     std::optional<std::string> value;  // nullopt: a delete
+    bool generated = false;            // a put under a newly generated id
   };
   std::vector<Prepared> prepared;
   std::vector<std::string> ids;
@@ -535,6 +663,7 @@ StatusOr<std::vector<std::string>> RowStore::apply(
           }
           row_key = keys::new_generated_row_key();
           KALAM_ASSIGN_OR_RETURN(id, keys::row_id_from_key(kind, row_key));
+          p.generated = true;
           break;
         }
         case keys::RowKeyKind::kInt64: {
@@ -577,6 +706,7 @@ StatusOr<std::vector<std::string>> RowStore::apply(
   const bool flushing = ctx.locks->flushing.load() > 0;
   std::map<std::pair<uint64_t, std::string>, bool> has_cold;
   std::map<uint64_t, uint64_t> counts;
+  std::vector<bool> tombstones(prepared.size(), false);
   WriteBatch batch;
   for (size_t i = 0; i < prepared.size(); ++i) {
     const Prepared& p = prepared[i];
@@ -600,17 +730,77 @@ StatusOr<std::vector<std::string>> RowStore::apply(
       }
       tombstone = found->second;
     }
+    tombstones[i] = tombstone;
     if (tombstone) {
       batch.put(ctx.data, p.key, kTombstone);
     } else {
       batch.del(ctx.data, p.key);
     }
   }
-  KALAM_RETURN_IF_ERROR(catalog_.database()
-                            .write(batch, options)
-                            .with_context("apply " +
-                                          std::to_string(prepared.size()) +
-                                          " row changes"));
+  // On a store shared with other processes, each generated id is also
+  // expected absent (see put()), and each table's catalog row unchanged (no
+  // change lands in a table another process dropped); a conflict fails the
+  // whole write, and the changes are applied again (generated ids drawn
+  // again), or NOT_FOUND when a table was dropped.
+  Database& db = catalog_.database();
+  const bool shared = store_is_shared(db);
+  std::vector<size_t> generated;
+  // One change of each table: whose catalog row the write expects.
+  std::map<uint64_t, const TableInfo*> tables_of_changes;
+  if (shared) {
+    for (size_t i = 0; i < prepared.size(); ++i) {
+      if (prepared[i].generated) generated.push_back(i);
+      tables_of_changes.emplace(prepared[i].info->id, prepared[i].info.get());
+    }
+  }
+  for (int attempt = 1;; ++attempt) {
+    WriteBatch conditional;
+    const WriteBatch* to_write = &batch;
+    if (shared) {
+      if (attempt > 1) {
+        for (size_t i : generated) {
+          Prepared& p = prepared[i];
+          const std::string row_key = keys::new_generated_row_key();
+          KALAM_ASSIGN_OR_RETURN(
+              ids[i],
+              keys::row_id_from_key(keys::RowKeyKind::kGenerated, row_key));
+          p.key = partition_prefix(*p.info, p.partition) + row_key;
+        }
+      }
+      // Rebuilt: the keys of generated rows may have changed. Deletes are
+      // as decided above.
+      size_t g = 0;
+      for (size_t i = 0; i < prepared.size(); ++i) {
+        const Prepared& p = prepared[i];
+        if (p.value) {
+          conditional.put(ctx.data, p.key, *p.value);
+        } else if (tombstones[i]) {
+          conditional.put(ctx.data, p.key, kTombstone);
+        } else {
+          conditional.del(ctx.data, p.key);
+        }
+        if (g < generated.size() && generated[g] == i) {
+          conditional.expect_absent(ctx.data, p.key);
+          ++g;
+        }
+      }
+      for (const auto& [id, info] : tables_of_changes) {
+        expect_table_unchanged(ctx, *info, conditional);
+      }
+      to_write = &conditional;
+    }
+    Status s = db.write(*to_write, options);
+    const std::string what =
+        "apply " + std::to_string(prepared.size()) + " row changes";
+    if (shared && s.is_conflict()) {
+      for (const auto& [id, info] : tables_of_changes) {
+        KALAM_RETURN_IF_ERROR(table_still_exists(*info).with_context(what));
+      }
+      if (attempt < kConditionalWriteAttempts) continue;
+    }
+    KALAM_RETURN_IF_ERROR(s.with_context(what));
+    break;
+  }
   for (const auto& [table_id, n] : counts) ctx.locks->count_writes(table_id, n);
   return ids;
 }
@@ -954,39 +1144,117 @@ StatusOr<FlushResult> RowStore::delete_flushed(FlushBatch& batch) {
   if (!now.ok() || (*now)->id != info.id) {
     return Status::NotFound(what + ": the table was dropped during the flush");
   }
-  // Every row write waits while the keys are compared and deleted, so a
-  // key is deleted only if it still holds exactly what was flushed.
+  // Every row write of this process waits while the keys are compared and
+  // deleted, so a key is deleted only if it still holds exactly what was
+  // flushed. Each delete also expects that value, which keeps the promise
+  // against writers of other processes sharing the store: a key one of
+  // them changed after the comparison fails its expectation, and stays.
   StripeLocks all(ctx.locks->all_row_locks());
   Database& db = catalog_.database();
-  WriteBatch deletes;
   FlushResult& result = state.result;
-  constexpr size_t kChunk = 1024;
-  for (size_t begin = 0; begin < state.keys.size(); begin += kChunk) {
-    const size_t end = std::min(state.keys.size(), begin + kChunk);
+  // Deletes go in batches that fit the store's per-write limits (each
+  // delete with its expectation). A batch need not be atomic with the
+  // others: every key deleted is in a durable segment already, and a key
+  // left hot by a failure is read once and moved again by the next flush.
+  const WriteLimits& limits = db.write_limits();
+  size_t per_write = 1024;
+  if (limits.max_ops != 0)
+    per_write = std::min<uint64_t>(per_write, limits.max_ops);
+  if (limits.max_expectations != 0) {
+    per_write = std::min<uint64_t>(per_write, limits.max_expectations);
+  }
+  uint64_t removed = 0;
+  uint64_t kept = 0;
+  // Writes the deletes of `candidates` (indexes into state.keys). On a
+  // CONFLICT (another process changed one of the keys after it was
+  // compared) the candidates are compared again, the changed ones kept,
+  // and the rest written again; after kConditionalWriteAttempts rounds
+  // the remaining keys simply stay hot (always safe: a hot row wins).
+  auto write_deletes = [&](std::vector<size_t> candidates) -> Status {
+    for (int attempt = 1; !candidates.empty(); ++attempt) {
+      if (attempt > kConditionalWriteAttempts) {
+        kept += candidates.size();
+        return Status::OK();
+      }
+      if (attempt > 1) {
+        std::vector<std::string_view> again;
+        for (size_t i : candidates) again.emplace_back(state.keys[i]);
+        auto current = db.multi_get(ctx.data, again);
+        if (!current.ok()) return current.status();
+        std::vector<size_t> still;
+        for (size_t j = 0; j < candidates.size(); ++j) {
+          const std::optional<std::string>& value = (*current)[j];
+          if (value && *value == state.values[candidates[j]]) {
+            still.push_back(candidates[j]);
+          } else {
+            ++kept;
+          }
+        }
+        candidates = std::move(still);
+        if (candidates.empty()) return Status::OK();
+      }
+      WriteBatch deletes;
+      for (size_t i : candidates) {
+        deletes.del(ctx.data, state.keys[i]);
+        deletes.expect_value(ctx.data, state.keys[i], state.values[i]);
+      }
+      ctx.locks->conditional_write_point("delete_flushed");
+      // Not synced: if a crash loses the deletes, the rows are hot again
+      // and still read once (the next flush moves them again).
+      Status s = db.write(deletes);
+      if (s.ok()) {
+        removed += candidates.size();
+        return Status::OK();
+      }
+      if (!s.is_conflict()) return s;
+    }
+    return Status::OK();
+  };
+  std::vector<size_t> candidates;
+  uint64_t candidate_bytes = 0;
+  auto flush_candidates = [&]() -> Status {
+    Status s = write_deletes(std::move(candidates));
+    candidates.clear();
+    candidate_bytes = 0;
+    return s;
+  };
+  for (size_t begin = 0; begin < state.keys.size(); begin += 1024) {
+    const size_t end = std::min(state.keys.size(), begin + 1024);
     std::vector<std::string_view> chunk(state.keys.begin() + begin,
                                         state.keys.begin() + end);
     auto current = db.multi_get(ctx.data, chunk);
-    if (!current.ok()) return current.status().with_context(what);
+    if (!current.ok()) {
+      return current.status().with_context(what);
+    }
     for (size_t i = begin; i < end; ++i) {
       const std::optional<std::string>& value = (*current)[i - begin];
-      if (value && *value == state.values[i]) {
-        deletes.del(ctx.data, state.keys[i]);
-        ++result.removed;
-      } else {
-        ++result.kept;
+      if (!value || *value != state.values[i]) {
+        ++kept;
+        continue;
       }
+      // A delete and its expectation: the key twice and the value.
+      const uint64_t bytes = 2 * state.keys[i].size() + state.values[i].size();
+      if (!candidates.empty() &&
+          (candidates.size() >= per_write ||
+           (limits.max_bytes != 0 &&
+            candidate_bytes + bytes > limits.max_bytes))) {
+        if (Status s = flush_candidates(); !s.ok()) {
+          result.removed = removed;
+          result.kept = kept;
+          return s.with_context(what);
+        }
+      }
+      candidates.push_back(i);
+      candidate_bytes += bytes;
     }
   }
-  if (deletes.count() > 0) {
-    // Not synced: if a crash loses the deletes, the rows are hot again and
-    // still read once (the next flush moves them again).
-    Status s = db.write(deletes);
-    if (!s.ok()) {
-      result.removed = 0;
-      result.kept = 0;
-      return s.with_context(what);
-    }
+  if (Status s = flush_candidates(); !s.ok()) {
+    result.removed = removed;
+    result.kept = kept;
+    return s.with_context(what);
   }
+  result.removed = removed;
+  result.kept = kept;
   {
     // What is left to count is every write since the snapshot: to the kept
     // keys, and to keys the batch never saw (it used to be the kept keys

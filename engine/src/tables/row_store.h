@@ -47,6 +47,13 @@ class RowStore {
                        Partition partition, std::string_view row_id,
                        const nlohmann::json& changes,
                        const WriteOptions& options);
+  // The read-modify-write behind both: `changes_for` gets the current row
+  // and returns the changes; run again (bounded) when another writer
+  // changed the row in between (see UserTableStore::update_with).
+  StatusOr<Row> update(std::string_view ns, std::string_view table,
+                       Partition partition, std::string_view row_id,
+                       const RowChangesFn& changes_for,
+                       const WriteOptions& options);
   Status del(std::string_view ns, std::string_view table, Partition partition,
              std::string_view row_id, const WriteOptions& options);
   // The partition's rows (for a user partition: that user's only); with
@@ -82,6 +89,18 @@ class RowStore {
   StatusOr<std::shared_ptr<const TableInfo>> table_for(std::string_view ns,
                                                        std::string_view table,
                                                        Partition partition);
+  // update() of either kind: exactly one of `fixed_changes` and
+  // `changes_for` is set.
+  StatusOr<Row> update_row(std::string_view ns, std::string_view table,
+                           Partition partition, std::string_view row_id,
+                           const nlohmann::json* fixed_changes,
+                           const RowChangesFn* changes_for,
+                           const WriteOptions& options,
+                           const std::string& what);
+  // After a CONFLICT on a shared store: OK when `info` is still the table
+  // its name resolves to (read from the catalog again), else NOT_FOUND
+  // saying it was dropped.
+  Status table_still_exists(const TableInfo& info);
   // The key prefix of the partition: table_id [| esc(user)].
   static std::string partition_prefix(const TableInfo& info,
                                       Partition partition);
@@ -101,10 +120,12 @@ class RowStore {
   // The current version of the row at `key`: the hot value if there is
   // one, else the newest cold record whose id encodes to the same row key
   // (whatever spelling of the id the caller used); nullopt when there is no
-  // row (never written, or deleted).
-  StatusOr<std::optional<nlohmann::json>> current_row(const TableInfo& info,
-                                                      Partition partition,
-                                                      const std::string& key);
+  // row (never written, or deleted). With `hot`, also the hot value as
+  // stored (nullopt when the key is not hot): what a conditional write
+  // based on this read expects.
+  StatusOr<std::optional<nlohmann::json>> current_row(
+      const TableInfo& info, Partition partition, const std::string& key,
+      std::optional<std::string>* hot = nullptr);
   // An existing row, locked for a read-modify-write: the table cannot be
   // dropped (data lock held shared) and no other write to the row runs
   // (its row lock held) until the LockedRow goes. NOT_FOUND (naming `what`)
@@ -115,6 +136,9 @@ class RowStore {
     std::string key;
     std::unique_lock<std::mutex> row;
     nlohmann::json current;
+    // The hot value `current` was read from; nullopt when the row is cold
+    // only (the hot key is absent).
+    std::optional<std::string> hot;
   };
   StatusOr<LockedRow> lock_existing_row(std::string_view ns,
                                         std::string_view table,

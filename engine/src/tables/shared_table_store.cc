@@ -43,6 +43,15 @@ StatusOr<Row> SharedTableStore::update(std::string_view ns,
                                    options);
 }
 
+StatusOr<Row> SharedTableStore::update_with(std::string_view ns,
+                                            std::string_view table,
+                                            std::string_view row_id,
+                                            const RowChangesFn& changes_for,
+                                            const WriteOptions& options) {
+  return RowStore(catalog_).update(ns, table, Partition{}, row_id, changes_for,
+                                   options);
+}
+
 Status SharedTableStore::del(std::string_view ns, std::string_view table,
                              std::string_view row_id,
                              const WriteOptions& options) {

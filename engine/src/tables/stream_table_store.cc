@@ -115,8 +115,9 @@ StatusOr<std::vector<std::string>> StreamTableStore::append_many(
   std::shared_lock data(ctx.locks->data);
   auto stream = resolve_stream(catalog_, catalog_.resolve(ns, table));
   if (!stream.ok()) return stream.status().with_context(what);
-  WriteBatch batch;
   std::vector<std::string> ids;
+  std::vector<std::string> keys_of;  // each event's full key
+  std::vector<std::string> values;
   for (size_t i = 0; i < events.size(); ++i) {
     auto canonical = stream->info->schema.validate_row(events[i]);
     if (!canonical.ok()) {
@@ -134,13 +135,47 @@ StatusOr<std::vector<std::string>> StreamTableStore::append_many(
       return Status::InvalidArgument(
           what + ": the event cannot be encoded: " + e.what());
     }
-    batch.put(ctx.data, stream->prefix + row_key, value);
+    keys_of.push_back(stream->prefix + row_key);
+    values.push_back(std::move(value));
     ids.push_back(std::move(id));
   }
   if (ids.empty()) return ids;
-  KALAM_RETURN_IF_ERROR(
-      catalog_.database().write(batch, options).with_context(what));
-  return ids;
+  Database& db = catalog_.database();
+  // Event ids are unique within this process by construction; on a store
+  // shared with other processes each new key is also expected absent and,
+  // on the (unlikely) collision with another process's id, every id is
+  // drawn again (see RowStore::put).
+  const bool check_ids = detail::store_is_shared(db);
+  for (int attempt = 1;; ++attempt) {
+    WriteBatch batch;
+    // Shared store: no event lands in a table another process dropped.
+    detail::expect_table_unchanged(ctx, *stream->info, batch);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (attempt > 1) {
+        const std::string row_key = keys::new_generated_row_key();
+        KALAM_ASSIGN_OR_RETURN(
+            ids[i],
+            keys::row_id_from_key(keys::RowKeyKind::kGenerated, row_key));
+        keys_of[i] = stream->prefix + row_key;
+      }
+      batch.put(ctx.data, keys_of[i], values[i]);
+      if (check_ids) batch.expect_absent(ctx.data, keys_of[i]);
+    }
+    Status s = db.write(batch, options);
+    if (check_ids && s.is_conflict()) {
+      detail::forget_resolved(ctx);
+      auto now = catalog_.resolve(ns, table);
+      if (!now.ok() || (*now)->id != stream->info->id) {
+        return Status::NotFound(what + ": table " +
+                                stream->info->qualified_name() +
+                                " was dropped (by another process sharing "
+                                "the store); nothing was written");
+      }
+      if (attempt < detail::kConditionalWriteAttempts) continue;
+    }
+    KALAM_RETURN_IF_ERROR(s.with_context(what));
+    return ids;
+  }
 }
 
 StatusOr<Row> StreamTableStore::get(std::string_view ns, std::string_view table,

@@ -43,6 +43,16 @@ StatusOr<Row> UserTableStore::update(
                                    changes, options);
 }
 
+StatusOr<Row> UserTableStore::update_with(std::string_view ns,
+                                          std::string_view table,
+                                          std::string_view user_id,
+                                          std::string_view row_id,
+                                          const RowChangesFn& changes_for,
+                                          const WriteOptions& options) {
+  return RowStore(catalog_).update(ns, table, Partition{user_id}, row_id,
+                                   changes_for, options);
+}
+
 Status UserTableStore::del(std::string_view ns, std::string_view table,
                            std::string_view user_id, std::string_view row_id,
                            const WriteOptions& options) {

@@ -80,6 +80,12 @@ struct RowView {
 // cursor's next call hands it out again).
 using RowVisitor = std::function<bool(const RowView&)>;
 
+// What update_with() asks for the changes to a row: gets the row's current
+// data (a JSON object) and returns the changes to merge into it (as
+// update() takes them), or an error that cancels the update.
+using RowChangesFn =
+    std::function<StatusOr<nlohmann::json>(const nlohmann::json& current)>;
+
 namespace detail {
 struct RowCursorAccess;
 // Turns one stored entry into a row: true when `row` holds one, false to

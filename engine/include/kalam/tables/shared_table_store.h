@@ -44,6 +44,12 @@ class SharedTableStore {
   StatusOr<Row> update(std::string_view ns, std::string_view table,
                        std::string_view row_id, const nlohmann::json& changes,
                        const WriteOptions& options = {});
+  // Changes computed from the row as stored (see
+  // UserTableStore::update_with).
+  StatusOr<Row> update_with(std::string_view ns, std::string_view table,
+                            std::string_view row_id,
+                            const RowChangesFn& changes_for,
+                            const WriteOptions& options = {});
   // NOT_FOUND when there is no such row.
   Status del(std::string_view ns, std::string_view table,
              std::string_view row_id, const WriteOptions& options = {});

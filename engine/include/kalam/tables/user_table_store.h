@@ -17,8 +17,11 @@
 // without a primary key it generates a new id and returns it.
 //
 // Every write is one atomic WriteBatch. Writes to one row are serialised
-// (update() is a read-merge-write that cannot lose a concurrent write), and
-// no write lands in a table being dropped. Thread-safe.
+// (update() is a read-merge-write that cannot lose a concurrent write: the
+// write expects the row as read, so this holds against other processes
+// sharing the store too), and no write lands in a table being dropped by
+// this process. Thread-safe. See docs/tables.md for what is safe when
+// several processes share one store.
 #pragma once
 
 #include <kalam/database.h>
@@ -71,6 +74,18 @@ class UserTableStore {
                        std::string_view user_id, std::string_view row_id,
                        const nlohmann::json& changes,
                        const WriteOptions& options = {});
+  // The read-modify-write of one row: update() with changes computed from
+  // the row as stored (e.g. a counter's increment). `changes_for` may run
+  // more than once: when another writer (another process sharing the
+  // store) changed the row between the read and the write, the write
+  // applies nothing and the update starts again from the row as it is then,
+  // at most 32 times in all (then CONFLICT, nothing applied). So it must
+  // depend only on its argument, and must not call into the table layer.
+  // An error it returns is returned, nothing applied.
+  StatusOr<Row> update_with(std::string_view ns, std::string_view table,
+                            std::string_view user_id, std::string_view row_id,
+                            const RowChangesFn& changes_for,
+                            const WriteOptions& options = {});
 
   // Deletes the row. NOT_FOUND when there is no such row.
   Status del(std::string_view ns, std::string_view table,

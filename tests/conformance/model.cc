@@ -66,8 +66,7 @@ class Runner {
   }
 
   void check_write(int rc, const char* what) {
-    if (rc != KALAM_OK)
-      fail(std::string(what) + " returned " + kalam_code_name(rc));
+    if (rc != KALAM_OK) fail(std::string(what) + " returned " + code_name(rc));
   }
 
   // Applies ops to a model copy, as write() must: in order.

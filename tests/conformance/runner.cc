@@ -37,8 +37,7 @@ std::string one_line(const ::testing::TestPartResult& part) {
       text += c;
     }
   }
-  constexpr size_t kMax = 160;
-  return text.size() > kMax ? text.substr(0, kMax) + "..." : text;
+  return text;  // whole: the end of a message is often what explains it
 }
 
 // Collects one row per case for the matrix.

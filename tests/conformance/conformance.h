@@ -146,6 +146,8 @@ class RawDatabase {
   const kalam_backend_vtable& vt() const { return plugin_->vtable(); }
   bool has(uint64_t capability) const { return plugin_->has(capability); }
   const std::filesystem::path& db_path() const { return db_path_; }
+  // The open database (null when closed), for calls the helpers lack.
+  kalam_db* handle() const { return db_; }
 
   // Opens `path` with the backend's options plus `extra`; returns the code.
   int open_at(const std::filesystem::path& path, kalam_db** db,

@@ -424,6 +424,107 @@ TEST_P(Conformance, Iterator_BoundsAreCopiedAtCreation) {
          "iter_create() returned";
 }
 
+// Convention 2: bounds, seek targets and DELETE_RANGE ends may be empty; an
+// empty lower bound is the whole range, an empty upper bound the empty one.
+TEST_P(Conformance, Iterator_EmptyBoundsAndRangeEndsAreAllowed) {
+  for (const char* k : {"a", "b", "c"}) {
+    ASSERT_EQ(code_name(put(nullptr, k, k)), code_name(KALAM_OK));
+  }
+  EXPECT_EQ(scan(nullptr, {.lower = ""}).size(), 3u)
+      << "an empty lower bound excludes nothing";
+  EXPECT_EQ(scan(nullptr, {.upper = ""}), KV{})
+      << "an empty (exclusive) upper bound excludes everything";
+  if (!has(KALAM_CAP_DELETE_RANGE)) return;
+  // ["", "b") removes "a"; ["b", "") is reversed and removes nothing.
+  ASSERT_EQ(code_name(write({DelRange(nullptr, "", "b")})),
+            code_name(KALAM_OK));
+  ASSERT_EQ(code_name(write({DelRange(nullptr, "b", "")})),
+            code_name(KALAM_OK));
+  EXPECT_EQ(scan(nullptr), (KV{{"b", "b"}, {"c", "c"}}));
+}
+
+// Convention 2: a pointer with length 0 may be NULL: a put of an empty
+// value, a seek to the empty target and a get of the empty key, all with
+// NULL pointers.
+TEST_P(Conformance, Point_NullPointersWithLengthZeroAreAllowed) {
+  kalam_write_op op{};
+  op.type = KALAM_OP_PUT;
+  op.key = "k";
+  op.key_len = 1;
+  op.value = nullptr;
+  op.value_len = 0;
+  kalam_write_options wo{};
+  wo.struct_size = sizeof wo;
+  wo.op_stride = sizeof op;
+  RawStatus status;
+  ASSERT_EQ(code_name(vt().write(db_, &wo, &op, 1, &status)),
+            code_name(KALAM_OK))
+      << status.text();
+  EXPECT_EQ(value_of(nullptr, "k"), "") << "an empty value, not a missing key";
+  std::string value;
+  EXPECT_EQ(code_name(vt().get(db_, nullptr, nullptr, nullptr, 0, keep_value,
+                               &value, &status)),
+            code_name(KALAM_NOT_FOUND));
+  Iter it = iter(nullptr);
+  EXPECT_EQ(code_name(vt().iter_seek(it.get(), nullptr, 0, &it.status)),
+            code_name(KALAM_OK));
+  EXPECT_EQ(it.key(), "k");
+}
+
+// Convention 9: a snapshot may be read at from several threads at once
+// while others write; every read sees the snapshot's data.
+TEST_P(Conformance, Snapshot_ReadFromManyThreadsAtOnce) {
+  KALAM_REQUIRE(KALAM_CAP_SNAPSHOTS);
+  KALAM_REQUIRE(KALAM_CAP_THREAD_SAFE);
+  constexpr int kKeys = 8, kThreads = 4, kRounds = 200;
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_EQ(code_name(put(nullptr, "k" + std::to_string(i), "old")),
+              code_name(KALAM_OK));
+  }
+  auto snap = snapshot();
+  ASSERT_NE(snap->get(), nullptr);
+  std::atomic<int> wrong{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int n = 0; n < 100'000 && !stop; ++n) {
+      kalam_write_op op{};
+      const std::string key = "k" + std::to_string(n % kKeys);
+      const std::string value = "new" + std::to_string(n);
+      op.type = KALAM_OP_PUT;
+      op.key = key.data();
+      op.key_len = key.size();
+      op.value = value.data();
+      op.value_len = value.size();
+      kalam_write_options wo{};
+      wo.struct_size = sizeof wo;
+      wo.op_stride = sizeof op;
+      if (vt().write(db_, &wo, &op, 1, nullptr) != KALAM_OK) ++wrong;
+    }
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < kThreads; ++t) {
+    readers.emplace_back([&] {
+      kalam_read_options ro{};
+      ro.struct_size = sizeof ro;
+      ro.snapshot = snap->get();
+      for (int r = 0; r < kRounds && wrong == 0; ++r) {
+        for (int i = 0; i < kKeys; ++i) {
+          const std::string key = "k" + std::to_string(i);
+          std::string value;
+          const int rc = vt().get(db_, &ro, nullptr, key.data(), key.size(),
+                                  keep_value, &value, nullptr);
+          if (rc != KALAM_OK || value != "old") ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : readers) t.join();
+  stop = true;
+  writer.join();
+  EXPECT_EQ(wrong, 0) << "reads at one snapshot from " << kThreads
+                      << " threads saw something other than its data";
+}
+
 TEST_P(Conformance, Misuse_ReleasingNullIsANoOp) {
   vt().iter_destroy(nullptr);
   vt().snapshot_release(db_, nullptr);

@@ -95,6 +95,19 @@ int get_latest(kalam_db* db, const kalam_read_options*, kalam_cf* cf,
   return g_real->get(db, nullptr, cf, k, kl, visit, ctx, s);
 }
 
+// iter_create() sets a bound only when it is non-empty (`if (upper_len)`),
+// so an empty upper bound, which excludes every key, excludes none.
+int iter_create_skips_empty_bounds(kalam_db* db,
+                                   const kalam_iter_options* options,
+                                   kalam_cf* cf, kalam_iter** out,
+                                   kalam_status* s) {
+  if (options == nullptr) return g_real->iter_create(db, options, cf, out, s);
+  kalam_iter_options altered = *options;
+  if (altered.lower_len == 0) altered.flags &= ~KALAM_ITER_LOWER_BOUND;
+  if (altered.upper_len == 0) altered.flags &= ~KALAM_ITER_UPPER_BOUND;
+  return g_real->iter_create(db, &altered, cf, out, s);
+}
+
 // iter_read_batch() hands out views into one buffer it reuses per entry (the
 // library's "current entry"), so every view of a batch shows the last one.
 int read_batch_one_buffer(kalam_iter* it, uint32_t flags, size_t max,
@@ -341,6 +354,21 @@ int write_refuses_empty(kalam_db* db, const kalam_write_options* o,
                         const kalam_write_op* ops, size_t count,
                         kalam_status* s) {
   if (ops == nullptr) return KALAM_INVALID_ARGUMENT;
+  return g_real->write(db, o, ops, count, s);
+}
+// write() treats every op's value pointer as required, so an empty value
+// passed as NULL with length 0 is refused.
+int write_refuses_null_value(kalam_db* db, const kalam_write_options* o,
+                             const kalam_write_op* ops, size_t count,
+                             kalam_status* s) {
+  if (ops != nullptr && o != nullptr) {
+    for (size_t i = 0; i < count; ++i) {
+      const kalam_write_op* op = kalam_write_op_at(ops, o->op_stride, i);
+      if (op->type == KALAM_OP_PUT && op->value == nullptr) {
+        return KALAM_INVALID_ARGUMENT;
+      }
+    }
+  }
   return g_real->write(db, o, ops, count, s);
 }
 // Rewrites the op array; `edit` sees each op and appends what to apply.
@@ -634,6 +662,8 @@ const Mutation kMutations[] = {
       t.iter_create = iter_create_without_bounds),
     M("snapshot_sees_later", "reads and iterators ignore the snapshot", (void)i;
       t.iter_create = iter_create_without_snapshot; t.get = get_latest),
+    M("empty_bound_ignored", "an empty bound is taken as no bound", (void)i;
+      t.iter_create = iter_create_skips_empty_bounds),
     M("read_batch_one_buffer", "iter_read_batch() views share one buffer",
       (void)i;
       t.iter_read_batch = read_batch_one_buffer),
@@ -690,6 +720,8 @@ const Mutation kMutations[] = {
     M("write_refuses_empty", "write() refuses op_count 0 with ops NULL",
       (void)i;
       t.write = write_refuses_empty),
+    M("null_value_refused", "a NULL value of length 0 is refused", (void)i;
+      t.write = write_refuses_null_value),
     M("range_inclusive", "DELETE_RANGE removes its end key too", (void)i;
       t.write = write_range_inclusive),
     M("reversed_range_refused", "a reversed DELETE_RANGE is refused", (void)i;

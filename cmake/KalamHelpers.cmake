@@ -74,7 +74,18 @@ function(kalam_add_test)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_LIBRARIES} kalam::test_paths
                         GTest::gmock GTest::gtest GTest::gtest_main Threads::Threads)
   kalam_set_warnings(${ARG_NAME})
+  # PROPERTIES flattens a list value (LABELS "unit;postgres" would become
+  # LABELS unit, a property named "postgres" and a lost TIMEOUT), so the
+  # labels are set by a script ctest runs after the discovered tests are
+  # defined (<name>_TESTS lists them).
   gtest_discover_tests(${ARG_NAME}
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
+  set(_labels_file ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_labels.cmake)
+  file(WRITE ${_labels_file}
+"foreach(_test IN LISTS ${ARG_NAME}_TESTS)
+  set_tests_properties(\"\${_test}\" PROPERTIES LABELS \"${ARG_LABELS}\")
+endforeach()
+")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${_labels_file})
 endfunction()

@@ -124,13 +124,13 @@ TEST_P(Conformance, Concurrency_ReaderThreadSeesEachCompletedWrite) {
       int rc = get(nullptr, "k", &got);
       if (rc != KALAM_OK || got != want) {
         errors.push_back("round " + want + ": default family gave " +
-                         kalam_code_name(rc) + " '" + got + "'");
+                         code_name(rc) + " '" + got + "'");
       }
       if (family != nullptr) {
         rc = get(family, "k", &got);
         if (rc != KALAM_OK || got != want) {
           errors.push_back("round " + want + ": family 'later' gave " +
-                           kalam_code_name(rc) + " '" + got + "'");
+                           code_name(rc) + " '" + got + "'");
         }
       }
       // A read of an absent key in between, as a busy reader would do.
@@ -149,11 +149,11 @@ TEST_P(Conformance, Concurrency_ReaderThreadSeesEachCompletedWrite) {
     }
     // EXPECT, not ASSERT: the reader thread must be joined either way.
     const std::string value = std::to_string(round);
-    EXPECT_EQ(put(nullptr, "k", value), KALAM_OK);
+    EXPECT_EQ(code_name(put(nullptr, "k", value)), code_name(KALAM_OK));
     kalam_cf* family = later;
     if (round == kRounds / 2) family = cf("later");
     if (family != nullptr) {
-      EXPECT_EQ(put(family, "k", value), KALAM_OK);
+      EXPECT_EQ(code_name(put(family, "k", value)), code_name(KALAM_OK));
     }
     std::lock_guard lock(mu);
     later = family;
@@ -169,7 +169,8 @@ TEST_P(Conformance, Concurrency_ReaderThreadSeesEachCompletedWrite) {
 TEST_P(Conformance, Concurrency_ManyReadersNeverSeeAnOlderValue) {
   KALAM_REQUIRE(KALAM_CAP_THREAD_SAFE);
   constexpr int kReaders = 4, kWrites = 300;
-  ASSERT_EQ(put(nullptr, "k", make_value("k", 0)), KALAM_OK);
+  ASSERT_EQ(code_name(put(nullptr, "k", make_value("k", 0))),
+            code_name(KALAM_OK));
   std::atomic<int> completed{0};  // the last version whose put returned
   std::atomic<bool> done{false};
   std::atomic<int> stale{0}, torn{0}, failed{0};

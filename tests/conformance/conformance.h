@@ -43,6 +43,11 @@ struct BackendUnderTest {
 
 using KV = std::vector<std::pair<std::string, std::string>>;
 
+// A result code by name ("DROPPED"), for comparisons: EXPECT_EQ on two
+// std::strings compares the names and prints them when they differ (on two
+// kalam_code_name() pointers it would compare and print addresses).
+inline std::string code_name(int code) { return kalam_code_name(code); }
+
 // A kalam_status ready to pass; text() for failure messages.
 struct RawStatus : kalam_status {
   RawStatus();
@@ -141,6 +146,8 @@ class RawDatabase {
   const kalam_backend_vtable& vt() const { return plugin_->vtable(); }
   bool has(uint64_t capability) const { return plugin_->has(capability); }
   const std::filesystem::path& db_path() const { return db_path_; }
+  // The open database (null when closed), for calls the helpers lack.
+  kalam_db* handle() const { return db_; }
 
   // Opens `path` with the backend's options plus `extra`; returns the code.
   int open_at(const std::filesystem::path& path, kalam_db** db,
@@ -223,6 +230,6 @@ class Conformance : public ::testing::TestWithParam<BackendUnderTest>,
 
 // Asserts a raw call returned `expected`, printing the status text if not.
 #define KALAM_EXPECT_CODE(expected, call, status) \
-  EXPECT_EQ(kalam_code_name(call), kalam_code_name(expected)) << (status).text()
+  EXPECT_EQ(code_name(call), code_name(expected)) << (status).text()
 
 }  // namespace kalam::conformance

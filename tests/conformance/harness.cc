@@ -10,7 +10,7 @@ namespace kalam::conformance {
 RawStatus::RawStatus() : kalam_status{} { struct_size = sizeof(kalam_status); }
 
 std::string RawStatus::text() const {
-  return std::string(kalam_code_name(code)) + ": " +
+  return std::string(code_name(code)) + ": " +
          std::string(message, strnlen(message, sizeof message));
 }
 
@@ -51,7 +51,7 @@ void RawDatabase::close_db() {
   if (db_ == nullptr) return;
   RawStatus status;
   const int rc = vt().close(db_, &status);
-  EXPECT_EQ(rc, KALAM_OK) << "close: " << status.text();
+  EXPECT_EQ(code_name(rc), code_name(KALAM_OK)) << "close: " << status.text();
   if (rc != KALAM_BUSY) db_ = nullptr;
 }
 
@@ -82,8 +82,9 @@ void RawDatabase::reopen() {
   close_db();
   ASSERT_EQ(db_, nullptr) << "close failed; cannot reopen";
   RawStatus status;
-  ASSERT_EQ(open_at(db_path_, &db_, KALAM_OPEN_CREATE_IF_MISSING, {}, &status),
-            KALAM_OK)
+  ASSERT_EQ(code_name(open_at(db_path_, &db_, KALAM_OPEN_CREATE_IF_MISSING, {},
+                              &status)),
+            code_name(KALAM_OK))
       << status.text();
 }
 
@@ -93,14 +94,16 @@ void RawDatabase::open_with(const std::map<std::string, std::string>& options,
   options_ = options;
   if (!path.empty()) db_path_ = path;
   RawStatus status;
-  ASSERT_EQ(open_at(db_path_, &db_, flags, {}, &status), KALAM_OK)
+  ASSERT_EQ(code_name(open_at(db_path_, &db_, flags, {}, &status)),
+            code_name(KALAM_OK))
       << status.text();
 }
 
 kalam_cf* RawDatabase::existing(const std::string& name) {
   kalam_cf* family = nullptr;
   RawStatus status;
-  EXPECT_EQ(vt().cf_open(db_, name.c_str(), 0, &family, &status), KALAM_OK)
+  EXPECT_EQ(code_name(vt().cf_open(db_, name.c_str(), 0, &family, &status)),
+            code_name(KALAM_OK))
       << name << ": " << status.text();
   return family;
 }
@@ -122,7 +125,8 @@ kalam_cf* RawDatabase::cf(const std::string& name) {
   RawStatus status;
   const int rc = vt().cf_open(db_, name.c_str(), KALAM_CF_CREATE_IF_MISSING,
                               &handle, &status);
-  EXPECT_EQ(rc, KALAM_OK) << "cf_open(" << name << "): " << status.text();
+  EXPECT_EQ(code_name(rc), code_name(KALAM_OK))
+      << "cf_open(" << name << "): " << status.text();
   return handle;
 }
 
@@ -182,7 +186,7 @@ std::optional<std::string> RawDatabase::value_of(
   std::string value;
   const int rc = get(family, key, &value, snapshot);
   if (rc == KALAM_NOT_FOUND) return std::nullopt;
-  EXPECT_EQ(rc, KALAM_OK) << "get: " << kalam_code_name(rc);
+  EXPECT_EQ(code_name(rc), code_name(KALAM_OK)) << "get: " << code_name(rc);
   return value;
 }
 
@@ -209,7 +213,8 @@ Iter RawDatabase::iter(kalam_cf* family, const IterSpec& spec) {
   kalam_iter* it = nullptr;
   RawStatus status;
   const int rc = vt().iter_create(db_, &options, family, &it, &status);
-  EXPECT_EQ(rc, KALAM_OK) << "iter_create: " << status.text();
+  EXPECT_EQ(code_name(rc), code_name(KALAM_OK))
+      << "iter_create: " << status.text();
   EXPECT_TRUE(rc != KALAM_OK || it != nullptr);
   return Iter(&vt(), it);
 }
@@ -223,7 +228,8 @@ KV RawDatabase::scan(kalam_cf* family, const IterSpec& spec) {
     out.push_back(it.entry());
     rc = spec.reverse ? it.prev() : it.next();
   }
-  EXPECT_EQ(rc, KALAM_NOT_FOUND) << "scan: " << it.status.text();
+  EXPECT_EQ(code_name(rc), code_name(KALAM_NOT_FOUND))
+      << "scan: " << it.status.text();
   return out;
 }
 
@@ -252,7 +258,8 @@ KV RawDatabase::scan_batched(kalam_cf* family, const IterSpec& spec,
       if (consumed == 0) break;  // no progress: avoid looping forever
     }
   }
-  EXPECT_EQ(rc, KALAM_NOT_FOUND) << "batched scan: " << it.status.text();
+  EXPECT_EQ(code_name(rc), code_name(KALAM_NOT_FOUND))
+      << "batched scan: " << it.status.text();
   return out;
 }
 
@@ -260,7 +267,8 @@ std::unique_ptr<Snap> RawDatabase::snapshot() {
   kalam_snapshot* s = nullptr;
   RawStatus status;
   const int rc = vt().snapshot_create(db_, &s, &status);
-  EXPECT_EQ(rc, KALAM_OK) << "snapshot_create: " << status.text();
+  EXPECT_EQ(code_name(rc), code_name(KALAM_OK))
+      << "snapshot_create: " << status.text();
   return std::make_unique<Snap>(&vt(), db_, s);
 }
 
@@ -273,7 +281,7 @@ std::vector<std::string> RawDatabase::list_families() {
         static_cast<std::vector<std::string>*>(ctx)->emplace_back(name);
       },
       &names, &status);
-  EXPECT_EQ(rc, KALAM_OK) << "cf_list: " << status.text();
+  EXPECT_EQ(code_name(rc), code_name(KALAM_OK)) << "cf_list: " << status.text();
   std::sort(names.begin(), names.end());
   return names;
 }

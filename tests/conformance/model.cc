@@ -33,14 +33,18 @@ class Runner {
       : db_(db), run_(run), rng_(run.seed) {}
 
   std::vector<std::string> go() {
-    families_ = {nullptr, db_.cf("model_a")};
-    models_.assign(2, Model());
+    families_ = {nullptr, db_.cf("model_a"), db_.cf("model_b")};
+    models_.assign(kFamilies, Model());
     for (step_ = 0; step_ < run_.steps && !failed_; ++step_) one_step();
     snapshots_.clear();
     return trace_;
   }
 
  private:
+  // The default family, model_a, and model_b (which is dropped and created
+  // again along the way).
+  static constexpr int kFamilies = 3;
+
   bool can(uint64_t cap) const { return (run_.capabilities & cap) != 0; }
   size_t pick(size_t n) { return rng_() % n; }
 
@@ -66,8 +70,7 @@ class Runner {
   }
 
   void check_write(int rc, const char* what) {
-    if (rc != KALAM_OK)
-      fail(std::string(what) + " returned " + kalam_code_name(rc));
+    if (rc != KALAM_OK) fail(std::string(what) + " returned " + code_name(rc));
   }
 
   // Applies ops to a model copy, as write() must: in order.
@@ -90,7 +93,7 @@ class Runner {
     std::vector<Op> ops;
     std::vector<int> which;
     for (size_t i = 0; i < count; ++i) {
-      const int f = static_cast<int>(pick(2));
+      const int f = static_cast<int>(pick(kFamilies));
       const size_t kind = pick(10);
       if (kind < 6) {
         ops.push_back(Put(families_[f], random_key(), random_value()));
@@ -106,27 +109,154 @@ class Runner {
     trace_.push_back("write " + std::to_string(count));
   }
 
+  // One point read through a path picked at random: the visitor get(), the
+  // copy get_into() (sometimes with a buffer too small first), or a
+  // multi_get() of several keys across the families.
   void do_get() {
-    const int f = static_cast<int>(pick(2));
-    const std::string key = random_key();
     const Snapshot* at = nullptr;
     if (!snapshots_.empty() && pick(3) == 0)
       at = &snapshots_[pick(snapshots_.size())];
-    const Model& m = at != nullptr ? at->models[f] : models_[f];
-    std::optional<std::string> expected;
-    if (auto it = m.find(key); it != m.end()) expected = it->second;
-    const auto got =
-        db_.value_of(families_[f], key, at ? at->snap->get() : nullptr);
+    kalam_read_options ro{};
+    ro.struct_size = sizeof ro;
+    ro.snapshot = at ? at->snap->get() : nullptr;
+    const auto& models = at != nullptr ? at->models : models_;
+    auto expected_of = [&](int f, const std::string& key) {
+      std::optional<std::string> out;
+      if (auto it = models[f].find(key); it != models[f].end()) {
+        out = it->second;
+      }
+      return out;
+    };
+    auto text = [](const std::optional<std::string>& v) {
+      return v ? hex(*v) : std::string("missing");
+    };
+    const size_t path = pick(3);
+    if (path == 2) {
+      const size_t count = 1 + pick(5);
+      std::vector<int> which;
+      std::vector<std::string> keys;
+      std::vector<kalam_cf*> cfs;
+      std::vector<const void*> ptrs;
+      std::vector<size_t> lens;
+      for (size_t i = 0; i < count; ++i) {
+        which.push_back(static_cast<int>(pick(kFamilies)));
+        keys.push_back(random_key());
+        cfs.push_back(families_[which.back()]);
+      }
+      for (const auto& k : keys) {
+        ptrs.push_back(k.data());
+        lens.push_back(k.size());
+      }
+      struct Seen {
+        std::vector<std::optional<std::string>> values;
+        std::vector<size_t> order;
+        bool bad_code = false;
+      } seen;
+      seen.values.resize(count);
+      RawStatus status;
+      const int rc = db_.vt().multi_get(
+          db_handle(), &ro, count, cfs.data(), ptrs.data(), lens.data(),
+          [](void* ctx, size_t i, int code, const void* v, size_t n) {
+            auto* s = static_cast<Seen*>(ctx);
+            s->order.push_back(i);
+            if (i >= s->values.size()) return;
+            if (code == KALAM_OK) {
+              s->values[i].emplace(static_cast<const char*>(v), n);
+            } else if (code != KALAM_NOT_FOUND) {
+              s->bad_code = true;
+            }
+          },
+          &seen, &status);
+      if (rc != KALAM_OK || seen.bad_code) {
+        return fail("multi_get returned " + status.text());
+      }
+      std::string trace = "multi_get";
+      for (size_t i = 0; i < count; ++i) {
+        if (seen.order.size() != count || seen.order[i] != i) {
+          return fail("multi_get visited indices out of order or not once");
+        }
+        const auto expected = expected_of(which[i], keys[i]);
+        if (seen.values[i] != expected) {
+          return fail("multi_get " + hex(keys[i]) + " in family " +
+                      std::to_string(which[i]) + ": expected " +
+                      text(expected) + ", got " + text(seen.values[i]));
+        }
+        trace += " " + hex(keys[i]) + "=" + text(seen.values[i]);
+      }
+      trace_.push_back(trace);
+      return;
+    }
+    const int f = static_cast<int>(pick(kFamilies));
+    const std::string key = random_key();
+    const auto expected = expected_of(f, key);
+    std::optional<std::string> got;
+    if (path == 0) {
+      got = db_.value_of(families_[f], key, ro.snapshot);
+    } else {
+      // get_into(), first with a buffer of a random size (maybe too small:
+      // then the length needed, and a second call with exactly that).
+      std::string buffer(pick(40), 'Z');
+      size_t length = 0;
+      RawStatus status;
+      int rc = db_.vt().get_into(db_handle(), &ro, families_[f], key.data(),
+                                 key.size(), buffer.data(), buffer.size(),
+                                 &length, &status);
+      if (rc == KALAM_BUFFER_TOO_SMALL) {
+        if (length <= buffer.size()) {
+          return fail("get_into BUFFER_TOO_SMALL with length " +
+                      std::to_string(length) + " for a buffer of " +
+                      std::to_string(buffer.size()));
+        }
+        buffer.assign(length, 'Z');
+        rc = db_.vt().get_into(db_handle(), &ro, families_[f], key.data(),
+                               key.size(), buffer.data(), buffer.size(),
+                               &length, &status);
+      }
+      if (rc == KALAM_OK) {
+        got = buffer.substr(0, length);
+      } else if (rc != KALAM_NOT_FOUND) {
+        return fail("get_into returned " + status.text());
+      }
+    }
     if (got != expected) {
-      fail("get " + hex(key) + ": expected " +
-           (expected ? hex(*expected) : "missing") + ", got " +
-           (got ? hex(*got) : "missing"));
+      fail(std::string(path == 0 ? "get " : "get_into ") + hex(key) +
+           ": expected " + text(expected) + ", got " + text(got));
     }
     trace_.push_back("get " + hex(key) + " " + (got ? hex(*got) : "-"));
   }
 
+  // Every read through a dropped family's old handle is DROPPED; a write
+  // through it is DROPPED and applies nothing.
+  void probe_dropped() {
+    if (dropped_ == nullptr) return;
+    const std::string key = random_key();
+    std::string value;
+    const int read = db_.get(dropped_, key, &value);
+    const int wrote = db_.put(dropped_, key, "x");
+    if (read != KALAM_DROPPED || wrote != KALAM_DROPPED) {
+      fail("the dropped model_b handle gave " + code_name(read) +
+           " to a get and " + code_name(wrote) + " to a put, not DROPPED");
+    }
+    trace_.push_back("dropped");
+  }
+
+  // Drops model_b (its data goes with it) and creates it again, empty, with
+  // a new handle; the old handle is probed from then on.
+  void do_drop() {
+    // Snapshots from before the drop know the old family only; the model
+    // has no answer for them on the new one, so they go first.
+    snapshots_.clear();
+    RawStatus status;
+    const int rc = db_.vt().cf_drop(db_handle(), families_[2], &status);
+    if (rc != KALAM_OK) return fail("cf_drop returned " + status.text());
+    dropped_ = families_[2];
+    models_[2].clear();
+    families_[2] = db_.cf("model_b");
+    trace_.push_back("drop model_b");
+  }
+
   void do_scan() {
-    const int f = static_cast<int>(pick(2));
+    const int f = static_cast<int>(pick(kFamilies));
     IterSpec spec;
     if (pick(2)) spec.lower = random_key();
     if (pick(2)) spec.upper = random_key();
@@ -143,15 +273,104 @@ class Runner {
       expected.emplace_back(k, v);
     }
     if (spec.reverse) std::reverse(expected.begin(), expected.end());
-    const KV got = pick(2) ? db_.scan(families_[f], spec)
-                           : db_.scan_batched(families_[f], spec, 1 + pick(9));
+    const size_t path = pick(4);
+    const size_t batch = 1 + pick(9);
+    const size_t stop_after = 1 + pick(6);
+    KV got;
+    if (path == 0) {
+      got = db_.scan(families_[f], spec);
+    } else if (path == 1) {
+      got = db_.scan_batched(families_[f], spec, batch);
+    } else if (path == 2) {
+      got = scan_read_batch(families_[f], spec, batch);
+    } else {
+      got = scan_stopping(families_[f], spec, batch, stop_after);
+    }
+    if (::testing::Test::HasFailure()) return fail("a scan failed (see above)");
     if (got != expected) {
       fail("scan [" + (spec.lower ? hex(*spec.lower) : "-") + ", " +
            (spec.upper ? hex(*spec.upper) : "-") + ")" +
            (spec.reverse ? " reverse" : "") + (at ? " at snapshot" : "") +
-           ": expected " + describe(expected) + ", got " + describe(got));
+           " by " + kScanPaths[path] + ": expected " + describe(expected) +
+           ", got " + describe(got));
     }
     trace_.push_back("scan " + describe(got));
+  }
+
+  static constexpr const char* kScanPaths[] = {
+      "single steps", "iter_next_batch", "iter_read_batch",
+      "iter_next_batch with a visitor that stops"};
+
+  kalam_db* db_handle() { return db_.handle(); }
+
+  // The spec's range through iter_read_batch() (iter_next_batch() where the
+  // plugin has none), `batch` entries per call; the views of each batch are
+  // read only after the whole batch is filled.
+  KV scan_read_batch(kalam_cf* family, const IterSpec& spec, size_t batch) {
+    const auto read_batch = db_.plugin().iter_read_batch();
+    if (read_batch == nullptr) return db_.scan_batched(family, spec, batch);
+    KV out;
+    Iter it = db_.iter(family, spec);
+    if (it.get() == nullptr) return out;
+    int rc = spec.reverse ? it.last() : it.first();
+    std::vector<kalam_entry> entries(batch);
+    for (int calls = 0; rc == KALAM_OK && calls < 100000; ++calls) {
+      size_t filled = 0;
+      rc = read_batch(it.get(), spec.reverse ? KALAM_BATCH_REVERSE : 0, batch,
+                      entries.data(), &filled, &it.status);
+      if (filled > batch || (rc == KALAM_OK && filled == 0)) {
+        ADD_FAILURE() << "iter_read_batch filled " << filled << " of " << batch
+                      << " with " << code_name(rc);
+        return out;
+      }
+      for (size_t i = 0; i < filled; ++i) {
+        out.emplace_back(std::string(static_cast<const char*>(entries[i].key),
+                                     entries[i].key_len),
+                         std::string(static_cast<const char*>(entries[i].value),
+                                     entries[i].value_len));
+      }
+    }
+    EXPECT_EQ(code_name(rc), code_name(KALAM_NOT_FOUND))
+        << "iter_read_batch scan: " << it.status.text();
+    return out;
+  }
+
+  // The spec's range through iter_next_batch() with a visitor that stops at
+  // every `stop_after`-th entry: the refused entry stays current and is the
+  // first of the next batch.
+  KV scan_stopping(kalam_cf* family, const IterSpec& spec, size_t batch,
+                   size_t stop_after) {
+    struct Ctx {
+      KV out;
+      size_t seen = 0;
+      size_t stop_after;
+    } ctx{{}, 0, stop_after};
+    Iter it = db_.iter(family, spec);
+    if (it.get() == nullptr) return {};
+    int rc = spec.reverse ? it.last() : it.first();
+    for (int calls = 0; rc == KALAM_OK && calls < 100000; ++calls) {
+      size_t consumed = 0;
+      const size_t before = ctx.out.size();
+      rc = db_.vt().iter_next_batch(
+          it.get(), spec.reverse ? KALAM_BATCH_REVERSE : 0, batch,
+          [](void* c, const void* k, size_t kl, const void* v, size_t vl) {
+            auto* x = static_cast<Ctx*>(c);
+            if (++x->seen % (x->stop_after + 1) == 0) return 1;  // refuse
+            x->out.emplace_back(std::string(static_cast<const char*>(k), kl),
+                                std::string(static_cast<const char*>(v), vl));
+            return 0;
+          },
+          &ctx, &consumed, &it.status);
+      if (consumed != ctx.out.size() - before) {
+        ADD_FAILURE() << "iter_next_batch consumed " << consumed
+                      << " but the visitor accepted "
+                      << ctx.out.size() - before;
+        return ctx.out;
+      }
+    }
+    EXPECT_EQ(code_name(rc), code_name(KALAM_NOT_FOUND))
+        << "stopping scan: " << it.status.text();
+    return ctx.out;
   }
 
   void one_step() {
@@ -169,6 +388,10 @@ class Runner {
         snapshots_.push_back({db_.snapshot(), models_});
         trace_.push_back("snapshot");
       }
+    } else if (roll < 94) {
+      do_drop();
+    } else if (roll < 95) {
+      probe_dropped();
     } else if (roll < 98) {
       if (!snapshots_.empty()) {
         snapshots_.erase(snapshots_.begin() + pick(snapshots_.size()));
@@ -177,7 +400,8 @@ class Runner {
     } else if (can(KALAM_CAP_PERSISTENT)) {
       snapshots_.clear();
       db_.reopen();
-      families_ = {nullptr, db_.cf("model_a")};
+      families_ = {nullptr, db_.cf("model_a"), db_.cf("model_b")};
+      dropped_ = nullptr;
       trace_.push_back("reopen");
     }
   }
@@ -193,6 +417,7 @@ class Runner {
   int step_ = 0;
   bool failed_ = false;
   std::vector<kalam_cf*> families_;
+  kalam_cf* dropped_ = nullptr;  // model_b's last dropped handle
   std::vector<Model> models_;
   std::vector<Snapshot> snapshots_;
   std::vector<std::string> trace_;

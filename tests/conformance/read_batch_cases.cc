@@ -81,10 +81,11 @@ KV read_all(const RawDatabase& db, Iter& it, size_t max, bool reverse,
     const bool valid = it.valid();
     const std::pair<std::string, std::string> landed = it.entry();
     RawStatus status;
-    EXPECT_EQ(db.vt().iter_status(it.get(), &status), KALAM_OK)
+    EXPECT_EQ(code_name(db.vt().iter_status(it.get(), &status)),
+              code_name(KALAM_OK))
         << status.text();
     EXPECT_EQ(read_views(b.views), got) << "a view changed without a move";
-    EXPECT_EQ(valid, rc == KALAM_OK) << kalam_code_name(rc);
+    EXPECT_EQ(valid, rc == KALAM_OK) << code_name(rc);
     out.insert(out.end(), got.begin(), got.end());
     if (rc == KALAM_OK && !got.empty()) {
       // The landing entry comes after (before) the last one filled.
@@ -111,7 +112,7 @@ KV fill_777(RawDatabase& db) {
   }
   std::vector<Op> ops;
   for (const auto& [k, v] : expected) ops.push_back(Put(nullptr, k, v));
-  EXPECT_EQ(db.write(ops), KALAM_OK);
+  EXPECT_EQ(code_name(db.write(ops)), code_name(KALAM_OK));
   return expected;
 }
 
@@ -125,11 +126,10 @@ TEST_P(Conformance, IteratorReadBatch_MatchesSingleSteps) {
           IterSpec{.lower = "k00776"}, IterSpec{.upper = "k00001"}}) {
       const KV single = scan(nullptr, spec);
       Iter it = iter(nullptr, spec);
-      ASSERT_EQ(it.first(), KALAM_OK);
+      ASSERT_EQ(code_name(it.first()), code_name(KALAM_OK));
       int rc = KALAM_OK;
       EXPECT_EQ(read_all(*this, it, max, false, &rc), single) << max;
-      EXPECT_EQ(kalam_code_name(rc), kalam_code_name(KALAM_NOT_FOUND))
-          << it.status.text();
+      EXPECT_EQ(code_name(rc), code_name(KALAM_NOT_FOUND)) << it.status.text();
       EXPECT_FALSE(it.valid());
     }
   }
@@ -146,11 +146,10 @@ TEST_P(Conformance, IteratorReadBatch_ReverseMatchesSingleSteps) {
       spec.reverse = true;
       const KV single = scan(nullptr, spec);
       Iter it = iter(nullptr, spec);
-      ASSERT_EQ(it.last(), KALAM_OK);
+      ASSERT_EQ(code_name(it.last()), code_name(KALAM_OK));
       int rc = KALAM_OK;
       EXPECT_EQ(read_all(*this, it, max, true, &rc), single) << max;
-      EXPECT_EQ(kalam_code_name(rc), kalam_code_name(KALAM_NOT_FOUND))
-          << it.status.text();
+      EXPECT_EQ(code_name(rc), code_name(KALAM_NOT_FOUND)) << it.status.text();
     }
   }
 }
@@ -158,11 +157,11 @@ TEST_P(Conformance, IteratorReadBatch_ReverseMatchesSingleSteps) {
 TEST_P(Conformance, IteratorReadBatch_BackwardsWithoutTheCapabilityIsRefused) {
   KALAM_REQUIRE_READ_BATCH();
   if (has(KALAM_CAP_REVERSE_ITERATION)) GTEST_SKIP() << "has reverse";
-  ASSERT_EQ(put(nullptr, "a", "1"), KALAM_OK);
+  ASSERT_EQ(code_name(put(nullptr, "a", "1")), code_name(KALAM_OK));
   Iter it = iter(nullptr);
-  ASSERT_EQ(it.first(), KALAM_OK);
+  ASSERT_EQ(code_name(it.first()), code_name(KALAM_OK));
   const Batch b = read(*this, it, 4, KALAM_BATCH_REVERSE);
-  EXPECT_EQ(kalam_code_name(b.rc), kalam_code_name(KALAM_NOT_SUPPORTED));
+  EXPECT_EQ(code_name(b.rc), code_name(KALAM_NOT_SUPPORTED));
   EXPECT_EQ(b.filled, 0u);
 }
 
@@ -173,39 +172,39 @@ TEST_P(Conformance, IteratorReadBatch_MixesWithEveryOtherMove) {
   const KV all = fill_777(*this);
   const bool reverse = has(KALAM_CAP_REVERSE_ITERATION);
   Iter it = iter(nullptr);
-  ASSERT_EQ(it.seek("k00010"), KALAM_OK);
+  ASSERT_EQ(code_name(it.seek("k00010")), code_name(KALAM_OK));
   size_t at = 10;  // the index of the current entry
   Batch b = read(*this, it, 5);
-  ASSERT_EQ(b.rc, KALAM_OK);
+  ASSERT_EQ(code_name(b.rc), code_name(KALAM_OK));
   EXPECT_EQ(read_views(b.views),
             KV(all.begin() + at, all.begin() + at + b.filled));
   at += b.filled;
   EXPECT_EQ(it.entry(), all[at]);
-  ASSERT_EQ(it.next(), KALAM_OK);
+  ASSERT_EQ(code_name(it.next()), code_name(KALAM_OK));
   ++at;
   EXPECT_EQ(it.entry(), all[at]);
   if (reverse) {
     b = read(*this, it, 3, KALAM_BATCH_REVERSE);
-    ASSERT_EQ(b.rc, KALAM_OK);
+    ASSERT_EQ(code_name(b.rc), code_name(KALAM_OK));
     for (size_t i = 0; i < b.filled; ++i) {
       EXPECT_EQ(read_views(b.views)[i], all[at - i]) << i;
     }
     at -= b.filled;
     EXPECT_EQ(it.entry(), all[at]);
-    ASSERT_EQ(it.prev(), KALAM_OK);
+    ASSERT_EQ(code_name(it.prev()), code_name(KALAM_OK));
     --at;
     EXPECT_EQ(it.entry(), all[at]);
   }
   size_t consumed = 0;
   ASSERT_EQ(
-      vt().iter_next_batch(
+      code_name(vt().iter_next_batch(
           it.get(), 0, 4,
           [](void*, const void*, size_t, const void*, size_t) { return 0; },
-          nullptr, &consumed, &it.status),
-      KALAM_OK);
+          nullptr, &consumed, &it.status)),
+      code_name(KALAM_OK));
   at += consumed;
   b = read(*this, it, 2);
-  ASSERT_EQ(b.rc, KALAM_OK);
+  ASSERT_EQ(code_name(b.rc), code_name(KALAM_OK));
   EXPECT_EQ(read_views(b.views)[0], all[at]);
   at += b.filled;
   EXPECT_EQ(it.entry(), all[at]);
@@ -216,44 +215,45 @@ TEST_P(Conformance, IteratorReadBatch_MaxEntriesZeroAndEmptyRanges) {
   {
     // An empty family: nothing to start on.
     Iter it = iter(nullptr);
-    EXPECT_EQ(read(*this, it, 8).rc, KALAM_NOT_FOUND)
+    EXPECT_EQ(code_name(read(*this, it, 8).rc), code_name(KALAM_NOT_FOUND))
         << "unpositioned at creation";
-    EXPECT_EQ(it.first(), KALAM_NOT_FOUND);
+    EXPECT_EQ(code_name(it.first()), code_name(KALAM_NOT_FOUND));
     const Batch b = read(*this, it, 8);
-    EXPECT_EQ(kalam_code_name(b.rc), kalam_code_name(KALAM_NOT_FOUND));
+    EXPECT_EQ(code_name(b.rc), code_name(KALAM_NOT_FOUND));
     EXPECT_EQ(b.filled, 0u);
   }
-  for (const auto& k : {"a", "b", "c"}) ASSERT_EQ(put(nullptr, k, k), KALAM_OK);
+  for (const auto& k : {"a", "b", "c"})
+    ASSERT_EQ(code_name(put(nullptr, k, k)), code_name(KALAM_OK));
   {
     // Bounds with nothing between them.
     Iter it = iter(nullptr, {.lower = "b", .upper = "b"});
-    EXPECT_EQ(it.first(), KALAM_NOT_FOUND);
-    EXPECT_EQ(read(*this, it, 8).rc, KALAM_NOT_FOUND);
+    EXPECT_EQ(code_name(it.first()), code_name(KALAM_NOT_FOUND));
+    EXPECT_EQ(code_name(read(*this, it, 8).rc), code_name(KALAM_NOT_FOUND));
     Iter gap = iter(nullptr, {.lower = "bb", .upper = "c"});
-    EXPECT_EQ(gap.first(), KALAM_NOT_FOUND);
-    EXPECT_EQ(read(*this, gap, 8).rc, KALAM_NOT_FOUND);
+    EXPECT_EQ(code_name(gap.first()), code_name(KALAM_NOT_FOUND));
+    EXPECT_EQ(code_name(read(*this, gap, 8).rc), code_name(KALAM_NOT_FOUND));
   }
   {
     // max_entries 0: nothing filled, nothing moved; out may be NULL.
     Iter it = iter(nullptr);
-    ASSERT_EQ(it.seek("b"), KALAM_OK);
+    ASSERT_EQ(code_name(it.seek("b")), code_name(KALAM_OK));
     const Batch b = read(*this, it, 0);
-    EXPECT_EQ(kalam_code_name(b.rc), kalam_code_name(KALAM_OK));
+    EXPECT_EQ(code_name(b.rc), code_name(KALAM_OK));
     EXPECT_EQ(b.filled, 0u);
     size_t filled = 99;
-    EXPECT_EQ(plugin().iter_read_batch()(it.get(), 0, 0, nullptr, &filled,
-                                         &it.status),
-              KALAM_OK)
+    EXPECT_EQ(code_name(plugin().iter_read_batch()(it.get(), 0, 0, nullptr,
+                                                   &filled, &it.status)),
+              code_name(KALAM_OK))
         << it.status.text();
     EXPECT_EQ(filled, 0u);
     EXPECT_EQ(it.key(), "b");
     // The last entry: filled, then the iterator runs out.
-    ASSERT_EQ(it.seek("c"), KALAM_OK);
+    ASSERT_EQ(code_name(it.seek("c")), code_name(KALAM_OK));
     const Batch last = read(*this, it, 1);
-    EXPECT_EQ(kalam_code_name(last.rc), kalam_code_name(KALAM_NOT_FOUND));
+    EXPECT_EQ(code_name(last.rc), code_name(KALAM_NOT_FOUND));
     EXPECT_EQ(read_views(last.views), (KV{{"c", "c"}}));
     EXPECT_FALSE(it.valid());
-    EXPECT_EQ(read(*this, it, 4).rc, KALAM_NOT_FOUND);
+    EXPECT_EQ(code_name(read(*this, it, 4).rc), code_name(KALAM_NOT_FOUND));
   }
 }
 
@@ -273,24 +273,24 @@ TEST_P(Conformance, IteratorReadBatch_ViewsStayValidForTheWholeArray) {
     expected.emplace_back(key, value);
     ops.push_back(Put(nullptr, key, value));
   }
-  ASSERT_EQ(write(ops), KALAM_OK);
+  ASSERT_EQ(code_name(write(ops)), code_name(KALAM_OK));
   Iter it = iter(nullptr);
-  ASSERT_EQ(it.first(), KALAM_OK);
+  ASSERT_EQ(code_name(it.first()), code_name(KALAM_OK));
   KV got;
   while (got.size() < expected.size()) {
     const Batch b = read(*this, it, expected.size() - got.size());
     ASSERT_TRUE(b.rc == KALAM_OK || b.rc == KALAM_NOT_FOUND)
-        << kalam_code_name(b.rc) << ": " << it.status.text();
+        << code_name(b.rc) << ": " << it.status.text();
     ASSERT_GT(b.filled, 0u);
     const KV first = read_views(b.views);
     // Writes by others, and calls that do not move, change nothing.
     // (Only to keys already passed or before them: a plugin without
     // snapshots may see later keys change.)
-    ASSERT_EQ(
-        write({Put(nullptr, first.front().first, "overwritten"),
-               Del(nullptr, first.back().first),
-               Put(nullptr, "a" + first.back().first, std::string(5000, 'z'))}),
-        KALAM_OK);
+    ASSERT_EQ(code_name(write({Put(nullptr, first.front().first, "overwritten"),
+                               Del(nullptr, first.back().first),
+                               Put(nullptr, "a" + first.back().first,
+                                   std::string(5000, 'z'))})),
+              code_name(KALAM_OK));
     (void)it.valid();
     (void)it.entry();
     EXPECT_EQ(read_views(b.views), first);
@@ -302,34 +302,35 @@ TEST_P(Conformance, IteratorReadBatch_ViewsStayValidForTheWholeArray) {
 
 TEST_P(Conformance, IteratorReadBatch_BadArgumentsAreRefusedAndNotSticky) {
   KALAM_REQUIRE_READ_BATCH();
-  for (const auto& k : {"a", "b", "c"}) ASSERT_EQ(put(nullptr, k, k), KALAM_OK);
+  for (const auto& k : {"a", "b", "c"})
+    ASSERT_EQ(code_name(put(nullptr, k, k)), code_name(KALAM_OK));
   Iter it = iter(nullptr);
-  ASSERT_EQ(it.seek("b"), KALAM_OK);
+  ASSERT_EQ(code_name(it.seek("b")), code_name(KALAM_OK));
   kalam_entry out[4];
   size_t filled = 99;
   RawStatus status;
-  EXPECT_EQ(kalam_code_name(plugin().iter_read_batch()(it.get(), 0x80, 4, out,
-                                                       &filled, &status)),
-            kalam_code_name(KALAM_INVALID_ARGUMENT));
+  EXPECT_EQ(code_name(plugin().iter_read_batch()(it.get(), 0x80, 4, out,
+                                                 &filled, &status)),
+            code_name(KALAM_INVALID_ARGUMENT));
   EXPECT_EQ(filled, 0u);
   EXPECT_NE(std::string(status.message), "") << "no message";
-  EXPECT_EQ(kalam_code_name(plugin().iter_read_batch()(it.get(), 0, 4, out,
-                                                       nullptr, &status)),
-            kalam_code_name(KALAM_INVALID_ARGUMENT));
+  EXPECT_EQ(code_name(plugin().iter_read_batch()(it.get(), 0, 4, out, nullptr,
+                                                 &status)),
+            code_name(KALAM_INVALID_ARGUMENT));
   filled = 99;
-  EXPECT_EQ(kalam_code_name(plugin().iter_read_batch()(it.get(), 0, 4, nullptr,
-                                                       &filled, &status)),
-            kalam_code_name(KALAM_INVALID_ARGUMENT));
+  EXPECT_EQ(code_name(plugin().iter_read_batch()(it.get(), 0, 4, nullptr,
+                                                 &filled, &status)),
+            code_name(KALAM_INVALID_ARGUMENT));
   EXPECT_EQ(filled, 0u);
   filled = 99;
-  EXPECT_EQ(kalam_code_name(plugin().iter_read_batch()(nullptr, 0, 4, out,
-                                                       &filled, &status)),
-            kalam_code_name(KALAM_INVALID_ARGUMENT));
+  EXPECT_EQ(code_name(plugin().iter_read_batch()(nullptr, 0, 4, out, &filled,
+                                                 &status)),
+            code_name(KALAM_INVALID_ARGUMENT));
   EXPECT_EQ(filled, 0u);
   // Not sticky, and nothing moved.
   EXPECT_EQ(it.key(), "b");
   const Batch b = read(*this, it, 4);
-  EXPECT_EQ(kalam_code_name(b.rc), kalam_code_name(KALAM_NOT_FOUND));
+  EXPECT_EQ(code_name(b.rc), code_name(KALAM_NOT_FOUND));
   EXPECT_EQ(read_views(b.views), (KV{{"b", "b"}, {"c", "c"}}));
 }
 
@@ -339,30 +340,28 @@ TEST_P(Conformance, IteratorReadBatch_BadArgumentsAreRefusedAndNotSticky) {
 TEST_P(Conformance, IteratorReadBatch_ErrorsAreSticky) {
   KALAM_REQUIRE_READ_BATCH();
   kalam_cf* doomed = cf("doomed");
-  ASSERT_EQ(write({Put(doomed, "a", "1"), Put(doomed, "b", "2"),
-                   Put(doomed, "c", "3")}),
-            KALAM_OK);
+  ASSERT_EQ(code_name(write({Put(doomed, "a", "1"), Put(doomed, "b", "2"),
+                             Put(doomed, "c", "3")})),
+            code_name(KALAM_OK));
   Iter it = iter(doomed);
-  ASSERT_EQ(it.first(), KALAM_OK);
+  ASSERT_EQ(code_name(it.first()), code_name(KALAM_OK));
   RawStatus status;
-  ASSERT_EQ(vt().cf_drop(db_, doomed, &status), KALAM_OK) << status.text();
+  ASSERT_EQ(code_name(vt().cf_drop(db_, doomed, &status)), code_name(KALAM_OK))
+      << status.text();
   const Batch b = read(*this, it, 2);
   if (b.rc == KALAM_OK) {
     EXPECT_EQ(read_views(b.views), (KV{{"a", "1"}, {"b", "2"}}));
     EXPECT_EQ(it.key(), "c");
     return;
   }
-  EXPECT_EQ(kalam_code_name(b.rc), kalam_code_name(KALAM_DROPPED))
-      << it.status.text();
+  EXPECT_EQ(code_name(b.rc), code_name(KALAM_DROPPED)) << it.status.text();
   EXPECT_FALSE(it.valid());
   // Sticky: every later move and iter_status() say the same.
-  EXPECT_EQ(kalam_code_name(read(*this, it, 2).rc),
-            kalam_code_name(KALAM_DROPPED));
-  EXPECT_EQ(kalam_code_name(it.next()), kalam_code_name(KALAM_DROPPED));
-  EXPECT_EQ(kalam_code_name(vt().iter_status(it.get(), &status)),
-            kalam_code_name(KALAM_DROPPED));
-  EXPECT_EQ(kalam_code_name(read(*this, it, 2).rc),
-            kalam_code_name(KALAM_DROPPED));
+  EXPECT_EQ(code_name(read(*this, it, 2).rc), code_name(KALAM_DROPPED));
+  EXPECT_EQ(code_name(it.next()), code_name(KALAM_DROPPED));
+  EXPECT_EQ(code_name(vt().iter_status(it.get(), &status)),
+            code_name(KALAM_DROPPED));
+  EXPECT_EQ(code_name(read(*this, it, 2).rc), code_name(KALAM_DROPPED));
 }
 
 }  // namespace

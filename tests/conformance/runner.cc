@@ -4,12 +4,21 @@
 //
 //   kalam-conformance ./kalam_mystore.so --option cache_size=8MiB
 //       --filter 'Iterator_*' --report conformance.json   (one line)
+//
+// Each case runs in its own child process (unless --in-process), with a
+// per-case timeout: a plugin that crashes or hangs fails that case, named
+// with the signal or the timeout, and the runner goes on; the matrix and the
+// report always cover every selected case.
+#include <fnmatch.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
+#include "case_process.h"
 #include "conformance.h"
+#include "report.h"
 
 namespace kalam::conformance {
 namespace {
@@ -17,55 +26,16 @@ namespace {
 INSTANTIATE_TEST_SUITE_P(Plugin, Conformance, ::testing::ValuesIn(backends()),
                          backend_label);
 
-struct Row {
-  std::string name;
-  std::string result;  // passed | skipped | failed
-  std::string detail;
-};
-
-// A failure or skip reason on one line: "file:line: message | message".
-std::string one_line(const ::testing::TestPartResult& part) {
-  std::string text;
-  if (part.failed() && part.file_name() != nullptr) {
-    text = std::filesystem::path(part.file_name()).filename().string() + ":" +
-           std::to_string(part.line_number()) + ": ";
-  }
-  for (char c : std::string(part.message())) {
-    if (c == '\n') {
-      text += " | ";
-    } else {
-      text += c;
-    }
-  }
-  constexpr size_t kMax = 160;
-  return text.size() > kMax ? text.substr(0, kMax) + "..." : text;
-}
-
-// Collects one row per case for the matrix.
+// Collects one row per case for the matrix (--in-process runs).
 class MatrixListener : public ::testing::EmptyTestEventListener {
  public:
   void OnTestEnd(const ::testing::TestInfo& info) override {
-    std::string name = info.name();  // "<Case>/<label>"
-    name = name.substr(0, name.find('/'));
-    const ::testing::TestResult& result = *info.result();
-    Row row{name, "passed", ""};
-    if (result.Skipped()) {
-      row.result = "skipped";
-    } else if (result.Failed()) {
-      row.result = "failed";
-    }
-    for (int i = 0; i < result.total_part_count(); ++i) {
-      const auto& part = result.GetTestPartResult(i);
-      if ((part.skipped() || part.failed()) && row.detail.empty()) {
-        row.detail = one_line(part);
-      }
-    }
-    rows.push_back(row);
+    rows.push_back(result_of(info));
   }
-  std::vector<Row> rows;
+  std::vector<CaseResult> rows;
 };
 
-int print_matrix(const std::vector<Row>& rows, const Plugin& plugin) {
+int print_matrix(const std::vector<CaseResult>& rows, const Plugin& plugin) {
   size_t width = 4;
   for (const auto& row : rows) width = std::max(width, row.name.size());
   int passed = 0, skipped = 0, failed = 0;
@@ -87,19 +57,39 @@ int print_matrix(const std::vector<Row>& rows, const Plugin& plugin) {
   return failed == 0 ? 0 : 1;
 }
 
-// "Iterator_*:Batch_*" → gtest filter on "Plugin/Conformance.<case>/<label>".
-std::string gtest_filter(const std::string& cases) {
-  std::string out;
+// Whether `case_name` matches one of the ':'-separated patterns of --filter
+// (every case when the filter is empty).
+bool selected(const std::string& case_name, const std::string& filter) {
+  if (filter.empty()) return true;
   size_t start = 0;
-  while (start <= cases.size()) {
-    size_t end = cases.find(':', start);
-    if (end == std::string::npos) end = cases.size();
-    const std::string pattern = cases.substr(start, end - start);
-    if (!pattern.empty()) {
-      out += (out.empty() ? "" : ":") + std::string("*Conformance.") + pattern +
-             "/*";
+  while (start <= filter.size()) {
+    size_t end = filter.find(':', start);
+    if (end == std::string::npos) end = filter.size();
+    const std::string pattern = filter.substr(start, end - start);
+    if (!pattern.empty() &&
+        fnmatch(pattern.c_str(), case_name.c_str(), 0) == 0) {
+      return true;
     }
     start = end + 1;
+  }
+  return false;
+}
+
+// The selected cases: {"Plugin/Conformance.<case>/<label>", "<case>"}.
+std::vector<std::pair<std::string, std::string>> selected_cases(
+    const std::string& filter) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto* unit = ::testing::UnitTest::GetInstance();
+  for (int i = 0; i < unit->total_test_suite_count(); ++i) {
+    const ::testing::TestSuite* suite = unit->GetTestSuite(i);
+    for (int j = 0; j < suite->total_test_count(); ++j) {
+      const ::testing::TestInfo* info = suite->GetTestInfo(j);
+      const std::string name = info->name();
+      const std::string case_name = name.substr(0, name.find('/'));
+      if (selected(case_name, filter)) {
+        out.emplace_back(std::string(suite->name()) + "." + name, case_name);
+      }
+    }
   }
   return out;
 }
@@ -118,6 +108,8 @@ int main(int argc, char** argv) {
   std::string filter;
   std::string report;
   std::string seed;
+  unsigned timeout = 300;
+  bool in_process = false;
   app.add_option("plugin", file, "the plugin file (kalam_<name>.so)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -129,9 +121,16 @@ int main(int argc, char** argv) {
                  "separated, e.g. 'Iterator_*:Batch_*'");
   app.add_option("--report", report,
                  "also write the results as JUnit XML (*.xml) or JSON "
-                 "(*.json)");
+                 "(*.json), one entry per case, crashed ones included");
   app.add_option("--seed", seed,
                  "replay the model test with this seed (printed on failure)");
+  app.add_option("--timeout", timeout,
+                 "seconds one case may take before it counts as hung and "
+                 "its process is killed (default 300)")
+      ->check(CLI::Range(1u, 86400u));
+  app.add_flag("--in-process", in_process,
+               "run every case in this process (for a debugger): a crash "
+               "or hang of the plugin then ends the run");
   CLI11_PARSE(app, argc, argv);
 
   auto plugin = kalam::load_plugin_file(file);
@@ -162,25 +161,45 @@ int main(int argc, char** argv) {
   std::cout << (caps.empty() ? "nothing optional" : "") << "\n";
 
   std::vector<std::string> gtest_args = {argv[0]};
-  if (!filter.empty())
-    gtest_args.push_back("--gtest_filter=" + gtest_filter(filter));
-  if (!report.empty()) {
-    const bool json =
-        report.size() > 5 && report.compare(report.size() - 5, 5, ".json") == 0;
-    gtest_args.push_back(std::string("--gtest_output=") +
-                         (json ? "json:" : "xml:") + report);
-  }
   std::vector<char*> gtest_argv;
   for (auto& arg : gtest_args) gtest_argv.push_back(arg.data());
   int gtest_argc = static_cast<int>(gtest_argv.size());
   ::testing::InitGoogleTest(&gtest_argc, gtest_argv.data());
-  auto* matrix = new MatrixListener();  // owned by gtest
-  ::testing::UnitTest::GetInstance()->listeners().Append(matrix);
-  const int rc = RUN_ALL_TESTS();
-  if (matrix->rows.empty()) {
+
+  const auto cases = selected_cases(filter);
+  if (cases.empty()) {
     std::cerr << "kalam-conformance: no case matched --filter '" << filter
               << "'\n";
     return 2;
   }
-  return print_matrix(matrix->rows, **plugin) | rc;
+  std::vector<CaseResult> rows;
+  int gtest_rc = 0;
+  if (in_process) {
+    std::string names;
+    for (const auto& [full, name] : cases) {
+      names += (names.empty() ? "" : ":") + full;
+    }
+    GTEST_FLAG_SET(filter, names);
+    auto* matrix = new MatrixListener();  // owned by gtest
+    ::testing::UnitTest::GetInstance()->listeners().Append(matrix);
+    gtest_rc = RUN_ALL_TESTS();
+    rows = matrix->rows;
+  } else {
+    for (const auto& [full, name] : cases) {
+      rows.push_back(
+          run_case_in_child(full, name, std::chrono::seconds(timeout)));
+    }
+  }
+  int rc = print_matrix(rows, **plugin) | gtest_rc;
+  if (!report.empty()) {
+    const std::string error = write_report(
+        report,
+        {(*plugin)->name(), (*plugin)->version(), (*plugin)->file().string()},
+        rows);
+    if (!error.empty()) {
+      std::cerr << "kalam-conformance: " << error << "\n";
+      rc = 1;
+    }
+  }
+  return rc;
 }

@@ -31,8 +31,12 @@
  *    are borrowed for the duration of the call only. A plugin that needs one
  *    later copies it.
  * 6. Out-parameters are written only on success (KALAM_OK). On any other
- *    code they are left untouched, never half-built. The one documented
- *    exception is `value_len` of get_into() on KALAM_BUFFER_TOO_SMALL.
+ *    code they are left untouched, never half-built: a plugin does not
+ *    "initialise" them (e.g. to NULL or 0) before it knows it succeeded.
+ *    The documented exceptions: `value_len` of get_into() on
+ *    KALAM_BUFFER_TOO_SMALL, and the counts `*consumed` of
+ *    iter_next_batch() and `*filled` of iter_read_batch(), which are written
+ *    whatever the code (0 on an argument error).
  * 7. Every struct that crosses the boundary starts with `uint32_t struct_size`
  *    set by whoever allocates it to sizeof() as it was compiled. A reader uses
  *    a field only if struct_size covers it; a function pointer also only if it
@@ -57,8 +61,16 @@
  *    fast one; get_into() is the copy path.
  *
  * 11. Flag words: a plugin refuses bits it does not know with
- *    KALAM_INVALID_ARGUMENT. A later minor that adds a flag says so, and a
- *    host sets it only for plugins whose abi_minor is high enough.
+ *    KALAM_INVALID_ARGUMENT, in every flag word it is handed:
+ *    kalam_open_params.flags, cf_open(), flush(), kalam_write_options.flags
+ *    (write(), write_conditional(), read_modify_write()),
+ *    kalam_iter_options.flags, iter_next_batch(), iter_read_batch() and
+ *    compact_range(). A call refused for its flags does nothing else: it
+ *    applies nothing, creates nothing and moves no iterator. (Keeping only
+ *    the known bits is the mistake this rule prevents: the host would
+ *    believe a flag it set was honoured.) A later minor that adds a flag
+ *    says so, and a host sets it only for plugins whose abi_minor is high
+ *    enough.
  * 12. Every pointer argument is required (non-NULL) unless its comment says
  *    it may be NULL; a NULL required pointer is KALAM_INVALID_ARGUMENT.
  *
@@ -674,9 +686,13 @@ typedef struct kalam_backend_vtable {
    * Makes acknowledged writes durable as flush() does, then closes the
    * database and frees it, its column family handles included.
    * REQUIRES: every iterator and snapshot of `db` was destroyed or released.
-   * A plugin that can tell one is still alive returns KALAM_BUSY and leaves
-   * the database open. On any other error the database is closed anyway:
-   * `db` is invalid after close() whatever it returns, except KALAM_BUSY.
+   * Checking this is optional (the host guarantees it, and closing under a
+   * live iterator is undefined for a plugin that does not check). A plugin
+   * that does check and finds one alive returns KALAM_BUSY and changes
+   * nothing: the database, its iterators and its snapshots stay fully
+   * usable, and a close() after they are gone succeeds. On any other error
+   * the database is closed anyway: `db` is invalid after close() whatever
+   * it returns, except KALAM_BUSY.
    */
   int (*close)(kalam_db *db, kalam_status *status);
 
@@ -743,7 +759,10 @@ typedef struct kalam_backend_vtable {
    * Looks up `count` keys: keys[i]/key_lens[i] in cfs[i] (`cfs` may be NULL:
    * all in the default family). Calls `visit` exactly once per index, in
    * index order, with KALAM_OK and the value, KALAM_NOT_FOUND, or that key's
-   * error code. All keys are read from one consistent view.
+   * error code. All keys are read from one consistent view: as of one
+   * instant (or of options->snapshot), so that no write, in particular no
+   * atomic write() of several of the keys, is seen in part. A loop of
+   * independent get() calls is not one view.
    * Returns KALAM_OK when every key was visited (whatever each code was), or
    * an error when the call failed as a whole; the host then discards what
    * was visited.
@@ -762,7 +781,7 @@ typedef struct kalam_backend_vtable {
    * empty key, key or value over the maximum size, dropped family,
    * DELETE_RANGE without the capability) makes the whole write fail and
    * applies nothing. The ends of a DELETE_RANGE may be empty.
-   * op_count 0 is a successful no-op.
+   * op_count 0 is a successful no-op, and `ops` may then be NULL.
    * Returns KALAM_OK; KALAM_INVALID_ARGUMENT; KALAM_DROPPED;
    * KALAM_NOT_SUPPORTED; KALAM_NO_SPACE; KALAM_IO_ERROR; and, from ABI
    * 1.2 on, KALAM_TOO_LARGE (over get_limits(); nothing applied),
@@ -990,7 +1009,9 @@ typedef struct kalam_backend_vtable {
    * validates the ops it returns as write() does, applies them and commits,
    * all without another writer in between. `options` as for write()
    * (op_stride describes the visitor's op array; KALAM_WRITE_SYNC is
-   * honoured at commit). count may be 0 (the visitor then just writes).
+   * honoured at commit; unknown flag bits are INVALID_ARGUMENT with nothing
+   * applied, whether or not the visitor already ran). count may be 0 (the
+   * visitor then just writes).
    * If reading fails, the visitor is not called. The visitor's rules are
    * those of kalam_rmw_visitor (no re-entry).
    * Returns KALAM_OK (ops applied, or the visitor cancelled: nothing

@@ -163,7 +163,8 @@ TEST(Plugins, ListsRefusedPluginsWithTheReason) {
   // kalam_valid.so loads; kalam_badmajor.so is refused for its ABI major.
   EXPECT_THAT(r.out, HasSubstr("\nvalid  "));
   EXPECT_THAT(r.out, HasSubstr("refused  " KALAM_TEST_BROKEN_PLUGIN_DIR
-                               "/kalam_badmajor.so\n    reason: "));
+                               "/kalam_badmajor.so\n    from: --plugin-path\n"
+                               "    reason: "));
 
   CliResult json =
       run_kalam(dir, {"plugins", "--plugin-path", KALAM_TEST_BROKEN_PLUGIN_DIR,

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "kalam_cli.h"
@@ -152,6 +153,28 @@ TEST(Plugins, ListsEveryPluginOfThisBuild) {
     EXPECT_THAT(r.out, HasSubstr("/kalam_" + backend + ".so\n"));
   }
   EXPECT_THAT(r.out, HasSubstr("    capabilities: atomic_batch"));
+}
+
+// The first directory of the search path wins: a plugin file of the same
+// name later on the path is listed as shadowed, with where each came from.
+TEST(Plugins, SaysWhereEachCameFromAndWhichAreShadowed) {
+  TempDir dir;
+  const std::filesystem::path copy_dir = dir / "copies";
+  std::filesystem::create_directory(copy_dir);
+  std::filesystem::copy_file(KALAM_TEST_PLUGIN_DIR "/kalam_memory.so",
+                             copy_dir / "kalam_memory.so");
+  CliResult r = run_kalam(dir, {"plugins", "--plugin-path", copy_dir.string(),
+                                "--plugin-path", KALAM_TEST_PLUGIN_DIR});
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_THAT(r.out, HasSubstr(copy_dir.string() +
+                               "/kalam_memory.so\n    from: --plugin-path\n"));
+  EXPECT_THAT(r.out, HasSubstr(KALAM_TEST_PLUGIN_DIR
+                               "/kalam_memory.so\n    from: --plugin-path "
+                               "(shadowed: a file of this name earlier on the "
+                               "path is the one used)\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr(KALAM_TEST_PLUGIN_DIR
+                                   "/kalam_lmdb.so\n    from: --plugin-path "
+                                   "(shadowed")));
 }
 
 TEST(Plugins, ListsRefusedPluginsWithTheReason) {

@@ -38,7 +38,9 @@ void run_plugins(const CommonOptions& common, const PluginsOptions& options) {
   }
   const std::vector<PluginDir> search_path = plugin_search_path(configured);
   auto origin_of = [&](const PluginDir& entry) {
-    return std::string(entry.origin == PluginDirOrigin::kConfig &&
+    // Every directory after KALAM_PLUGIN_PATH's was given with
+    // --plugin-path when that was used (one may be the default directory).
+    return std::string(entry.origin != PluginDirOrigin::kEnvironment &&
                                !options.plugin_path.empty()
                            ? "--plugin-path"
                            : plugin_dir_origin_name(entry.origin));

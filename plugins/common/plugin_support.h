@@ -293,6 +293,34 @@ inline bool parse_byte_size(std::string_view text, uint64_t* out) noexcept {
   return false;
 }
 
+// What is wrong with the option arrays of `params` before any key is looked
+// at: arrays NULL while option_count is not 0, a NULL key or value, a key
+// given twice. Returns the message (prefixed with `who`, e.g. "sqlite
+// plugin"), or an empty string when the options may be read one by one.
+inline std::string option_list_problem(const kalam_open_params& params,
+                                       const char* who) {
+  if (params.option_count > 0 &&
+      (params.option_keys == nullptr || params.option_values == nullptr)) {
+    return std::string(who) + ": open: option_count is " +
+           std::to_string(params.option_count) +
+           " but option_keys or option_values is NULL";
+  }
+  for (size_t i = 0; i < params.option_count; ++i) {
+    if (params.option_keys[i] == nullptr ||
+        params.option_values[i] == nullptr) {
+      return std::string(who) + ": open: option " + std::to_string(i) +
+             " has a NULL key or value";
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (std::strcmp(params.option_keys[i], params.option_keys[j]) == 0) {
+        return std::string(who) + ": option '" + params.option_keys[i] +
+               "' is given twice; give it once";
+      }
+    }
+  }
+  return {};
+}
+
 // ---- kalam_plugin_entry ----------------------------------------------------
 
 // What a plugin reports in kalam_plugin_info.

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <limits>
-#include <set>
 #include <string_view>
 #include <system_error>
 
@@ -43,29 +42,14 @@ bool valid_endpoint(std::string_view endpoint) {
 
 int parse_options(const kalam_open_params& params, Options* out, Error& err) {
   Options options;
-  if (params.option_count > 0 &&
-      (params.option_keys == nullptr || params.option_values == nullptr)) {
-    return fail(err, KALAM_INVALID_ARGUMENT,
-                "etcd plugin: open: option_count is " +
-                    std::to_string(params.option_count) +
-                    " but option_keys or option_values is NULL");
+  if (std::string problem =
+          kalam_plugin::option_list_problem(params, "etcd plugin");
+      !problem.empty()) {
+    return fail(err, KALAM_INVALID_ARGUMENT, std::move(problem));
   }
-  std::set<std::string, std::less<>> seen;
   for (size_t i = 0; i < params.option_count; ++i) {
-    const char* key_c = params.option_keys[i];
-    const char* value_c = params.option_values[i];
-    if (key_c == nullptr || value_c == nullptr) {
-      return fail(err, KALAM_INVALID_ARGUMENT,
-                  "etcd plugin: open: option " + std::to_string(i) +
-                      " has a NULL key or value");
-    }
-    const std::string_view key(key_c);
-    const std::string_view value(value_c);
-    if (!seen.insert(std::string(key)).second) {
-      return fail(err, KALAM_INVALID_ARGUMENT,
-                  "etcd plugin: option '" + std::string(key) +
-                      "' is given twice; give it once");
-    }
+    const std::string_view key(params.option_keys[i]);
+    const std::string_view value(params.option_values[i]);
     if (key == "endpoints") {
       std::string_view rest = value;
       while (true) {

@@ -8,9 +8,6 @@
 // KALAM_PG_CONNINFO), runs the command, stops the server by PID and exits
 // with the command's exit code. ctest uses it to run kalam-conformance and
 // the CLI against the PostgreSQL plugin.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -18,6 +15,7 @@
 #include <vector>
 
 #include "postgres_server.h"
+#include "run_substituted.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -39,33 +37,9 @@ int main(int argc, char** argv) {
     kalam::test::PostgresServer server(settings);
     const std::string conninfo = server.conninfo();
     setenv("KALAM_PG_CONNINFO", conninfo.c_str(), 1);
-    std::vector<std::string> args;
-    for (int i = first; i < argc; ++i) {
-      std::string arg = argv[i];
-      for (size_t at = arg.find("@CONNINFO@"); at != std::string::npos;
-           at = arg.find("@CONNINFO@", at + conninfo.size())) {
-        arg.replace(at, 10, conninfo);
-      }
-      args.push_back(arg);
-    }
-    std::vector<char*> child_argv;
-    for (std::string& a : args) child_argv.push_back(a.data());
-    child_argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) {
-      std::cerr << "kalam-pg-fixture: fork failed\n";
-      return 2;
-    }
-    if (pid == 0) {
-      execvp(child_argv[0], child_argv.data());
-      std::cerr << "kalam-pg-fixture: cannot run " << child_argv[0] << "\n";
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
     // The server is stopped by PID when `server` goes out of scope.
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    return 128 + WTERMSIG(status);
+    return kalam::test::run_substituted(argc, argv, first, "@CONNINFO@",
+                                        conninfo, "kalam-pg-fixture");
   } catch (const std::exception& e) {
     std::cerr << "kalam-pg-fixture: " << e.what() << "\n";
     return 2;

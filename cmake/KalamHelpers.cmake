@@ -11,6 +11,20 @@ function(kalam_set_warnings target)
   endif()
 endfunction()
 
+# Compiles `target`'s sources in batches of 8 per compiler run (a CMake unity
+# build) when KALAM_UNITY_BUILD is on. Every source of the engine and the CLI
+# includes the same heavy headers (nlohmann/json, CLI11, yaml-cpp); in a batch
+# they are parsed, and their templates compiled, once instead of eight times.
+# Sources of such a target must not define two things of one name at file
+# scope (anonymous namespaces included): a batch is one translation unit.
+function(kalam_build_in_batches target)
+  if(KALAM_UNITY_BUILD)
+    set_target_properties(${target} PROPERTIES
+      UNITY_BUILD ON
+      UNITY_BUILD_BATCH_SIZE 8)
+  endif()
+endfunction()
+
 # kalam_add_plugin(NAME <name> [SERVER] SOURCES <files...>
 #                  [LIBRARIES <libs...>])
 #

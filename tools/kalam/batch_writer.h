@@ -13,6 +13,10 @@
 
 namespace kalam::cli {
 
+// What load and migrate put in one batch at most, in bytes of keys and
+// values (the destination's write limits may lower it).
+inline constexpr size_t kMaxBatchBytes = 4 << 20;
+
 class BatchWriter {
  public:
   // Commits a batch when it holds `max_entries` entries or `max_bytes`

@@ -38,8 +38,6 @@ struct LoadOptions {
   size_t batch_size = 1000;
 };
 
-constexpr size_t kMaxBatchBytes = 4 << 20;
-
 class InputFile {
  public:
   explicit InputFile(const std::string& name)

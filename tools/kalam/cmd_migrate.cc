@@ -43,8 +43,6 @@ struct MigrateOptions {
   size_t batch_size = 1000;
 };
 
-constexpr size_t kMaxBatchBytes = 4 << 20;
-
 struct CopiedFamily {
   std::string name;
   EntryDigest source;

@@ -9,6 +9,7 @@
 // esc() is the table layer's prefix-free escape (key_codec.h), so "t" esc(ns)
 // is exactly the prefix of the tables of `ns`.
 #include <kalam/tables/catalog.h>
+#include <kalam/tables/json_input.h>
 
 #include <algorithm>
 
@@ -63,10 +64,13 @@ Status reserved(std::string_view what) {
       "own read-only tables");
 }
 
-StatusOr<json> parse_json(std::string_view text, std::string_view what) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return Status::Corruption(std::string(what) + " is not valid JSON");
+// A stored catalog row as JSON: CORRUPTION naming the row (`what`) when it
+// is not valid JSON or nests deeper than a row may.
+StatusOr<json> parse_catalog_row(std::string_view text, std::string_view what) {
+  StatusOr<json> j = parse_json(text);
+  if (!j.ok()) {
+    return Status::Corruption(std::string(what) + " is not valid JSON (" +
+                              j.status().message() + ")");
   }
   return j;
 }
@@ -127,8 +131,8 @@ Status for_each_in_range(
 StatusOr<TableInfo> decode_table_row(std::string_view key,
                                      std::string_view value) {
   KALAM_ASSIGN_OR_RETURN(
-      json j,
-      parse_json(value, "system.tables row '" + keys::printable(key) + "'"));
+      json j, parse_catalog_row(
+                  value, "system.tables row '" + keys::printable(key) + "'"));
   return TableInfo::from_json(j);
 }
 
@@ -351,8 +355,9 @@ StatusOr<NamespaceInfo> Catalog::describe_namespace(std::string_view ns) {
                             "' does not exist");
   }
   KALAM_RETURN_IF_ERROR(value.status());
-  KALAM_ASSIGN_OR_RETURN(json j, parse_json(*value, "system.namespaces row '" +
-                                                        std::string(ns) + "'"));
+  KALAM_ASSIGN_OR_RETURN(
+      json j, parse_catalog_row(
+                  *value, "system.namespaces row '" + std::string(ns) + "'"));
   return NamespaceInfo::from_json(j);
 }
 
@@ -363,8 +368,8 @@ StatusOr<std::vector<NamespaceInfo>> Catalog::list_namespaces() {
       std::string(1, static_cast<char>(kNamespaceTag + 1)),
       [&out](std::string_view key, std::string_view value) -> Status {
         KALAM_ASSIGN_OR_RETURN(
-            json j, parse_json(value, "system.namespaces row '" +
-                                          keys::printable(key) + "'"));
+            json j, parse_catalog_row(value, "system.namespaces row '" +
+                                                 keys::printable(key) + "'"));
         KALAM_ASSIGN_OR_RETURN(NamespaceInfo info, NamespaceInfo::from_json(j));
         out.push_back(std::move(info));
         return Status::OK();
@@ -634,9 +639,9 @@ StatusOr<RowCursor> Catalog::scan_system_table(std::string_view table) {
     options.upper = std::string(1, static_cast<char>(kNamespaceTag + 1));
     decoder = [](std::string_view key, std::string_view value,
                  Row& row) -> StatusOr<bool> {
-      KALAM_ASSIGN_OR_RETURN(json j,
-                             parse_json(value, "system.namespaces row '" +
-                                                   keys::printable(key) + "'"));
+      KALAM_ASSIGN_OR_RETURN(
+          json j, parse_catalog_row(value, "system.namespaces row '" +
+                                               keys::printable(key) + "'"));
       KALAM_ASSIGN_OR_RETURN(NamespaceInfo info, NamespaceInfo::from_json(j));
       row.row_id = info.name;
       row.data = info.to_json();

@@ -8,7 +8,9 @@
 //  - a run whose error says "nothing was applied" left the database as it
 //    was before;
 //  - any other failed run left either state, or (load) a part of the new
-//    entries, every one with its right value;
+//    entries, every one with its right value; its code is OUTCOME_UNKNOWN
+//    exactly when its message says the write may or may not have been
+//    applied (a commit that failed on the disk);
 //  - `kalam check` passes on what is left, without the shim.
 #pragma once
 
@@ -187,11 +189,12 @@ inline std::vector<uint64_t> pick_indices(uint64_t count, uint64_t limit) {
 // The result of one sweep, for the test log.
 struct SweepTally {
   uint64_t runs = 0, ok = 0, nothing_applied = 0, other_errors = 0;
+  uint64_t outcome_unknown = 0;  // of other_errors: OUTCOME_UNKNOWN
   std::string summary() const {
     std::ostringstream out;
     out << runs << " faulted runs: " << ok << " succeeded, " << nothing_applied
         << " failed with nothing applied, " << other_errors
-        << " failed otherwise";
+        << " failed otherwise (" << outcome_unknown << " OUTCOME_UNKNOWN)";
     return out.str();
   }
 };
@@ -248,13 +251,31 @@ inline SweepTally sweep(const std::string& backend, const IoScenario& scenario,
                  " of " + std::to_string(calls));
     db.copy_from(templ.data());
     std::string faulted;
-    const test::CliResult r =
-        db.run_faulted(scenario.step, fault, nullptr, &faulted);
+    // --verbose: the error's detail names the engine's status code.
+    std::vector<std::string> step = scenario.step;
+    step.push_back("--verbose");
+    const test::CliResult r = db.run_faulted(step, fault, nullptr, &faulted);
     ++tally.runs;
     SCOPED_TRACE("injected: " + faulted);
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1)
         << "a crash or a usage error: " << r;
     if (r.exit_code != 0 && r.exit_code != 1) break;
+    // The code tells the truth as the message does: a write that failed
+    // while committing may have been applied, which is OUTCOME_UNKNOWN (the
+    // engine speaks ABI 1.2), and nothing else is.
+    if (r.exit_code == 1) {
+      const bool unknown =
+          r.err.find("engine status: OUTCOME_UNKNOWN") != std::string::npos;
+      if (unknown) ++tally.outcome_unknown;
+      EXPECT_EQ(unknown, r.err.find("may or may not have been applied") !=
+                             std::string::npos)
+          << "the message and the code disagree on whether the write may "
+             "have been applied: "
+          << r;
+      EXPECT_FALSE(unknown &&
+                   r.err.find("nothing was applied") != std::string::npos)
+          << r;
+    }
     const std::string state = probe_state(db, scenario.probe);
     if (r.exit_code == 0) {
       ++tally.ok;

@@ -724,8 +724,8 @@ int Database::flush(uint32_t flags, Error& err) {
 // older one, and a message that says so either way. Refusals that precede
 // any write (busy, out of memory) applied nothing either way.
 int Database::finish_failed_write(int rc, bool committing, Error& err) {
-  const bool disk_failed = rc == KALAM_IO_ERROR || rc == KALAM_NO_SPACE ||
-                           rc == KALAM_CORRUPTION;
+  const bool disk_failed =
+      rc == KALAM_IO_ERROR || rc == KALAM_NO_SPACE || rc == KALAM_CORRUPTION;
   if (committing && disk_failed) {
     err.message +=
         "; the write may or may not have been applied (SQLite failed while "

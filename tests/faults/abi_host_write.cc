@@ -4,9 +4,12 @@
 // host never gets the 1.2 codes, KALAM_OUTCOME_UNKNOWN among them).
 //
 //   abi_host_write <plugin.so> <data dir> <abi_max_minor> <key> <value bytes>
+//                  [arm-before-close]
 //
 // Opens the database (created if missing), writes one batch of two puts
-// (<key> and <key>.2, each <value bytes> bytes) and closes it. Prints
+// (<key> and <key>.2, each <value bytes> bytes, not synced) and closes it.
+// With arm-before-close, calls the shim's kalam_iofault_arm() just before
+// the close (KALAM_IOFAULT_ARM=manual: faults hit the close only). Prints
 //   write <CODE_NAME>
 //   message <the status message, or nothing>
 //   close <CODE_NAME>
@@ -32,14 +35,18 @@ kalam_status fresh_status() {
 int usage() {
   std::fprintf(stderr,
                "usage: abi_host_write <plugin.so> <data dir> <abi_max_minor> "
-               "<key> <value bytes>\n");
+               "<key> <value bytes> [arm-before-close]\n");
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) return usage();
+  if (argc != 6 &&
+      !(argc == 7 && std::strcmp(argv[6], "arm-before-close") == 0)) {
+    return usage();
+  }
+  const bool arm_before_close = argc == 7;
   const char* plugin = argv[1];
   const char* dir = argv[2];
   const unsigned long minor = std::strtoul(argv[3], nullptr, 10);
@@ -107,7 +114,15 @@ int main(int argc, char** argv) {
   const int rc = vt.write(db, &options, ops, 2, &status);
   std::printf("write %s\nmessage %s\n", kalam_code_name(rc),
               rc == KALAM_OK ? "" : status.message);
+  std::fflush(stdout);
+  if (arm_before_close) {
+    auto arm =
+        reinterpret_cast<void (*)()>(dlsym(RTLD_DEFAULT, "kalam_iofault_arm"));
+    if (arm != nullptr) arm();
+  }
   status = fresh_status();
-  std::printf("close %s\n", kalam_code_name(vt.close(db, &status)));
+  const int closed = vt.close(db, &status);
+  std::printf("close %s\nclose-message %s\n", kalam_code_name(closed),
+              closed == KALAM_OK ? "" : status.message);
   return 0;
 }

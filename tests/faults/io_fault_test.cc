@@ -113,56 +113,6 @@ TEST(IoFaults, LmdbShortWriteOnAFullDiskIsNoSpace) {
   EXPECT_GT(commit_failures, 0) << "no short write reached a commit";
 }
 
-// What abi_host_write printed: "write", "message" and "close" lines.
-struct HostWrite {
-  int exit_code = 0;
-  std::string write, message, close, raw;
-};
-
-// Runs abi_host_write on `dir` as a host of ABI minor `minor`, with `fault`
-// injected under `dir` (fault.at 0: none; then `calls` gets the count).
-HostWrite host_write(const test::TempDir& scratch, const std::string& backend,
-                     const fs::path& dir, uint32_t minor, const IoFault& fault,
-                     uint64_t* calls = nullptr) {
-  const fs::path report = scratch / "host-shim-report";
-  fs::remove(report);
-  test::CliResult r;
-  {
-    ScopedEnv env;
-    env.set("LD_PRELOAD", KALAM_IOFAULT_SHIM_PATH);
-    env.set("KALAM_IOFAULT_DIR", fs::weakly_canonical(dir).string());
-    env.set("KALAM_IOFAULT_KIND", fault.kind);
-    env.set("KALAM_IOFAULT_AT", std::to_string(fault.at));
-    env.set("KALAM_IOFAULT_STICKY", fault.sticky ? "1" : "0");
-    env.set("KALAM_IOFAULT_REPORT", report.string());
-    r = test::run_program(
-        scratch,
-        {KALAM_ABI_HOST_WRITE_PATH,
-         std::string(KALAM_TEST_PLUGIN_DIR) + "/kalam_" + backend + ".so",
-         dir.string(), std::to_string(minor), "new", "9000"},
-        "/dev/null", {});
-  }
-  HostWrite out;
-  out.exit_code = r.exit_code;
-  out.raw = r.out + r.err;
-  for (const auto& line : test::lines_of(r.out)) {
-    auto field = [&](const char* name, std::string& to) {
-      const std::string prefix = std::string(name) + " ";
-      if (line.rfind(prefix, 0) == 0) to = line.substr(prefix.size());
-    };
-    field("write", out.write);
-    field("message", out.message);
-    field("close", out.close);
-  }
-  if (calls != nullptr) {
-    *calls = 0;
-    for (const auto& line : test::lines_of(test::read_file(report))) {
-      if (line.rfind("calls ", 0) == 0) *calls = std::stoull(line.substr(6));
-    }
-  }
-  return out;
-}
-
 // Every call index of a small batch's write on `backend`, failed with one
 // EIO and with a disk that fills up (a short write, then ENOSPC), each run
 // once by an ABI 1.2 host and once by an ABI 1.1 host from the same state.
@@ -178,8 +128,8 @@ int sweep_commit_codes(const std::string& backend) {
   EXPECT_EQ(created.write, "OK") << created.raw;
   const fs::path dir = scratch / "db";
   int unknown = 0;
-  for (const IoFault& kind : {IoFault{"eio", 0, false},
-                              IoFault{"short", 0, true}}) {
+  for (const IoFault& kind :
+       {IoFault{"eio", 0, false}, IoFault{"short", 0, true}}) {
     uint64_t calls = 0;
     fs::remove_all(dir);
     fs::copy(templ, dir, fs::copy_options::recursive);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <kalam/test_paths.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -101,35 +102,7 @@ class FaultDb {
   // how many calls the shim counted, `faulted` the shim's fault lines.
   test::CliResult run_faulted(std::vector<std::string> args,
                               const IoFault& fault, uint64_t* calls = nullptr,
-                              std::string* faulted = nullptr) const {
-    const fs::path report = dir_ / "shim-report";
-    fs::remove(report);
-    test::CliResult r;
-    {
-      ScopedEnv env;
-      env.set("LD_PRELOAD", KALAM_IOFAULT_SHIM_PATH);
-      env.set("KALAM_IOFAULT_DIR", data_.string());
-      env.set("KALAM_IOFAULT_KIND", fault.kind);
-      env.set("KALAM_IOFAULT_AT", std::to_string(fault.at));
-      env.set("KALAM_IOFAULT_STICKY", fault.sticky ? "1" : "0");
-      env.set("KALAM_IOFAULT_REPORT", report.string());
-      r = run(std::move(args));
-    }
-    const std::string text = test::read_file(report);
-    if (calls != nullptr) {
-      *calls = 0;
-      for (const auto& line : test::lines_of(text)) {
-        if (line.rfind("calls ", 0) == 0) *calls = std::stoull(line.substr(6));
-      }
-    }
-    if (faulted != nullptr) {
-      faulted->clear();
-      for (const auto& line : test::lines_of(text)) {
-        if (line.rfind("fault ", 0) == 0) *faulted += line + "\n";
-      }
-    }
-    return r;
-  }
+                              std::string* faulted = nullptr) const;
 
   // Replaces the data directory with a copy of `from`'s (or removes it
   // when `from` has none).
@@ -144,6 +117,97 @@ class FaultDb {
   fs::path data_;
   std::string config_;
 };
+
+// Runs `run` (which starts one program and returns its result) with the
+// shim preloaded and `fault` injected under `dir`; `calls` gets how many
+// calls the shim counted, `faulted` its fault lines (each may be NULL).
+// With `manual_arm` the shim counts nothing until the program calls
+// kalam_iofault_arm(). The report file lives in `scratch`.
+template <class Run>
+test::CliResult under_shim(const test::TempDir& scratch, const fs::path& dir,
+                           const IoFault& fault, uint64_t* calls,
+                           std::string* faulted, bool manual_arm, Run&& run) {
+  const fs::path report = scratch / "shim-report";
+  fs::remove(report);
+  test::CliResult r;
+  {
+    ScopedEnv env;
+    env.set("LD_PRELOAD", KALAM_IOFAULT_SHIM_PATH);
+    env.set("KALAM_IOFAULT_DIR", dir.string());
+    env.set("KALAM_IOFAULT_KIND", fault.kind);
+    env.set("KALAM_IOFAULT_AT", std::to_string(fault.at));
+    env.set("KALAM_IOFAULT_STICKY", fault.sticky ? "1" : "0");
+    env.set("KALAM_IOFAULT_ARM", manual_arm ? "manual" : "start");
+    env.set("KALAM_IOFAULT_REPORT", report.string());
+    r = run();
+  }
+  const std::string text = test::read_file(report);
+  if (calls != nullptr) {
+    *calls = 0;
+    for (const auto& line : test::lines_of(text)) {
+      if (line.rfind("calls ", 0) == 0) *calls = std::stoull(line.substr(6));
+    }
+  }
+  if (faulted != nullptr) {
+    faulted->clear();
+    for (const auto& line : test::lines_of(text)) {
+      if (line.rfind("fault ", 0) == 0) *faulted += line + "\n";
+    }
+  }
+  return r;
+}
+
+inline test::CliResult FaultDb::run_faulted(std::vector<std::string> args,
+                                            const IoFault& fault,
+                                            uint64_t* calls,
+                                            std::string* faulted) const {
+  return under_shim(dir_, data_, fault, calls, faulted, false,
+                    [&] { return run(std::move(args)); });
+}
+
+// What abi_host_write printed: "write", "message", "close" and
+// "close-message" lines.
+struct HostWrite {
+  int exit_code = 0;
+  std::string write, message, close, close_message, raw;
+};
+
+// Runs abi_host_write on the store `dir` of `backend` as a host of ABI
+// minor `minor`, with `fault` injected under `dir` (fault.at 0: none; then
+// `calls` gets the count). With `arm_before_close` the shim counts only the
+// calls of the close.
+inline HostWrite host_write(const test::TempDir& scratch,
+                            const std::string& backend, const fs::path& dir,
+                            uint32_t minor, const IoFault& fault,
+                            uint64_t* calls = nullptr,
+                            bool arm_before_close = false) {
+  std::vector<std::string> argv = {
+      KALAM_ABI_HOST_WRITE_PATH,
+      std::string(KALAM_TEST_PLUGIN_DIR) + "/kalam_" + backend + ".so",
+      dir.string(),
+      std::to_string(minor),
+      "new",
+      "9000"};
+  if (arm_before_close) argv.push_back("arm-before-close");
+  const test::CliResult r = under_shim(
+      scratch, fs::weakly_canonical(dir), fault, calls, nullptr,
+      arm_before_close,
+      [&] { return test::run_program(scratch, argv, "/dev/null", {}); });
+  HostWrite out;
+  out.exit_code = r.exit_code;
+  out.raw = r.out + r.err;
+  for (const auto& line : test::lines_of(r.out)) {
+    auto field = [&](const char* name, std::string& to) {
+      const std::string prefix = std::string(name) + " ";
+      if (line.rfind(prefix, 0) == 0) to = line.substr(prefix.size());
+    };
+    field("write", out.write);
+    field("message", out.message);
+    field("close", out.close);
+    field("close-message", out.close_message);
+  }
+  return out;
+}
 
 // The lines of `text` as a set.
 inline std::set<std::string> line_set(const std::string& text) {

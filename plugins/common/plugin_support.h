@@ -17,6 +17,7 @@
 #include <kalam/backend_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdarg>
 #include <cstddef>
@@ -321,6 +322,50 @@ inline std::string option_list_problem(const kalam_open_params& params,
   return {};
 }
 
+// ---- The host's ABI minor -------------------------------------------------
+
+// The ABI minor agreed with the host by the last successful plugin_entry()
+// (which records it here): it decides which codes the host understands.
+// Plugins are built with hidden visibility, so each plugin library has its
+// own. Before any entry call: this header's minor.
+inline std::atomic<uint32_t> negotiated_host_minor{KALAM_ABI_VERSION_MINOR};
+
+inline void set_host_minor(uint32_t minor) noexcept {
+  negotiated_host_minor.store(minor, std::memory_order_relaxed);
+}
+
+inline uint32_t host_minor() noexcept {
+  return negotiated_host_minor.load(std::memory_order_relaxed);
+}
+
+// `code` as the host may see it (backend_api.h, "New codes and old hosts"):
+// unchanged for a host that speaks ABI 1.2 or later; for an older one the
+// 1.2 codes UNAVAILABLE, TIMED_OUT, OUTCOME_UNKNOWN, SNAPSHOT_TOO_OLD and
+// TOO_LARGE become KALAM_IO_ERROR (CONFLICT only comes from 1.2 calls, which
+// an older host never makes). The message must say, either way, whether
+// anything may have been applied.
+inline int code_for_host(int code) noexcept {
+  if (host_minor() >= 2) return code;
+  switch (code) {
+    case KALAM_UNAVAILABLE:
+    case KALAM_TIMED_OUT:
+    case KALAM_OUTCOME_UNKNOWN:
+    case KALAM_SNAPSHOT_TOO_OLD:
+    case KALAM_TOO_LARGE:
+      return KALAM_IO_ERROR;
+    default:
+      return code;
+  }
+}
+
+// The code of a write whose outcome the plugin cannot know (it failed while
+// committing): KALAM_OUTCOME_UNKNOWN for a host of ABI 1.2 or later,
+// `old_code` (the store's own failure, e.g. KALAM_NO_SPACE) for an older
+// one, whose message then says that the write may have been applied.
+inline int outcome_unknown_or(int old_code) noexcept {
+  return host_minor() >= 2 ? KALAM_OUTCOME_UNKNOWN : old_code;
+}
+
 // ---- kalam_plugin_entry ----------------------------------------------------
 
 // What a plugin reports in kalam_plugin_info.
@@ -341,7 +386,8 @@ struct PluginValues {
 // `set_log` (may be NULL) when the host struct covers it, and fills every
 // field of `info` that info->struct_size covers. abi_minor is
 // min(values.abi_minor, host->abi_max_minor) when the host covers
-// abi_max_minor, else values.abi_minor.
+// abi_max_minor, else values.abi_minor; on success it is also recorded for
+// host_minor() (the last host to call the entry decides).
 inline int plugin_entry(const kalam_host* host, kalam_plugin_info* info,
                         kalam_status* status, const PluginValues& values,
                         void (*set_log)(kalam_log_fn,
@@ -401,6 +447,7 @@ inline int plugin_entry(const kalam_host* host, kalam_plugin_info* info,
     info->max_value_size = values.max_value_size;
   }
   if (KALAM_PLUGIN_COVERS(info, vtable)) info->vtable = values.vtable;
+  set_host_minor(minor);
   return KALAM_OK;
 }
 

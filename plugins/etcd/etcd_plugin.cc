@@ -39,7 +39,7 @@ template <class Body>
 int guard(kalam_status* status, Body&& body) noexcept {
   return kalam_plugin::guarded(status, "etcd plugin", nullptr, [&] {
     Error err;
-    const int rc = host_code(body(err));
+    const int rc = kalam_plugin::code_for_host(body(err));
     if (rc != KALAM_OK && rc != KALAM_NOT_FOUND) {
       publish(status, rc, err.native_code,
               err.message.empty() ? "etcd plugin: failed" : err.message);
@@ -365,12 +365,8 @@ int entry(const kalam_host* host, kalam_plugin_info* info,
       .max_value_size = kMaxValueSize,
       .vtable = &kVtable,
   };
-  const int rc =
-      kalam_plugin::plugin_entry(host, info, status, values, &set_log_sink);
-  if (rc == KALAM_OK && KALAM_PLUGIN_COVERS(info, abi_minor)) {
-    set_host_minor(info->abi_minor);
-  }
-  return rc;
+  // plugin_entry() records the agreed minor for kalam_plugin::host_minor().
+  return kalam_plugin::plugin_entry(host, info, status, values, &set_log_sink);
 }
 
 }  // namespace

@@ -8,7 +8,6 @@ namespace {
 
 std::atomic<kalam_log_fn> g_log{nullptr};
 std::atomic<void*> g_log_ctx{nullptr};
-std::atomic<uint32_t> g_host_minor{KALAM_ABI_VERSION_MINOR};
 
 }  // namespace
 
@@ -17,24 +16,6 @@ int fail(Error& err, int code, std::string message, int64_t native_code) {
   err.native_code = native_code;
   err.message = std::move(message);
   return code;
-}
-
-void set_host_minor(uint32_t minor) noexcept {
-  g_host_minor.store(minor, std::memory_order_relaxed);
-}
-
-int host_code(int code) noexcept {
-  if (g_host_minor.load(std::memory_order_relaxed) >= 2) return code;
-  switch (code) {
-    case KALAM_UNAVAILABLE:
-    case KALAM_TIMED_OUT:
-    case KALAM_OUTCOME_UNKNOWN:
-    case KALAM_SNAPSHOT_TOO_OLD:
-    case KALAM_TOO_LARGE:
-      return KALAM_IO_ERROR;
-    default:
-      return code;
-  }
 }
 
 void publish(kalam_status* status, int code, int64_t native_code,

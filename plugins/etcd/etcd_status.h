@@ -1,6 +1,7 @@
-// Error detail inside the etcd plugin, the one place where the codes of ABI
-// 1.2 become the nearest ABI 1.1 code for an older host, the copy into the
-// caller's kalam_status, and logging to the host.
+// Error detail inside the etcd plugin, the copy into the caller's
+// kalam_status, and logging to the host. (The codes of ABI 1.2 become the
+// nearest ABI 1.1 code for an older host in one place shared by the plugins:
+// kalam_plugin::code_for_host(), plugins/common/plugin_support.h.)
 #pragma once
 
 #include <kalam/backend_api.h>
@@ -26,16 +27,8 @@ struct Error {
 // Records a failure and returns its code: `return fail(err, KALAM_..., "...")`.
 int fail(Error& err, int code, std::string message, int64_t native_code = 0);
 
-// `code` as the host may see it: the ABI 1.2 codes (13 to 18) for a host
-// that speaks 1.2, else KALAM_IO_ERROR (backend_api.h, "New codes and old
-// hosts"). The messages always say whether anything may have been applied.
-int host_code(int code) noexcept;
-
-// The ABI minor negotiated with the host (kalam_plugin_entry()).
-void set_host_minor(uint32_t minor) noexcept;
-
-// Writes code (through host_code()), native code and message into `status`
-// (may be NULL).
+// Writes code, native code and message into `status` (may be NULL). The
+// entry points pass the code through kalam_plugin::code_for_host() first.
 void publish(kalam_status* status, int code, int64_t native_code,
              std::string_view message) noexcept;
 

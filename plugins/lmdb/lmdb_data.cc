@@ -441,14 +441,22 @@ int commit_write(kalam_db* db, TxnGuard& txn,
   write_lock.unlock();
   if (rc == 0) invalidate_read_txns(db);
   if (rc != 0 && env_panicked(db->env)) {
-    // The meta page write failed: the commit may be on disk or not.
-    return fail_mdb(status, rc,
-                    "lmdb write: commit of %zu ops to '%s' failed while "
-                    "writing the meta page, and LMDB stopped the database "
-                    "(MDB_PANIC): the write may or may not have been "
-                    "applied; close and reopen the database, then read the "
-                    "keys back before retrying",
-                    op_count, db->path.c_str());
+    // The meta page write failed: the commit may be on disk or not. A host
+    // of ABI 1.2 or later gets KALAM_OUTCOME_UNKNOWN, an older one the
+    // disk's code (NO_SPACE, IO_ERROR); the message says so either way.
+    const int disk_code =
+        fail_mdb(status, rc,
+                 "lmdb write: commit of %zu ops to '%s' failed while "
+                 "writing the meta page, and LMDB stopped the database "
+                 "(MDB_PANIC): the write may or may not have been "
+                 "applied; close and reopen the database, then read the "
+                 "keys back before retrying",
+                 op_count, db->path.c_str());
+    const int code = kalam_plugin::outcome_unknown_or(disk_code);
+    if (status != nullptr && KALAM_PLUGIN_COVERS(status, code)) {
+      status->code = code;
+    }
+    return code;
   }
   if (rc != 0) {
     return fail_mdb(status, rc,

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -289,6 +290,71 @@ int check_file_covers_pages(MDB_env* env, const std::string& data_file,
   return KALAM_OK;
 }
 
+// LMDB keeps two meta pages and opens the one with the higher transaction
+// id, without checksums. A meta page with transaction id 0 is one that no
+// commit has written yet (mdb_env_init_meta: both trees empty, last page 1);
+// one that names a tree root or later pages had its transaction id damaged,
+// and LMDB would silently open the other meta page, one commit back. The
+// layout (lmdb's mdb.c, data version 1, 64-bit): a 16-byte page header,
+// then MDB_meta: magic (u32), version (u32), address, map size, two MDB_db
+// of 48 bytes (the free tree, whose first u32 is the page size, and the
+// main tree; md_root at +40), last page, transaction id.
+constexpr uint32_t kMdbMagic = 0xBEEFC0DE;
+constexpr size_t kMetaAt = 16;
+constexpr size_t kDbsAt = 24, kDbSize = 48, kRootAt = 40;
+constexpr size_t kLastPageAt = kDbsAt + 2 * kDbSize, kTxnidAt = kLastPageAt + 8;
+constexpr uint64_t kNoPage = ~uint64_t{0};
+
+// KALAM_CORRUPTION when a meta page of `data_file` has transaction id 0 but
+// names a tree (its id was zeroed); KALAM_OK otherwise, including when the
+// file is too short or not LMDB's: mdb_env_open() reports those.
+int check_meta_pages(const std::string& data_file, kalam_status* status) {
+  if (sizeof(void*) != 8) return KALAM_OK;  // the offsets above are 64-bit
+  FdGuard fd;
+  fd.fd() = ::open(data_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd.fd() < 0) return KALAM_OK;
+  auto read_u64 = [&](uint64_t at, uint64_t* out) {
+    return ::pread(fd.fd(), out, sizeof *out, static_cast<off_t>(at)) ==
+           static_cast<ssize_t>(sizeof *out);
+  };
+  uint32_t head[2] = {0, 0};  // magic, version
+  uint32_t page_size = 0;
+  if (::pread(fd.fd(), head, sizeof head, kMetaAt) != sizeof head ||
+      head[0] != kMdbMagic || head[1] != 1 ||
+      ::pread(fd.fd(), &page_size, sizeof page_size, kMetaAt + kDbsAt) !=
+          sizeof page_size ||
+      page_size < 512 || page_size > (1u << 20)) {
+    return KALAM_OK;
+  }
+  for (uint64_t page = 0; page < 2; ++page) {
+    const uint64_t meta = page * page_size + kMetaAt;
+    uint64_t magic_version = 0, free_root = 0, main_root = 0, last = 0,
+             txnid = 0;
+    if (!read_u64(meta, &magic_version) ||
+        !read_u64(meta + kDbsAt + kRootAt, &free_root) ||
+        !read_u64(meta + kDbsAt + kDbSize + kRootAt, &main_root) ||
+        !read_u64(meta + kLastPageAt, &last) ||
+        !read_u64(meta + kTxnidAt, &txnid)) {
+      return KALAM_OK;
+    }
+    if (static_cast<uint32_t>(magic_version) != kMdbMagic) continue;
+    if (txnid == 0 &&
+        (free_root != kNoPage || main_root != kNoPage || last != 1)) {
+      return fail(
+          status, KALAM_CORRUPTION, 0,
+          "lmdb open: meta page %llu of '%s' has transaction id 0 "
+          "but names tree pages (main root %lld, last page %llu): "
+          "its transaction id is damaged, and LMDB would silently "
+          "open the other meta page, one commit back; restore the "
+          "database from a checkpoint",
+          static_cast<unsigned long long>(page), data_file.c_str(),
+          main_root == kNoPage ? -1LL : static_cast<long long>(main_root),
+          static_cast<unsigned long long>(last));
+    }
+  }
+  return KALAM_OK;
+}
+
 int open_impl(const kalam_open_params* params, kalam_db** out_db,
               kalam_status* status) {
   if (params == nullptr || out_db == nullptr) {
@@ -373,6 +439,9 @@ int open_impl(const kalam_open_params* params, kalam_db** out_db,
     return fail(status, KALAM_NOT_FOUND, 0,
                 "lmdb open: no database in '%s' (data.mdb is empty)",
                 db->path.c_str());
+  } else if (sb.st_size > 0) {
+    const int damaged = check_meta_pages(data_file, status);
+    if (damaged != KALAM_OK) return damaged;
   }
 
   PathClaim claim;

@@ -379,12 +379,8 @@ int entry(const kalam_host* host, kalam_plugin_info* info,
       .max_value_size = kMaxValueSize,
       .vtable = &kVtable,
   };
-  const int rc =
-      kalam_plugin::plugin_entry(host, info, status, values, &set_log_sink);
-  if (rc == KALAM_OK && KALAM_PLUGIN_COVERS(info, abi_minor)) {
-    set_host_minor(info->abi_minor);
-  }
-  return rc;
+  // plugin_entry() records the agreed minor for kalam_plugin::host_minor().
+  return kalam_plugin::plugin_entry(host, info, status, values, &set_log_sink);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@ namespace {
 
 std::atomic<kalam_log_fn> g_log{nullptr};
 std::atomic<void*> g_log_ctx{nullptr};
-std::atomic<uint32_t> g_host_minor{KALAM_ABI_VERSION_MINOR};
 
 bool starts_with(const char* sqlstate, const char* prefix) {
   return std::strncmp(sqlstate, prefix, std::strlen(prefix)) == 0;
@@ -24,17 +23,13 @@ int fail(Error& err, int code, std::string message, int64_t native_code) {
   return code;
 }
 
-void set_host_minor(uint32_t minor) noexcept {
-  g_host_minor.store(minor, std::memory_order_relaxed);
-}
-
 int code_for(Failure failure) {
   // A host that speaks ABI 1.2 gets the remote-store codes; an older one
   // the ABI's documented fallback, KALAM_IO_ERROR (backend_api.h, "New
   // codes and old hosts"); the message always says which it was and
   // whether anything may have been applied.
 #if KALAM_ABI_VERSION_MINOR >= 2
-  const bool v12 = g_host_minor.load(std::memory_order_relaxed) >= 2;
+  const bool v12 = kalam_plugin::host_minor() >= 2;
 #else
   const bool v12 = false;
 #endif

@@ -51,9 +51,6 @@ int code_for(Failure failure);
 // sent none, e.g. the connection is gone).
 Failure classify_sqlstate(const char* sqlstate, bool connection_ok);
 
-// The ABI minor negotiated with the host (kalam_plugin_entry()).
-void set_host_minor(uint32_t minor) noexcept;
-
 // Writes code, native code and message into `status` (may be NULL).
 void publish(kalam_status* status, int code, int64_t native_code,
              std::string_view message) noexcept;

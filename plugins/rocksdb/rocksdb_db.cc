@@ -3,6 +3,8 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -54,7 +56,10 @@ rocksdb::Status shut_down(kalam_db* db) {
 // Syncs the WAL of a writable `db`. A database a background error stopped
 // is resumed first, or its error returned: syncing the WAL writer that
 // failed aborts a librocksdb built with assertions (rocksdb_errors.h).
+// Excludes writes from the check to the sync, so that no WAL append can
+// fail between them.
 rocksdb::Status sync_wal(kalam_db* db) {
+  std::unique_lock<std::shared_mutex> no_writes(db->write_mutex);
   rocksdb::Status s = resume_if_stopped(db->db, db->errors.get());
   if (!s.ok()) return s;
   return db->db->FlushWAL(/*sync=*/true);
@@ -487,8 +492,12 @@ int checkpoint_impl(kalam_db* db, const char* path, kalam_status* status) {
                 "a directory that does not exist yet",
                 path);
   }
+  // A checkpoint syncs the WAL: never on a stopped database, and no write
+  // (which could fail and stop it) between the check and the checkpoint.
+  std::unique_lock<std::shared_mutex> no_writes(db->write_mutex,
+                                                std::defer_lock);
   if (!db->read_only) {
-    // A checkpoint syncs the WAL: never on a stopped database.
+    no_writes.lock();
     rocksdb::Status stopped = resume_if_stopped(db->db, db->errors.get());
     if (!stopped.ok()) return fail_rocksdb(status, stopped, "checkpoint");
   }

@@ -52,7 +52,11 @@ struct kalam_db {
 
   // Plain writes hold it shared; write_conditional() and
   // read_modify_write() (ABI 1.2) hold it exclusively, so no write falls
-  // between their reads and their write.
+  // between their reads and their write. The WAL syncs of flush() and
+  // close() and checkpoint() hold it exclusively too, from their check of
+  // the background error to the sync: a write that fails concurrently
+  // (and stops the database) has then either finished, so the check sees
+  // its error, or not begun (rocksdb_errors.h).
   std::shared_mutex write_mutex;
 
   // Counted so that close() can refuse with KALAM_BUSY.

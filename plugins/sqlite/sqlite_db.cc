@@ -712,23 +712,29 @@ int Database::flush(uint32_t flags, Error& err) {
 // ---------------------------------------------------------------------------
 // Writes (the write connection; REQUIRES write_mutex_)
 
-// What a write that failed with `code` left behind, as the end of its
-// message. Before the commit (an op inside BEGIN ... COMMIT) the rollback
-// undoes everything. A commit that failed on the disk (a failed WAL write,
-// fsync or padding write) may have left a whole commit frame in the WAL:
-// this connection does not see it, but SQLite's recovery finds it when the
-// WAL is next opened without a checkpoint in between (a crash, or a close
-// whose checkpoint failed on the same full disk), so the outcome is not
-// known. Refusals that precede any write (busy, out of memory) applied
-// nothing either way.
-const char* Database::outcome_of_failed_write(int code, bool committing) {
-  const bool disk_failed = code == KALAM_IO_ERROR || code == KALAM_NO_SPACE ||
-                           code == KALAM_CORRUPTION;
+// Ends the error of a write that failed with `rc` and returns the code the
+// host gets. Before the commit (an op inside BEGIN ... COMMIT) the rollback
+// undoes everything: "nothing was applied", code unchanged. A commit that
+// failed on the disk (a failed WAL write, fsync or padding write) may have
+// left a whole commit frame in the WAL: this connection does not see it,
+// but SQLite's recovery finds it when the WAL is next opened without a
+// checkpoint in between (a crash, or a close whose checkpoint failed on the
+// same full disk), so the outcome is not known: KALAM_OUTCOME_UNKNOWN for a
+// host of ABI 1.2 or later, the disk's code (NO_SPACE, IO_ERROR) for an
+// older one, and a message that says so either way. Refusals that precede
+// any write (busy, out of memory) applied nothing either way.
+int Database::finish_failed_write(int rc, bool committing, Error& err) {
+  const bool disk_failed =
+      rc == KALAM_IO_ERROR || rc == KALAM_NO_SPACE || rc == KALAM_CORRUPTION;
   if (committing && disk_failed) {
-    return "; the write may or may not have been applied (SQLite failed "
-           "while committing it): read the keys back before retrying";
+    err.message +=
+        "; the write may or may not have been applied (SQLite failed while "
+        "committing it): read the keys back before retrying";
+    err.code = kalam_plugin::outcome_unknown_or(rc);
+    return err.code;
   }
-  return "; nothing was applied";
+  err.message += "; nothing was applied";
+  return rc;
 }
 
 int Database::set_synchronous(bool full, Error& err) {
@@ -881,8 +887,7 @@ int Database::write(const kalam_write_options* options,
   }
   if (rc != KALAM_OK) {
     rollback();
-    err.message += outcome_of_failed_write(rc, committing);
-    return rc;
+    return finish_failed_write(rc, committing, err);
   }
   if (!sync) unsynced_writes_ = true;
   return KALAM_OK;
@@ -1084,8 +1089,7 @@ int Database::write_conditional(const kalam_write_options* options,
   }
   if (rc != KALAM_OK) {
     rollback();
-    err.message += outcome_of_failed_write(rc, committing);
-    return rc;
+    return finish_failed_write(rc, committing, err);
   }
   if (!sync && op_count > 0) unsynced_writes_ = true;
   return KALAM_OK;
@@ -1175,8 +1179,7 @@ int Database::read_modify_write(const kalam_write_options* options,
   }
   if (rc != KALAM_OK) {
     rollback();
-    err.message += outcome_of_failed_write(rc, committing);
-    return rc;
+    return finish_failed_write(rc, committing, err);
   }
   if (!sync) unsynced_writes_ = true;
   return KALAM_OK;

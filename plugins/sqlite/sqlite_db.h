@@ -197,10 +197,12 @@ class Database {
   // The write connection; each REQUIRES write_mutex_ held.
   int set_synchronous(bool full, Error& err);
   int run_cached(unsigned kind, const char* sql, const char* what, Error& err);
-  // The end of the message of a write that failed with `code`, before
-  // (`committing` false) or at its commit: "nothing was applied" only when
-  // that is certain.
-  static const char* outcome_of_failed_write(int code, bool committing);
+  // Ends the message of a write that failed with `rc`, before (`committing`
+  // false) or at its commit, and returns the code to report: "nothing was
+  // applied" only when that is certain; a commit that failed on the disk is
+  // KALAM_OUTCOME_UNKNOWN for a host of ABI 1.2 or later (`rc` for an older
+  // one).
+  static int finish_failed_write(int rc, bool committing, Error& err);
   void rollback() noexcept;
   int apply(const kalam_write_op& op, size_t index, Error& err);
   // Validates ops before anything is applied (no lock needed).

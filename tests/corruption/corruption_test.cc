@@ -370,6 +370,26 @@ void flip_middle_page_body(const fs::path& f) {
 void flip_middle(const fs::path& f) { flip(f, fs::file_size(f) / 2, 64); }
 void zero_header(const fs::path& f) { zero(f, 0, 4096); }
 void zero_first_pages(const fs::path& f) { zero(f, 0, 2 * 4096); }
+// LMDB: zeroes the transaction id of the newer of the two meta pages (the
+// 16-byte page header, then MDB_meta: the page size at +24, the
+// transaction id at +128, on 64-bit), which made LMDB open the older one,
+// one commit back, without an error.
+void zero_newer_meta_txnid(const fs::path& f) {
+  std::ifstream in(f, std::ios::binary);
+  auto u64_at = [&](uint64_t at) {
+    uint64_t v = 0;
+    in.seekg(static_cast<std::streamoff>(at));
+    in.read(reinterpret_cast<char*>(&v), sizeof v);
+    return v;
+  };
+  const uint64_t page_size = u64_at(16 + 24) & 0xffffffffu;
+  const uint64_t txnid0 = u64_at(16 + 128);
+  const uint64_t txnid1 = u64_at(page_size + 16 + 128);
+  if (!in)
+    throw std::runtime_error("cannot read the meta pages of " + f.string());
+  in.close();
+  zero(f, (txnid1 > txnid0 ? page_size : 0) + 16 + 128, 8);
+}
 void zero_tail(const fs::path& f) {
   const uintmax_t size = fs::file_size(f);
   zero(f, size > 64 ? size - 64 : 0, 64);
@@ -483,6 +503,10 @@ std::vector<Case> all_cases() {
                    on(mdb, truncate_empty), error, kCorrupt});
   cases.push_back({"lmdb", "both_meta_pages_zeroed", Ending::kClose,
                    on(mdb, zero_first_pages), error, kCorrupt});
+  // Found by hand in issue 17: LMDB then opened the other meta page, one
+  // commit back, silently; the plugin checks the meta pages at open.
+  cases.push_back({"lmdb", "newer_meta_txnid_zeroed", Ending::kClose,
+                   on(mdb, zero_newer_meta_txnid), error, kCorrupt});
   cases.push_back({"lmdb", "page_header_flipped_mid_file", Ending::kClose,
                    on(mdb, flip_middle_page_start), error, kCorrupt});
   // LMDB follows node sizes and page numbers inside a page without checks:

@@ -22,6 +22,10 @@
  *                         fails too (a disk that stays full or dead).
  *   After an ENOSPC or short-write fault, statvfs() and fstatvfs() of
  *   files under the directory report no free blocks, as on a full disk.
+ *   KALAM_IOFAULT_ARM     manual: count nothing until the program calls
+ *                         kalam_iofault_arm() (found with dlsym), so that
+ *                         call indices count from a chosen point (e.g. the
+ *                         start of a close); unset: count from the start.
  *   KALAM_IOFAULT_REPORT  a file the shim appends to: one line per injected
  *                         fault ("fault <index> <call> <path>") and, at exit,
  *                         "calls <count>".
@@ -55,7 +59,8 @@ static uint64_t g_at;
 static int g_sticky;
 static char g_report[PATH_MAX];
 static uint64_t g_calls;
-static int g_fired; /* a fault was injected */
+static int g_fired;     /* a fault was injected */
+static int g_armed = 1; /* counting (KALAM_IOFAULT_ARM=manual: not yet) */
 
 /* Appends `text` to the report file with raw system calls (never through
  * the wrappers below). */
@@ -84,6 +89,8 @@ __attribute__((constructor)) static void shim_init(void) {
   if (at != NULL) g_at = strtoull(at, NULL, 10);
   const char* sticky = getenv("KALAM_IOFAULT_STICKY");
   g_sticky = sticky != NULL && strcmp(sticky, "1") == 0;
+  const char* arm = getenv("KALAM_IOFAULT_ARM");
+  if (arm != NULL && strcmp(arm, "manual") == 0) g_armed = 0;
   const char* rep = getenv("KALAM_IOFAULT_REPORT");
   if (rep != NULL && strlen(rep) < sizeof g_report) strcpy(g_report, rep);
 }
@@ -94,6 +101,12 @@ __attribute__((destructor)) static void shim_fini(void) {
   snprintf(line, sizeof line, "calls %llu\n",
            (unsigned long long)__atomic_load_n(&g_calls, __ATOMIC_SEQ_CST));
   report(line);
+}
+
+/* Starts counting (KALAM_IOFAULT_ARM=manual). Exported for the program the
+ * shim is preloaded into. */
+__attribute__((visibility("default"))) void kalam_iofault_arm(void) {
+  __atomic_store_n(&g_armed, 1, __ATOMIC_SEQ_CST);
 }
 
 static int under_dir(const char* path) {
@@ -127,6 +140,7 @@ static int counted(enum op_class cls) {
  * returns whether it must fail. */
 static int should_fail(enum op_class cls, const char* call, const char* path) {
   if (g_dir_len == 0 || !counted(cls)) return 0;
+  if (!__atomic_load_n(&g_armed, __ATOMIC_SEQ_CST)) return 0;
   uint64_t n = __atomic_add_fetch(&g_calls, 1, __ATOMIC_SEQ_CST);
   if (g_at == 0 || n < g_at || (n > g_at && !g_sticky)) return 0;
   char line[PATH_MAX + 96];

@@ -66,6 +66,19 @@ TEST_F(BadInputTest, CountOptionsTakeWholeNumbersInRange) {
                   std::string("not '") + bad + "'"});
     expect_error({"load", (dir_ / "none.kdump").string(), "--batch-size", bad},
                  2, {"--batch-size", "must be a whole number from 1 to"});
+    expect_error({"migrate", "--to", config_, "--batch-size", bad}, 2,
+                 {"--batch-size", "must be a whole number from 1 to " + top,
+                  std::string("not '") + bad + "'"});
+    expect_error({"table", "create", "app.t", "--kind", "user", "--column",
+                  "id:int64", "--primary-key", "id", "--flush-rows", bad},
+                 2,
+                 {"--flush-rows", "must be a whole number from 1 to " + top,
+                  std::string("not '") + bad + "'"});
+    expect_error({"table", "create", "app.s", "--kind", "stream", "--column",
+                  "page:string", "--max-rows", bad},
+                 2,
+                 {"--max-rows", "must be a whole number from 1 to " + top,
+                  std::string("not '") + bad + "'"});
   }
   for (const char* bad : {"-1", "abc", "99999999999999999999"}) {
     SCOPED_TRACE(bad);

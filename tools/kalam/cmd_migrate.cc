@@ -325,7 +325,7 @@ void register_migrate(CLI::App& root, CommonOptions* common,
   app->add_option("--batch-size", options->batch_size,
                   "Entries per atomic write (default 1000; batches are also "
                   "cut at 4 MiB)")
-      ->check(CLI::PositiveNumber)
+      ->check(count_in_range(1))
       ->option_text("N");
   set_example(app,
               "kalam migrate --config examples/rocksdb.yaml --to "

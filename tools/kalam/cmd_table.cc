@@ -332,7 +332,7 @@ void register_table(CLI::App& root, CommonOptions* common,
       create
           ->add_option("--flush-rows", options->flush_rows,
                        "Flush policy: flush after N rows")
-          ->check(CLI::PositiveNumber)
+          ->check(count_in_range(1))
           ->option_text("N");
   create
       ->add_option("--flush-interval", options->flush_interval,
@@ -346,7 +346,7 @@ void register_table(CLI::App& root, CommonOptions* common,
       create
           ->add_option("--max-rows", options->max_rows,
                        "Retention (stream tables): keep the newest N events")
-          ->check(CLI::PositiveNumber)
+          ->check(count_in_range(1))
           ->option_text("N");
   set_example(
       create,

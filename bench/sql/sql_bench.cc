@@ -5,8 +5,14 @@
 //  - a user-scoped SELECT * (every row and column of one user) against a
 //    RowCursor scan of the same rows (every row parsed, every column read).
 // Rows: --rows per user, two users (the scans read one). Each measurement
-// is repeated --repetitions times; the best run counts (least disturbed by
-// other load on the machine).
+// is repeated --repetitions times, the four interleaved in each repetition;
+// the median run counts. Each measured loop is a function of its own
+// (bench_get_lookups, bench_sql_lookups, bench_cursor_scan,
+// bench_sql_scan), so on a machine too noisy for wall clock the two sides
+// are compared by instruction counts in one run:
+//   valgrind --tool=callgrind kalam-sql-bench --rows 2000 --lookups 2000
+//       --repetitions 1 --backends lmdb   (one command line)
+//   callgrind_annotate --inclusive=yes callgrind.out.* | grep bench_
 //
 //   kalam-sql-bench [--rows N] [--lookups N] [--repetitions N]
 //                   [--backends memory,rocksdb,...]
@@ -48,7 +54,7 @@ double seconds_since(Clock::time_point start) {
 struct Args {
   int rows = 20000;
   int lookups = 20000;
-  int repetitions = 3;
+  int repetitions = 5;
   std::vector<std::string> backends;
 };
 
@@ -90,6 +96,74 @@ size_t touch(const nlohmann::json& row) {
                                    : static_cast<size_t>(v.is_number()));
   }
   return n;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The four measured loops. noinline: each is one entry in a profile.
+[[gnu::noinline]] size_t bench_get_lookups(Tables& t,
+                                           const std::vector<int64_t>& keys) {
+  size_t sink = 0;
+  for (int64_t k : keys) {
+    auto row = t.user().get("app", "notes", "alice", std::to_string(k));
+    check(row.status(), "get");
+    sink += touch(row->data);
+  }
+  return sink;
+}
+
+[[gnu::noinline]] size_t bench_sql_lookups(kalam::sql::Statement& select,
+                                           const std::vector<int64_t>& keys) {
+  size_t sink = 0;
+  for (int64_t k : keys) {
+    check(select.bind(1, k), "bind");
+    auto more = select.step();
+    check(more.status(), "step");
+    if (!*more) check(Status::Internal("row not found"), "select");
+    sink += select.column_text(1).size() +
+            static_cast<size_t>(select.column_int(0)) +
+            static_cast<size_t>(select.column_double(2)) +
+            static_cast<size_t>(select.column_int(3));
+    check(select.reset(), "reset");
+  }
+  return sink;
+}
+
+[[gnu::noinline]] size_t bench_cursor_scan(Tables& t, size_t* rows) {
+  size_t sink = 0;
+  auto cursor = t.user().iter("app", "notes", "alice");
+  check(cursor.status(), "iter");
+  size_t n = 0;
+  while (cursor->next()) {
+    sink += touch(cursor->row().data);
+    ++n;
+  }
+  check(cursor->status(), "cursor");
+  *rows = n;
+  return sink;
+}
+
+[[gnu::noinline]] size_t bench_sql_scan(Session& session, size_t* rows) {
+  size_t sink = 0;
+  auto all = session.prepare("SELECT * FROM app.notes");
+  check(all.status(), "prepare scan");
+  size_t m = 0;
+  check(all->for_each([&](const kalam::sql::Statement& st) {
+    for (int i = 0; i < st.column_count(); ++i) {
+      sink += st.column_type(i) == kalam::sql::ValueType::kText
+                  ? st.column_text(i).size()
+                  : static_cast<size_t>(st.column_int(i) != 0);
+    }
+    ++m;
+    return true;
+  }),
+        "scan");
+  *rows = m;
+  return sink;
 }
 
 void run(const std::string& backend, const Args& args) {
@@ -143,66 +217,33 @@ void run(const std::string& backend, const Args& args) {
     for (int i = 0; i < args.lookups; ++i) {
       keys.push_back(static_cast<int64_t>(rng() % args.rows));
     }
-    double best_get = 1e99, best_sql = 1e99, best_cursor = 1e99,
-           best_scan = 1e99;
+    std::vector<double> get_s, sql_s, cursor_s, scan_s;
     size_t sink = 0;
     for (int rep = 0; rep < args.repetitions; ++rep) {
       auto start = Clock::now();
-      for (int64_t k : keys) {
-        auto row = t.user().get("app", "notes", "alice", std::to_string(k));
-        check(row.status(), "get");
-        sink += touch(row->data);
-      }
-      best_get = std::min(best_get, seconds_since(start));
+      sink += bench_get_lookups(t, keys);
+      get_s.push_back(seconds_since(start));
 
       start = Clock::now();
-      for (int64_t k : keys) {
-        check(select->bind(1, k), "bind");
-        auto more = select->step();
-        check(more.status(), "step");
-        if (!*more) check(Status::Internal("row not found"), "select");
-        sink += select->column_text(1).size() +
-                static_cast<size_t>(select->column_int(0)) +
-                static_cast<size_t>(select->column_double(2)) +
-                static_cast<size_t>(select->column_int(3));
-        check(select->reset(), "reset");
-      }
-      best_sql = std::min(best_sql, seconds_since(start));
+      sink += bench_sql_lookups(*select, keys);
+      sql_s.push_back(seconds_since(start));
+
+      size_t n = 0, m = 0;
+      start = Clock::now();
+      sink += bench_cursor_scan(t, &n);
+      cursor_s.push_back(seconds_since(start));
 
       start = Clock::now();
-      auto cursor = t.user().iter("app", "notes", "alice");
-      check(cursor.status(), "iter");
-      size_t n = 0;
-      while (cursor->next()) {
-        sink += touch(cursor->row().data);
-        ++n;
-      }
-      check(cursor->status(), "cursor");
-      best_cursor = std::min(best_cursor, seconds_since(start));
-
-      start = Clock::now();
-      auto all = (*session)->prepare("SELECT * FROM app.notes");
-      check(all.status(), "prepare scan");
-      size_t m = 0;
-      check(all->for_each([&](const kalam::sql::Statement& st) {
-        for (int i = 0; i < st.column_count(); ++i) {
-          sink += st.column_type(i) == kalam::sql::ValueType::kText
-                      ? st.column_text(i).size()
-                      : static_cast<size_t>(st.column_int(i) != 0);
-        }
-        ++m;
-        return true;
-      }),
-            "scan");
-      best_scan = std::min(best_scan, seconds_since(start));
+      sink += bench_sql_scan(**session, &m);
+      scan_s.push_back(seconds_since(start));
       if (n != m || n != static_cast<size_t>(args.rows)) {
         check(Status::Internal("scans disagree"), "scan");
       }
     }
-    const double get_ns = best_get * 1e9 / args.lookups;
-    const double sql_ns = best_sql * 1e9 / args.lookups;
-    const double cursor_rps = args.rows / best_cursor;
-    const double scan_rps = args.rows / best_scan;
+    const double get_ns = median(get_s) * 1e9 / args.lookups;
+    const double sql_ns = median(sql_s) * 1e9 / args.lookups;
+    const double cursor_rps = args.rows / median(cursor_s);
+    const double scan_rps = args.rows / median(scan_s);
     std::printf("| %-8s | %9.0f | %9.0f | %5.2fx | %11.0f | %11.0f | %5.2f |\n",
                 backend.c_str(), get_ns, sql_ns, sql_ns / get_ns, cursor_rps,
                 scan_rps, scan_rps / cursor_rps);
@@ -216,7 +257,7 @@ void run(const std::string& backend, const Args& args) {
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  std::printf("rows per user: %d, lookups: %d, best of %d\n\n", args.rows,
+  std::printf("rows per user: %d, lookups: %d, median of %d\n\n", args.rows,
               args.lookups, args.repetitions);
   std::printf(
       "| backend  | get ns/op | SQL ns/op | ratio  | cursor rows/s | SQL "

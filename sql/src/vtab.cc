@@ -243,7 +243,7 @@ Bound key_bound(KeyKind kind, sqlite3_value* v, int side, bool exclusive) {
         if (ec == std::errc() && end == text.data() + text.size() &&
             !text.empty()) {
           b.what = Bound::kValue;
-          b.id = std::string(text);
+          b.id = std::to_string(i);  // the canonical id ("007" is 7)
         }
       }
       return b;
@@ -266,6 +266,87 @@ Bound key_bound(KeyKind kind, sqlite3_value* v, int side, bool exclusive) {
     }
   }
   return b;
+}
+
+// Compares two canonical row ids of a table keyed `kind` as their stored
+// keys compare (int64 ids numerically, the others bytewise).
+int compare_ids(KeyKind kind, std::string_view a, std::string_view b) {
+  if (kind == KeyKind::kInt64) {
+    int64_t x = 0, y = 0;
+    std::from_chars(a.data(), a.data() + a.size(), x);
+    std::from_chars(b.data(), b.data() + b.size(), y);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  const int c = a.compare(b);
+  return c < 0 ? -1 : c > 0 ? 1 : 0;
+}
+
+// A row of the transaction's pending writes: (user, row id).
+using PendingKey = std::pair<std::string, std::string>;
+
+// Orders pending rows as a scan hands rows out: by user (bytewise, as the
+// order-preserving key codec stores them), then by key.
+struct PendingLess {
+  KeyKind kind = KeyKind::kGenerated;
+  bool operator()(const PendingKey& a, const PendingKey& b) const {
+    if (a.first != b.first) return a.first < b.first;
+    return compare_ids(kind, a.second, b.second) < 0;
+  }
+};
+
+// The end of the JSON value that starts at text[at] (a string, a number,
+// a literal, an object or an array), or npos when it is not well-formed.
+// Only what is needed to find where a value ends is checked.
+size_t json_value_end(std::string_view text, size_t at) {
+  const size_t n = text.size();
+  if (at >= n) return std::string_view::npos;
+  auto string_end = [&](size_t i) -> size_t {  // i: just after the '"'
+    while (i < n) {
+      if (text[i] == '\\') {
+        i += 2;
+      } else if (text[i] == '"') {
+        return i + 1;
+      } else {
+        ++i;
+      }
+    }
+    return std::string_view::npos;
+  };
+  const char c = text[at];
+  if (c == '"') return string_end(at + 1);
+  if (c == '{' || c == '[') {
+    int depth = 0;
+    size_t i = at;
+    while (i < n) {
+      const char d = text[i];
+      if (d == '"') {
+        i = string_end(i + 1);
+        if (i == std::string_view::npos) return i;
+        continue;
+      }
+      if (d == '{' || d == '[') ++depth;
+      if (d == '}' || d == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return std::string_view::npos;
+  }
+  size_t i = at;
+  while (i < n && text[i] != ',' && text[i] != '}' && text[i] != ']' &&
+         text[i] != ' ' && text[i] != '\n' && text[i] != '\t' &&
+         text[i] != '\r') {
+    ++i;
+  }
+  return i == at ? std::string_view::npos : i;
+}
+
+size_t skip_space(std::string_view text, size_t i) {
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\n' ||
+                             text[i] == '\t' || text[i] == '\r')) {
+    ++i;
+  }
+  return i;
 }
 
 // --- The data tables ---------------------------------------------------------
@@ -291,14 +372,20 @@ class TableVtab : public sqlite3_vtab {
   // no statement of the session runs.
   std::vector<std::pair<std::string, std::string>> handles;
 
-  // The transaction's buffered writes.
+  // Data columns by name (sorted): where a member of a stored row's JSON
+  // text goes (the view read path).
+  std::vector<std::pair<std::string, int>> by_name;
+
+  // The transaction's buffered writes (stream appends included, each under
+  // an id drawn when it was written: new_row_id()).
   std::vector<RowChange> changes;
-  std::vector<json> events;  // stream tables: appends
-  // Savepoint level -> (changes, events) sizes when it began.
-  std::vector<std::pair<size_t, size_t>> savepoints;
-  // (user, row id) -> whether the row exists once the buffered changes
-  // are applied (for INSERT's uniqueness check).
-  std::map<std::pair<std::string, std::string>, bool> pending_rows;
+  // Savepoint level -> the size of `changes` when it began.
+  std::vector<size_t> savepoints;
+  // The transaction's own rows as they are once the buffered changes are
+  // applied: (user, row id) -> the row, or nullopt for a deleted row. Reads
+  // of the session overlay them on what the table layer has (the
+  // transaction sees its own writes); INSERT checks uniqueness against them.
+  std::map<PendingKey, std::optional<json>, PendingLess> pending;
 
   bool user_table() const { return info.kind == TableKind::kUser; }
   bool admin() const { return session->user().is_admin(); }
@@ -314,14 +401,20 @@ class TableVtab : public sqlite3_vtab {
     return it->second;
   }
 
-  void rebuild_pending_rows() {
-    pending_rows.clear();
+  // The row id a buffered change writes.
+  std::string id_of(const RowChange& c) const {
+    if (c.op == RowChange::Op::kPut && !info.schema.primary_key.empty()) {
+      return row_id_of(c.row);
+    }
+    return c.row_id;
+  }
+
+  void rebuild_pending() {
+    pending.clear();
     for (const RowChange& c : changes) {
-      if (c.op == RowChange::Op::kDelete) {
-        pending_rows[{c.user_id, c.row_id}] = false;
-      } else if (!info.schema.primary_key.empty()) {
-        pending_rows[{c.user_id, row_id_of(c.row)}] = true;
-      }
+      std::optional<json> row;
+      if (c.op == RowChange::Op::kPut) row = c.row;
+      pending[{c.user_id, id_of(c)}] = std::move(row);
     }
   }
 
@@ -334,8 +427,8 @@ class TableVtab : public sqlite3_vtab {
   // Whether (user, row id) exists: the transaction's own changes first,
   // then the table.
   StatusOr<bool> exists(const std::string& user, const std::string& row_id) {
-    auto it = pending_rows.find({user, row_id});
-    if (it != pending_rows.end()) return it->second;
+    auto it = pending.find({user, row_id});
+    if (it != pending.end()) return it->second.has_value();
     tables::Tables& t = session->tables();
     StatusOr<Row> row = user_table()
                             ? t.user().get(info.ns, info.name, user, row_id)
@@ -350,13 +443,58 @@ namespace {
 
 class TableCursor : public sqlite3_vtab_cursor {
  public:
+  using Pending = decltype(TableVtab::pending);
+
+  // The table layer's rows, read as views (no JSON parse per row).
   std::optional<tables::RowCursor> rows;
-  Row current;
+  // Whether rows->view() is a row not yet handed out (the overlay merge
+  // looked at it and handed out a pending row first).
+  bool base_ready = false;
+  // The transaction's pending rows this scan merges in (in key order), and
+  // which of them it covers: one user (nullopt: every user) and a range.
+  bool overlay = false;
+  Pending::const_iterator next_pending, pending_end;
+  std::optional<std::string> overlay_user;
+  std::optional<Bound> overlay_lower, overlay_upper;
+
+  // The current row: a view of the table layer's row, or a DOM (a point
+  // read, a pending row of the transaction).
+  enum class Source { kView, kDom } source = Source::kView;
+  Row dom;
+  // kView: each column's member text in the row's JSON (empty data(): the
+  // member is absent), split once per row when a column is first read.
+  bool fields_ready = false;
+  bool fields_fallback = false;  // the text did not split: `dom` holds it
+  std::vector<std::string_view> fields;
+
   bool eof = true;
   uint64_t limit = 0;  // 0: none
   uint64_t handed = 0;
 
   TableVtab& vtab() { return *static_cast<TableVtab*>(pVtab); }
+  std::string_view user_id() const {
+    return source == Source::kView ? rows->view().user_id
+                                   : std::string_view(dom.user_id);
+  }
+  std::string_view row_id() const {
+    return source == Source::kView ? rows->view().row_id
+                                   : std::string_view(dom.row_id);
+  }
+
+  // Whether pending row `key` lies in what the scan covers.
+  bool covers(const PendingKey& key) const {
+    if (overlay_user && key.first != *overlay_user) return false;
+    const KeyKind kind = static_cast<const TableVtab*>(pVtab)->key_kind;
+    if (overlay_lower && overlay_lower->what == Bound::kValue) {
+      const int c = compare_ids(kind, key.second, overlay_lower->id);
+      if (c < 0 || (c == 0 && overlay_lower->exclusive)) return false;
+    }
+    if (overlay_upper && overlay_upper->what == Bound::kValue) {
+      const int c = compare_ids(kind, key.second, overlay_upper->id);
+      if (c > 0 || (c == 0 && overlay_upper->exclusive)) return false;
+    }
+    return true;
+  }
 };
 
 int fail(TableVtab* vtab, const Status& status) {
@@ -400,8 +538,16 @@ int table_connect(sqlite3* db, void* aux, int argc, const char* const* argv,
   }
   vtab->rowid_column = static_cast<int>(vtab->columns.size());
   vtab->columns.push_back({.kind = ColumnInfo::kRowId});
+  for (size_t i = 0; i < vtab->columns.size(); ++i) {
+    if (vtab->columns[i].kind == ColumnInfo::kData) {
+      vtab->by_name.emplace_back(vtab->columns[i].column.name,
+                                 static_cast<int>(i));
+    }
+  }
+  std::sort(vtab->by_name.begin(), vtab->by_name.end());
   ddl += std::string(kRowIdColumn) + " TEXT HIDDEN)";
   if (vtab->key_column < 0) vtab->key_column = vtab->rowid_column;
+  vtab->pending = decltype(vtab->pending)(PendingLess{vtab->key_kind});
   int rc = sqlite3_declare_vtab(db, ddl.c_str());
   if (rc != SQLITE_OK) {
     *err = sqlite3_mprintf("cannot declare %s.%s as a SQL table: %s (%s)",
@@ -572,28 +718,92 @@ int table_close(sqlite3_vtab_cursor* base) {
   return SQLITE_OK;
 }
 
+// Makes the cursor's current row a row of the table layer's scan or a
+// pending row of the transaction, whichever comes first in key order (a
+// pending row replaces the stored row with its key; a pending delete hides
+// it). false at the end of both.
+StatusOr<bool> next_merged(TableCursor* cursor) {
+  TableVtab& vtab = cursor->vtab();
+  while (true) {
+    if (!cursor->base_ready && cursor->rows) {
+      if (cursor->rows->next_view()) {
+        cursor->base_ready = true;
+      } else {
+        Status s = cursor->rows->status();
+        cursor->rows.reset();
+        KALAM_RETURN_IF_ERROR(s);
+      }
+    }
+    if (cursor->overlay) {
+      while (cursor->next_pending != cursor->pending_end &&
+             !cursor->covers(cursor->next_pending->first)) {
+        ++cursor->next_pending;
+      }
+    }
+    const bool pending_left =
+        cursor->overlay && cursor->next_pending != cursor->pending_end;
+    if (!cursor->base_ready && !pending_left) return false;
+    int order = -1;  // < 0: the stored row first
+    if (!cursor->base_ready) {
+      order = 1;
+    } else if (pending_left) {
+      const tables::RowView& v = cursor->rows->view();
+      const PendingKey& p = cursor->next_pending->first;
+      const int users = v.user_id.compare(p.first);
+      order =
+          users != 0 ? users : compare_ids(vtab.key_kind, v.row_id, p.second);
+    }
+    if (order < 0) {
+      cursor->source = TableCursor::Source::kView;
+      cursor->base_ready = false;  // handed out: the next call moves on
+      return true;
+    }
+    if (order == 0) cursor->base_ready = false;  // replaced or deleted
+    const auto& [key, row] = *cursor->next_pending;
+    ++cursor->next_pending;
+    if (!row) continue;  // deleted in the transaction
+    cursor->source = TableCursor::Source::kDom;
+    cursor->dom.user_id = key.first;
+    cursor->dom.row_id = key.second;
+    cursor->dom.data = *row;
+    return true;
+  }
+}
+
 // Moves the cursor to its next row.
 int advance(TableCursor* cursor) {
-  if (!cursor->rows) {
-    cursor->eof = true;
-    return SQLITE_OK;
-  }
+  cursor->fields_ready = false;
   if (cursor->limit != 0 && cursor->handed >= cursor->limit) {
     cursor->rows.reset();  // LIMIT reached: the scan stops here
+    cursor->overlay = false;
     cursor->eof = true;
     return SQLITE_OK;
   }
-  if (cursor->rows->next()) {
-    cursor->current = std::move(cursor->rows->row());
-    cursor->eof = false;
+  StatusOr<bool> more = true;
+  if (!cursor->overlay) {
+    // No pending rows to merge: the table layer's rows as they come.
+    if (cursor->rows && cursor->rows->next_view()) {
+      cursor->source = TableCursor::Source::kView;
+    } else {
+      more = false;
+      if (cursor->rows) {
+        Status s = cursor->rows->status();
+        cursor->rows.reset();
+        if (!s.ok()) more = s;
+      }
+    }
+  } else {
+    more = next_merged(cursor);
+  }
+  if (!more.ok()) {
+    cursor->eof = true;
+    return fail(&cursor->vtab(), more.status());
+  }
+  cursor->eof = !*more;
+  if (*more) {
     ++cursor->handed;
     ++cursor->vtab().session->mutable_stats().rows_read;
-    return SQLITE_OK;
   }
-  cursor->eof = true;
-  Status s = cursor->rows->status();
-  cursor->rows.reset();
-  if (!s.ok()) return fail(&cursor->vtab(), s);
   return SQLITE_OK;
 }
 
@@ -605,6 +815,9 @@ int table_filter(sqlite3_vtab_cursor* base, int plan, const char* idx_str,
   tables::Tables& t = session.tables();
   const TableInfo& info = vtab.info;
   cursor->rows.reset();
+  cursor->base_ready = false;
+  cursor->overlay = false;
+  cursor->fields_ready = false;
   cursor->eof = true;
   cursor->handed = 0;
   cursor->limit = 0;
@@ -652,19 +865,29 @@ int table_filter(sqlite3_vtab_cursor* base, int plan, const char* idx_str,
   ScanStats& stats = session.mutable_stats();
   if (eq && eq->what == Bound::kValue) {
     ++stats.point_reads;
-    StatusOr<Row> row = info.kind == TableKind::kUser
-                            ? t.user().get(info.ns, info.name, *user, eq->id)
-                        : info.kind == TableKind::kShared
-                            ? t.shared().get(info.ns, info.name, eq->id)
-                            : t.stream().get(info.ns, info.name, eq->id);
-    if (!row.ok()) {
-      if (row.status().is_not_found() ||
-          row.status().code() == Code::kInvalidArgument) {
-        return SQLITE_OK;  // no such row (or no id of this form)
+    // The transaction's own write of the row, when there is one.
+    auto mine = vtab.pending.find({user.value_or(""), eq->id});
+    if (mine != vtab.pending.end()) {
+      if (!mine->second) return SQLITE_OK;  // deleted in the transaction
+      cursor->dom = Row{.user_id = mine->first.first,
+                        .row_id = mine->first.second,
+                        .data = *mine->second};
+    } else {
+      StatusOr<Row> row = info.kind == TableKind::kUser
+                              ? t.user().get(info.ns, info.name, *user, eq->id)
+                          : info.kind == TableKind::kShared
+                              ? t.shared().get(info.ns, info.name, eq->id)
+                              : t.stream().get(info.ns, info.name, eq->id);
+      if (!row.ok()) {
+        if (row.status().is_not_found() ||
+            row.status().code() == Code::kInvalidArgument) {
+          return SQLITE_OK;  // no such row (or no id of this form)
+        }
+        return fail(&vtab, row.status());
       }
-      return fail(&vtab, row.status());
+      cursor->dom = std::move(*row);
     }
-    cursor->current = std::move(*row);
+    cursor->source = TableCursor::Source::kDom;
     cursor->eof = false;
     cursor->handed = 1;
     ++stats.rows_read;
@@ -707,12 +930,27 @@ int table_filter(sqlite3_vtab_cursor* base, int plan, const char* idx_str,
   if (cursor->limit != 0 && cursor->limit < 256) {
     cursor->rows->set_batch_size(cursor->limit);
   }
+  if (!vtab.pending.empty()) {
+    // The transaction's own writes, merged in key order.
+    cursor->overlay = true;
+    cursor->overlay_user = user;
+    cursor->overlay_lower = lower;
+    cursor->overlay_upper = upper;
+    // The user's first pending row (the smallest id of the key kind).
+    const std::string smallest =
+        vtab.key_kind == KeyKind::kInt64
+            ? std::to_string(std::numeric_limits<int64_t>::min())
+            : std::string();
+    cursor->next_pending = user ? vtab.pending.lower_bound({*user, smallest})
+                                : vtab.pending.begin();
+    cursor->pending_end = vtab.pending.end();
+  }
   return advance(cursor);
 }
 
 int table_next(sqlite3_vtab_cursor* base) {
   auto* cursor = static_cast<TableCursor*>(base);
-  if (!cursor->rows) {
+  if (!cursor->rows && !cursor->overlay) {
     cursor->eof = true;
     return SQLITE_OK;
   }
@@ -723,38 +961,164 @@ int table_eof(sqlite3_vtab_cursor* base) {
   return static_cast<TableCursor*>(base)->eof ? 1 : 0;
 }
 
+// Splits the current view's JSON object text into its members, by column
+// (cursor->fields). false when the text is not what the table layer stores
+// (then the caller parses it whole).
+bool split_fields(TableCursor* cursor) {
+  const TableVtab& vtab = cursor->vtab();
+  const std::string_view text = cursor->rows->view().json;
+  cursor->fields.assign(vtab.columns.size(), std::string_view());
+  size_t i = skip_space(text, 0);
+  if (i >= text.size() || text[i] != '{') return false;
+  i = skip_space(text, i + 1);
+  if (i < text.size() && text[i] == '}') return true;
+  while (i < text.size()) {
+    if (text[i] != '"') return false;
+    const size_t key_end = text.find('"', i + 1);
+    if (key_end == std::string_view::npos) return false;
+    const std::string_view key = text.substr(i + 1, key_end - i - 1);
+    if (key.find('\\') != std::string_view::npos) return false;  // escaped
+    i = skip_space(text, key_end + 1);
+    if (i >= text.size() || text[i] != ':') return false;
+    i = skip_space(text, i + 1);
+    const size_t end = json_value_end(text, i);
+    if (end == std::string_view::npos) return false;
+    auto at = std::lower_bound(
+        vtab.by_name.begin(), vtab.by_name.end(), key,
+        [](const std::pair<std::string, int>& c, std::string_view k) {
+          return std::string_view(c.first) < k;
+        });
+    if (at != vtab.by_name.end() && at->first == key) {
+      cursor->fields[static_cast<size_t>(at->second)] = text.substr(i, end - i);
+    }
+    i = skip_space(text, end);
+    if (i < text.size() && text[i] == '}') return true;
+    if (i >= text.size() || text[i] != ',') return false;
+    i = skip_space(text, i + 1);
+  }
+  return false;
+}
+
+// Hands one member's JSON text of a column of `type` to SQLite without
+// building a DOM; anything out of the ordinary is parsed and handed as
+// result_json() does.
+void result_member(sqlite3_context* ctx, std::string_view v, ColumnType type) {
+  auto parsed = [&] {
+    json value = json::parse(v, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) {
+      sqlite3_result_error(ctx, "a stored row is not valid JSON", -1);
+      return;
+    }
+    result_json(ctx, value, type);
+  };
+  if (v.data() == nullptr || v == "null") {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const char first = v.front();
+  if (type == ColumnType::kJson) {
+    // The stored text is the canonical dump: a member's text is its dump.
+    sqlite3_result_text(ctx, v.data(), static_cast<int>(v.size()),
+                        SQLITE_TRANSIENT);
+    return;
+  }
+  if (first == '"') {
+    const std::string_view inner = v.substr(1, v.size() - 2);
+    if (v.size() < 2 || inner.find('\\') != std::string_view::npos) {
+      parsed();  // escapes: let the parser undo them
+      return;
+    }
+    if (type == ColumnType::kBytes) {
+      auto bytes = tables::base64_decode(inner);
+      if (!bytes.ok()) {
+        sqlite3_result_error(ctx, bytes.status().message().c_str(), -1);
+        return;
+      }
+      sqlite3_result_blob(ctx, bytes->data(), static_cast<int>(bytes->size()),
+                          SQLITE_TRANSIENT);
+      return;
+    }
+    sqlite3_result_text(ctx, inner.data(), static_cast<int>(inner.size()),
+                        SQLITE_TRANSIENT);
+    return;
+  }
+  if (v == "true" || v == "false") {
+    sqlite3_result_int(ctx, v == "true" ? 1 : 0);
+    return;
+  }
+  if (first == '-' || (first >= '0' && first <= '9')) {
+    const char* begin = v.data();
+    const char* end = v.data() + v.size();
+    if (v.find_first_of(".eE") == std::string_view::npos) {
+      int64_t i = 0;
+      auto [at, ec] = std::from_chars(begin, end, i);
+      if (ec == std::errc() && at == end) {
+        sqlite3_result_int64(ctx, i);
+        return;
+      }
+    } else {
+      double d = 0;
+      auto [at, ec] = std::from_chars(begin, end, d);
+      if (ec == std::errc() && at == end) {
+        sqlite3_result_double(ctx, d);
+        return;
+      }
+    }
+  }
+  parsed();
+}
+
 int table_column(sqlite3_vtab_cursor* base, sqlite3_context* ctx, int i) {
   auto* cursor = static_cast<TableCursor*>(base);
   const ColumnInfo& column = cursor->vtab().columns[i];
-  const Row& row = cursor->current;
   switch (column.kind) {
-    case ColumnInfo::kUser:
-      sqlite3_result_text(ctx, row.user_id.data(),
-                          static_cast<int>(row.user_id.size()),
+    case ColumnInfo::kUser: {
+      const std::string_view user = cursor->user_id();
+      sqlite3_result_text(ctx, user.data(), static_cast<int>(user.size()),
                           SQLITE_TRANSIENT);
-      return SQLITE_OK;
-    case ColumnInfo::kRowId:
-      sqlite3_result_text(ctx, row.row_id.data(),
-                          static_cast<int>(row.row_id.size()),
-                          SQLITE_TRANSIENT);
-      return SQLITE_OK;
-    case ColumnInfo::kData: {
-      auto it = row.data.find(column.column.name);
-      if (it == row.data.end()) {
-        sqlite3_result_null(ctx);
-      } else {
-        result_json(ctx, *it, column.column.type);
-      }
       return SQLITE_OK;
     }
+    case ColumnInfo::kRowId: {
+      const std::string_view id = cursor->row_id();
+      sqlite3_result_text(ctx, id.data(), static_cast<int>(id.size()),
+                          SQLITE_TRANSIENT);
+      return SQLITE_OK;
+    }
+    case ColumnInfo::kData:
+      break;
+  }
+  if (cursor->source == TableCursor::Source::kView) {
+    if (!cursor->fields_ready) {
+      cursor->fields_ready = true;
+      cursor->fields_fallback = !split_fields(cursor);
+      if (cursor->fields_fallback) {
+        auto data = cursor->rows->view().data();
+        if (!data.ok()) {
+          return fail(&cursor->vtab(), data.status());
+        }
+        cursor->dom.data = std::move(*data);
+      }
+    }
+    if (!cursor->fields_fallback) {
+      result_member(ctx, cursor->fields[static_cast<size_t>(i)],
+                    column.column.type);
+      return SQLITE_OK;
+    }
+  }
+  const json& data = cursor->dom.data;
+  auto it = data.find(column.column.name);
+  if (it == data.end()) {
+    sqlite3_result_null(ctx);
+  } else {
+    result_json(ctx, *it, column.column.type);
   }
   return SQLITE_OK;
 }
 
 int table_rowid(sqlite3_vtab_cursor* base, sqlite3_int64* rowid) {
   auto* cursor = static_cast<TableCursor*>(base);
-  *rowid =
-      cursor->vtab().handle(cursor->current.user_id, cursor->current.row_id);
+  *rowid = cursor->vtab().handle(std::string(cursor->user_id()),
+                                 std::string(cursor->row_id()));
   return SQLITE_OK;
 }
 
@@ -865,16 +1229,24 @@ int table_update(sqlite3_vtab* base, int argc, sqlite3_value** argv,
                              .table = info.name,
                              .user_id = user,
                              .row_id = id});
-    vtab->pending_rows[{user, id}] = false;
+    vtab->pending[{user, id}] = std::nullopt;
   };
-  auto push_put = [&](const std::string& user, json row, std::string id) {
-    if (has_pk) vtab->pending_rows[{user, id}] = true;
+  // `insert`: the row must not exist when the batch is applied (a plain
+  // INSERT): checked there atomically with the write (RowChange::if_absent),
+  // so two sessions inserting the same key cannot both succeed.
+  auto push_put = [&](const std::string& user, json row, const std::string& id,
+                      bool insert) {
+    // A row this transaction deleted first is known to exist in the store:
+    // writing it again is a replacement, not an insert.
+    const bool replaces_own = vtab->pending.count({user, id}) != 0;
+    vtab->pending[{user, id}] = row;
     vtab->changes.push_back({.op = RowChange::Op::kPut,
                              .ns = info.ns,
                              .table = info.name,
                              .user_id = user,
                              .row = std::move(row),
-                             .row_id = has_pk ? std::string() : std::move(id)});
+                             .row_id = has_pk ? std::string() : id,
+                             .if_absent = insert && has_pk && !replaces_own});
   };
 
   if (argc == 1) {  // DELETE
@@ -913,11 +1285,17 @@ int table_update(sqlite3_vtab* base, int argc, sqlite3_value** argv,
     }
   }
   if (info.kind == TableKind::kStream) {
-    vtab->events.push_back(std::move(*canonical));
-    *rowid_out = vtab->handle("", "");
+    // An append, under an id drawn now: later statements of the
+    // transaction read the event by it; it is newer than every stored one.
+    const std::string id = tables::new_row_id();
+    *rowid_out = vtab->handle("", id);
+    push_put("", std::move(*canonical), id, false);
     return SQLITE_OK;
   }
-  const std::string id = has_pk ? vtab->row_id_of(*canonical) : old_id;
+  // A table without a primary key: a new row's id is drawn now.
+  const std::string id = has_pk      ? vtab->row_id_of(*canonical)
+                         : is_insert ? tables::new_row_id()
+                                     : old_id;
   sqlite3* conn = vtab->session->internals().db;
   if (is_insert) {
     if (has_pk) {
@@ -926,18 +1304,22 @@ int table_update(sqlite3_vtab* base, int argc, sqlite3_value** argv,
       if (!*write) return SQLITE_OK;
     }
     *rowid_out = vtab->handle(user, id);
-    push_put(user, std::move(*canonical), id);
+    push_put(user, std::move(*canonical), id,
+             sqlite3_vtab_on_conflict(conn) != SQLITE_REPLACE);
     return SQLITE_OK;
   }
   // UPDATE: in place, or (a new key or owner) a delete and a put.
   if (user == old_user && id == old_id) {
-    push_put(user, std::move(*canonical), id);
+    push_put(user, std::move(*canonical), id, false);
     return SQLITE_OK;
   }
   auto write = check_conflict(*vtab, conn, user, id);
   if (!write.ok()) return fail(vtab, write.status().with_context(what));
   push_delete(old_user, old_id);
-  if (*write) push_put(user, std::move(*canonical), has_pk ? id : "");
+  if (*write) {
+    push_put(user, std::move(*canonical), id,
+             sqlite3_vtab_on_conflict(conn) != SQLITE_REPLACE);
+  }
   return SQLITE_OK;
 }
 
@@ -952,9 +1334,8 @@ int table_sync(sqlite3_vtab* base) {
 
 void clear_pending(TableVtab* vtab) {
   vtab->changes.clear();
-  vtab->events.clear();
   vtab->savepoints.clear();
-  vtab->pending_rows.clear();
+  vtab->pending.clear();
 }
 
 int table_commit(sqlite3_vtab* base) {
@@ -969,7 +1350,7 @@ int table_rollback(sqlite3_vtab* base) {
 
 int table_savepoint(sqlite3_vtab* base, int level) {
   auto* vtab = static_cast<TableVtab*>(base);
-  const auto now = std::make_pair(vtab->changes.size(), vtab->events.size());
+  const size_t now = vtab->changes.size();
   vtab->savepoints.resize(static_cast<size_t>(level) + 1, now);
   vtab->savepoints[static_cast<size_t>(level)] = now;
   return SQLITE_OK;
@@ -986,11 +1367,10 @@ int table_release(sqlite3_vtab* base, int level) {
 int table_rollback_to(sqlite3_vtab* base, int level) {
   auto* vtab = static_cast<TableVtab*>(base);
   if (static_cast<size_t>(level) < vtab->savepoints.size()) {
-    const auto [changes, events] = vtab->savepoints[static_cast<size_t>(level)];
+    const size_t changes = vtab->savepoints[static_cast<size_t>(level)];
     vtab->changes.resize(std::min(changes, vtab->changes.size()));
-    vtab->events.resize(std::min(events, vtab->events.size()));
     vtab->savepoints.resize(static_cast<size_t>(level) + 1);
-    vtab->rebuild_pending_rows();
+    vtab->rebuild_pending();
   }
   return SQLITE_OK;
 }
@@ -1232,32 +1612,11 @@ int register_modules(sqlite3* db, Session* session) {
 }
 
 Status apply_pending(Session& session) {
-  auto& vtabs = session.internals().vtabs;
+  // Every table's changes (stream appends included) in one atomic batch.
   std::vector<RowChange> changes;
-  TableVtab* stream = nullptr;
-  size_t stream_tables = 0;
-  for (TableVtab* vtab : vtabs) {
-    if (!vtab->events.empty()) {
-      stream = vtab;
-      ++stream_tables;
-    }
+  for (TableVtab* vtab : session.internals().vtabs) {
     for (RowChange& c : vtab->changes) changes.push_back(std::move(c));
     vtab->changes.clear();
-  }
-  if (stream_tables > 1 || (stream_tables == 1 && !changes.empty())) {
-    return Status::InvalidArgument(
-        "a transaction that appends to a stream table (" +
-        stream->info.qualified_name() +
-        ") writes nothing else: stream appends and row writes are not one "
-        "atomic batch of the table layer; nothing was applied");
-  }
-  if (stream != nullptr) {
-    std::vector<json> events = std::move(stream->events);
-    stream->events.clear();
-    return session.tables()
-        .stream()
-        .append_many(stream->info.ns, stream->info.name, events)
-        .status();
   }
   if (changes.empty()) return Status::OK();
   return session.tables().apply(changes).status();

@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 #include <kalam/sql/session.h>
 
+#include <nlohmann/json.hpp>
+
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../tables/tables_fixture.h"
@@ -126,6 +130,69 @@ TEST_P(SqlTest, SelectsTypedColumnsAndNulls) {
                    "SELECT sum(score), max(id), json_extract(meta, '$.k') "
                    "FROM app.notes WHERE id >= 20"),
               ElementsAre("12.5|100|1"));
+}
+
+TEST_P(SqlTest, ScansPointReadsAndPendingRowsReadValuesAlike) {
+  // Scans read each row's stored JSON text member by member (the view
+  // path); point reads and a transaction's pending rows read a DOM. Both
+  // must hand SQLite the same values, escapes and edge cases included.
+  const std::string blob("\0\x01\xff\"\\/", 6);
+  const nlohmann::json tricky = {
+      {"id", -9007199254740993},
+      {"title", "quote \" backslash \\ slash / tab \t nl \n \xc3\xa9 \x01"},
+      {"score", 1e-7},
+      {"done", false},
+      {"blob", tables::base64_encode(blob)},
+      {"at", 0},
+      {"meta", {{"a", {1, "x]}", nullptr}}, {"b", {{"c", "\""}}}}}};
+  ASSERT_TRUE(users().put("app", "notes", "alice", tricky).ok());
+  ASSERT_TRUE(users()
+                  .put("app", "notes", "alice",
+                       {{"id", 9223372036854775807},
+                        {"title", ""},
+                        {"score", -0.0},
+                        {"meta", "just a string"}})
+                  .ok());
+  const std::string columns =
+      "SELECT id, title, score, done, blob, at, meta, typeof(score), "
+      "typeof(at), length(blob) FROM app.notes ";
+  const std::vector<std::string> scanned =
+      must(*alice_, columns + "WHERE title NOT LIKE 'alice-%' ORDER BY id");
+  ASSERT_EQ(scanned.size(), 2u);
+  EXPECT_EQ(must(*alice_, columns + "WHERE id = -9007199254740993"),
+            std::vector<std::string>{scanned[0]});
+  EXPECT_EQ(must(*alice_, columns + "WHERE id = 9223372036854775807"),
+            std::vector<std::string>{scanned[1]});
+  auto stmt = alice_->prepare(columns + "WHERE id < 0");
+  ASSERT_TRUE(stmt.ok()) << stmt.status();
+  auto row = stmt->step();
+  ASSERT_TRUE(row.ok() && *row) << row.status();
+  EXPECT_EQ(stmt->column(1), Value(tricky["title"].get<std::string>()));
+  EXPECT_EQ(stmt->column(2), Value(1e-7));
+  EXPECT_EQ(stmt->column(4), Value(Blob{blob}));
+  EXPECT_EQ(nlohmann::json::parse(stmt->column_text(6)), tricky["meta"]);
+  (void)stmt->reset();
+  // The same rows written in a transaction read the same before COMMIT.
+  ASSERT_TRUE(
+      rows(*alice_,
+           "BEGIN; DELETE FROM app.notes WHERE title NOT LIKE 'alice-%'")
+          .ok());
+  auto put = alice_->prepare(
+      "INSERT INTO app.notes(id, title, score, done, blob, at, meta) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  ASSERT_TRUE(put.ok()) << put.status();
+  ASSERT_TRUE(put->bind(1, int64_t{-9007199254740993}).ok());
+  ASSERT_TRUE(put->bind(2, tricky["title"].get<std::string>()).ok());
+  ASSERT_TRUE(put->bind(3, 1e-7).ok());
+  ASSERT_TRUE(put->bind(4, int64_t{0}).ok());
+  ASSERT_TRUE(put->bind(5, Blob{blob}).ok());
+  ASSERT_TRUE(put->bind(6, int64_t{0}).ok());
+  ASSERT_TRUE(put->bind(7, tricky["meta"].dump()).ok());
+  auto done = put->step();
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(must(*alice_, columns + "WHERE title NOT LIKE 'alice-%'"),
+            std::vector<std::string>{scanned[0]});
+  ASSERT_TRUE(rows(*alice_, "ROLLBACK").ok());
 }
 
 TEST_P(SqlTest, SystemTablesAreReadOnly) {
@@ -544,18 +611,200 @@ TEST_P(SqlTest, StreamAndSharedTables) {
       rows(*alice_, "INSERT INTO app.events(e) VALUES ('a'), ('b')").ok());
   EXPECT_THAT(must(*alice_, "SELECT e FROM app.events"), ElementsAre("a", "b"));
   EXPECT_FALSE(rows(*alice_, "DELETE FROM app.events").ok());
-  // A stream append and a row write are not one batch: refused, nothing
-  // applied.
+  // A stream append and row writes are one atomic batch: the transaction
+  // reads its own pending event, and COMMIT applies both.
+  ASSERT_TRUE(rows(*alice_,
+                   "BEGIN; INSERT INTO app.events(e) VALUES ('c'); INSERT "
+                   "INTO app.notes(id, title) VALUES (500, 'x')")
+                  .ok());
+  EXPECT_THAT(must(*alice_, "SELECT e FROM app.events"),
+              ElementsAre("a", "b", "c"));
+  EXPECT_THAT(must(*admin_, "SELECT count(*) FROM app.events"),
+              ElementsAre("2"))
+      << "another session does not see the pending event";
+  ASSERT_TRUE(rows(*alice_, "COMMIT").ok());
+  EXPECT_THAT(must(*admin_, "SELECT e FROM app.events"),
+              ElementsAre("a", "b", "c"));
+  EXPECT_TRUE(users().get("app", "notes", "alice", "500").ok());
+  // All or nothing: an event and a row write whose batch fails (a row that
+  // exists) leave neither.
   auto mixed = rows(*alice_,
-                    "BEGIN; INSERT INTO app.events(e) VALUES ('c'); INSERT "
-                    "INTO app.notes(id, title) VALUES (500, 'x'); COMMIT");
-  ASSERT_FALSE(mixed.ok());
-  EXPECT_THAT(mixed.status().message(), HasSubstr("nothing was applied"));
-  (void)rows(*alice_, "ROLLBACK");
+                    "BEGIN; INSERT INTO app.events(e) VALUES ('d'); "
+                    "INSERT INTO app.notes(id, title) VALUES (501, 'y')");
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  ASSERT_TRUE(
+      users().put("app", "notes", "alice", {{"id", 501}, {"title", "z"}}).ok());
+  auto commit = rows(*alice_, "COMMIT");
+  ASSERT_FALSE(commit.ok());
+  EXPECT_THAT(commit.status().message(), HasSubstr("nothing was applied"));
+  if (alice_->in_transaction()) (void)rows(*alice_, "ROLLBACK");
   EXPECT_THAT(must(*alice_, "SELECT count(*) FROM app.events"),
-              ElementsAre("2"));
+              ElementsAre("3"));
+  EXPECT_EQ(users().get("app", "notes", "alice", "501")->data["title"], "z");
+}
+
+TEST_P(SqlTest, ATransactionReadsItsOwnWrites) {
+  ASSERT_TRUE(rows(*alice_,
+                   "BEGIN; INSERT INTO app.notes(id, title) VALUES (300, "
+                   "'new'), (0, 'zero'); UPDATE app.notes SET title = 'two' "
+                   "WHERE id = 2; DELETE FROM app.notes WHERE id = 3")
+                  .ok());
+  ASSERT_TRUE(alice_->in_transaction());
+  // Point reads.
+  EXPECT_THAT(must(*alice_, "SELECT title FROM app.notes WHERE id = 300"),
+              ElementsAre("new"));
+  EXPECT_THAT(must(*alice_, "SELECT title FROM app.notes WHERE id = 2"),
+              ElementsAre("two"));
+  EXPECT_THAT(must(*alice_, "SELECT title FROM app.notes WHERE id = 3"),
+              ElementsAre());
+  // Range scans and full scans, in key order, the pending rows merged in.
+  EXPECT_THAT(must(*alice_,
+                   "SELECT id, title FROM app.notes WHERE id >= 0 AND id < 5 "
+                   "ORDER BY id"),
+              ElementsAre("0|zero", "1|alice-1", "2|two", "4|alice-4"));
+  EXPECT_THAT(must(*alice_, "SELECT count(*), max(id) FROM app.notes"),
+              ElementsAre("21|300"));
+  EXPECT_THAT(must(*alice_, "SELECT id FROM app.notes ORDER BY id LIMIT 3"),
+              ElementsAre("0", "1", "2"));
+  EXPECT_THAT(must(*alice_, "SELECT id FROM app.notes WHERE id > 19"),
+              ElementsAre("20", "300"));
+  // Nobody else sees them before COMMIT: not the store, not bob, not an
+  // administrator session.
   EXPECT_TRUE(
-      users().get("app", "notes", "alice", "500").status().is_not_found());
+      users().get("app", "notes", "alice", "300").status().is_not_found());
+  EXPECT_THAT(
+      must(*admin_, "SELECT count(*) FROM app.notes WHERE user_id = 'alice'"),
+      ElementsAre("20"));
+  // Writes over pending rows: update and delete them, and a key deleted in
+  // the transaction can be inserted again.
+  ASSERT_TRUE(
+      rows(*alice_, "UPDATE app.notes SET title = 'newer' WHERE id = 300")
+          .ok());
+  ASSERT_TRUE(rows(*alice_, "DELETE FROM app.notes WHERE id = 0").ok());
+  ASSERT_TRUE(
+      rows(*alice_, "INSERT INTO app.notes(id, title) VALUES (3, 'three')")
+          .ok());
+  auto dup =
+      rows(*alice_, "INSERT INTO app.notes(id, title) VALUES (300, 'x')");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), Code::kAlreadyExists) << dup.status();
+  EXPECT_THAT(must(*alice_,
+                   "SELECT id, title FROM app.notes WHERE id IN (0, 3, 300) "
+                   "ORDER BY id"),
+              ElementsAre("3|three", "300|newer"));
+  // A savepoint rolled back takes its writes out of what is read.
+  ASSERT_TRUE(rows(*alice_,
+                   "SAVEPOINT s; DELETE FROM app.notes WHERE id <= 10; "
+                   "INSERT INTO app.notes(id, title) VALUES (400, 's')")
+                  .ok());
+  EXPECT_THAT(must(*alice_, "SELECT count(*) FROM app.notes"),
+              ElementsAre("12"));
+  ASSERT_TRUE(rows(*alice_, "ROLLBACK TO s; RELEASE s").ok());
+  EXPECT_THAT(must(*alice_, "SELECT count(*) FROM app.notes"),
+              ElementsAre("21"));
+  ASSERT_TRUE(rows(*alice_, "COMMIT").ok());
+  EXPECT_EQ(users().get("app", "notes", "alice", "300")->data["title"],
+            "newer");
+  EXPECT_EQ(users().get("app", "notes", "alice", "3")->data["title"], "three");
+  EXPECT_EQ(users().get("app", "notes", "alice", "2")->data["title"], "two");
+  EXPECT_TRUE(
+      users().get("app", "notes", "alice", "0").status().is_not_found());
+  EXPECT_TRUE(
+      users().get("app", "notes", "alice", "400").status().is_not_found());
+  EXPECT_EQ(users().scan("app", "notes", "alice")->size(), 21u);
+
+  // An administrator's every-user scan merges pending rows of any user, in
+  // (user, key) order; a table without a primary key reads its new rows by
+  // the ids drawn for them.
+  make_table("app", "log", TableKind::kShared,
+             Schema{.columns = {{"line", ColumnType::kString, false}}});
+  ASSERT_TRUE(rows(*admin_,
+                   "BEGIN; INSERT INTO app.notes(user_id, id, title) VALUES "
+                   "('bob', 0, 'b0'), ('carol', 1, 'c1'); INSERT INTO "
+                   "app.log(line) VALUES ('one'), ('two')")
+                  .ok());
+  EXPECT_THAT(must(*admin_,
+                   "SELECT user_id, id FROM app.notes WHERE id < 2 "
+                   "ORDER BY user_id, id"),
+              ElementsAre("alice|1", "bob|0", "bob|1", "carol|1"));
+  EXPECT_THAT(must(*admin_, "SELECT line FROM app.log"),
+              ElementsAre("one", "two"));
+  ASSERT_TRUE(
+      rows(*admin_, "UPDATE app.log SET line = 'TWO' WHERE line = 'two'").ok());
+  const auto ids = must(*admin_,
+                        "SELECT _row_id FROM app.log WHERE "
+                        "line = 'TWO'");
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_THAT(must(*admin_,
+                   "SELECT line FROM app.log WHERE _row_id = '" + ids[0] + "'"),
+              ElementsAre("TWO"));
+  ASSERT_TRUE(rows(*admin_, "COMMIT").ok());
+  auto stored = shared().get("app", "log", ids[0]);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->data["line"], "TWO");
+  EXPECT_EQ(shared().scan("app", "log")->size(), 2u);
+  EXPECT_TRUE(users().get("app", "notes", "carol", "1").ok());
+}
+
+TEST_P(SqlTest, TwoSessionsInsertingOneKeyCannotBothSucceed) {
+  auto other = open_session(SessionUser::user("alice"));
+  ASSERT_NE(other, nullptr);
+  // Both check the key at INSERT time (absent for both: nothing committed
+  // yet); the check that counts is the one made atomically at COMMIT.
+  ASSERT_TRUE(rows(*alice_,
+                   "BEGIN; INSERT INTO app.notes(id, title) VALUES (700, "
+                   "'mine'), (701, 'also mine')")
+                  .ok());
+  ASSERT_TRUE(rows(*other,
+                   "BEGIN; INSERT INTO app.notes(id, title) VALUES (700, "
+                   "'theirs'), (702, 'also theirs')")
+                  .ok());
+  ASSERT_TRUE(rows(*alice_, "COMMIT").ok());
+  auto lost = rows(*other, "COMMIT");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.status().code(), Code::kAlreadyExists) << lost.status();
+  EXPECT_THAT(lost.status().message(), HasSubstr("nothing was applied"));
+  if (other->in_transaction()) (void)rows(*other, "ROLLBACK");
+  EXPECT_EQ(users().get("app", "notes", "alice", "700")->data["title"], "mine");
+  EXPECT_TRUE(users().get("app", "notes", "alice", "701").ok());
+  EXPECT_TRUE(
+      users().get("app", "notes", "alice", "702").status().is_not_found());
+  // INSERT OR REPLACE is an upsert: it does not conflict.
+  ASSERT_TRUE(rows(*other,
+                   "INSERT OR REPLACE INTO app.notes(id, title) VALUES (700, "
+                   "'replaced')")
+                  .ok());
+  EXPECT_EQ(users().get("app", "notes", "alice", "700")->data["title"],
+            "replaced");
+
+  // Threads, each with its own session, inserting the same keys at once:
+  // every key is inserted exactly once.
+  constexpr int kThreads = 3;
+  constexpr int kKeys = 25;
+  std::atomic<int> wins{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto session = Session::open(*tables_, SessionUser::user("alice"));
+      ASSERT_TRUE(session.ok()) << session.status();
+      for (int k = 0; k < kKeys; ++k) {
+        Status s = (*session)->execute(
+            "INSERT INTO app.notes(id, title) VALUES (" +
+            std::to_string(1000 + k) + ", 'thread " + std::to_string(t) + "')");
+        if (s.ok()) {
+          ++wins;
+        } else {
+          EXPECT_EQ(s.code(), Code::kAlreadyExists) << s;
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wins.load(), kKeys);
+  EXPECT_EQ(refused.load(), kKeys * (kThreads - 1));
+  EXPECT_THAT(must(*alice_, "SELECT count(*) FROM app.notes WHERE id >= 1000"),
+              ElementsAre(std::to_string(kKeys)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SqlTest,

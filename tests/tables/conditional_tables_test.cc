@@ -102,6 +102,35 @@ TEST_P(ConditionalTablesTest, UpdateRetriesOverAConcurrentWriteAndLosesIt) {
   EXPECT_EQ(row->data, updated->data);
 }
 
+TEST_P(ConditionalTablesTest, AnInsertLosesToARowWrittenBeforeItsWrite) {
+  ASSERT_TRUE(shared().put("app", "counters", {{"id", 1}, {"count", 0}}).ok());
+  const std::string key = only_row_key();
+  ASSERT_TRUE(shared().del("app", "counters", "1").ok());
+  // Another process inserts row 1 after apply() found it absent (under the
+  // row's lock) and before its write: the write expects the key absent, so
+  // the insert fails as if the row had been there, and nothing is applied.
+  inject_at("apply insert", 1, [&](int) {
+    raw_put(kTablesFamily, key, R"({"count":7,"id":1,"title":null})");
+  });
+  auto applied = tables_->apply({{.op = RowChange::Op::kPut,
+                                  .ns = "app",
+                                  .table = "counters",
+                                  .row = {{"id", 2}, {"count", 0}}},
+                                 {.op = RowChange::Op::kPut,
+                                  .ns = "app",
+                                  .table = "counters",
+                                  .row = {{"id", 1}, {"count", 0}},
+                                  .if_absent = true}});
+  ASSERT_FALSE(applied.ok());
+  EXPECT_EQ(applied.status().code(), Code::kAlreadyExists) << applied.status();
+  EXPECT_THAT(applied.status().message(), HasSubstr("nothing was applied"));
+  EXPECT_EQ(calls_, 1);
+  auto row = shared().get("app", "counters", "1");
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ(row->data["count"], 7) << "the other writer's row stays";
+  EXPECT_TRUE(shared().get("app", "counters", "2").status().is_not_found());
+}
+
 TEST_P(ConditionalTablesTest,
        UpdateGivesUpAfterBoundedAttemptsApplyingNothing) {
   ASSERT_TRUE(shared().put("app", "counters", {{"id", 1}, {"count", 0}}).ok());

@@ -3,6 +3,9 @@
 // puts and deletes across tables and users.
 #include "tables_fixture.h"
 
+#include <atomic>
+#include <thread>
+
 namespace kalam::tables {
 namespace {
 
@@ -133,6 +136,135 @@ TEST_P(RangeApplyTest, ApplyIsOneAtomicBatch) {
                   .ok());
   EXPECT_TRUE(users().get("app", "nums", "u", "5").status().is_not_found());
   EXPECT_EQ(users().scan("app", "nums", "u")->size(), 16u);
+}
+
+TEST_P(RangeApplyTest, ApplyAppendsToStreamsInTheSameBatch) {
+  TableSpec spec{.ns = "app",
+                 .name = "events",
+                 .kind = TableKind::kStream,
+                 .schema = {.columns = {{"what", ColumnType::kString, false}}}};
+  spec.options.max_rows = 100;
+  ASSERT_TRUE(catalog().create_table(spec).ok());
+  const std::string given = new_row_id();
+  ASSERT_EQ(given.size(), 32u);
+  auto ids = tables_->apply({
+      {.op = RowChange::Op::kPut,
+       .ns = "app",
+       .table = "events",
+       .row = {{"what", "first"}}},
+      {.op = RowChange::Op::kPut,
+       .ns = "app",
+       .table = "nums",
+       .user_id = "u",
+       .row = {{"id", 200}}},
+      {.op = RowChange::Op::kPut,
+       .ns = "app",
+       .table = "events",
+       .row = {{"what", "second"}},
+       .row_id = given},
+  });
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  ASSERT_EQ(ids->size(), 3u);
+  EXPECT_EQ((*ids)[2], given);
+  EXPECT_TRUE(users().get("app", "nums", "u", "200").ok());
+  auto first = tables_->stream().get("app", "events", (*ids)[0]);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->data["what"], "first");
+  auto second = tables_->stream().get("app", "events", given);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->data["what"], "second");
+
+  // A bad event (or a delete from a stream) fails the whole batch.
+  auto bad = tables_->apply({
+      {.op = RowChange::Op::kPut,
+       .ns = "app",
+       .table = "nums",
+       .user_id = "u",
+       .row = {{"id", 201}}},
+      {.op = RowChange::Op::kPut,
+       .ns = "app",
+       .table = "events",
+       .row = {{"what", 7}}},
+  });
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), ::testing::HasSubstr("change 1"));
+  EXPECT_TRUE(users().get("app", "nums", "u", "201").status().is_not_found());
+  auto del = tables_->apply({{.op = RowChange::Op::kDelete,
+                              .ns = "app",
+                              .table = "events",
+                              .row_id = given}});
+  EXPECT_EQ(del.status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(tables_->stream().get("app", "events", given).ok());
+}
+
+TEST_P(RangeApplyTest, IfAbsentPutsFailOnAnExistingRowHotOrCold) {
+  auto insert = [&](int64_t id, const char* user = "u") {
+    return tables_
+        ->apply({{.op = RowChange::Op::kPut,
+                  .ns = "app",
+                  .table = "nums",
+                  .user_id = user,
+                  .row = {{"id", 300}},
+                  .if_absent = false},
+                 {.op = RowChange::Op::kPut,
+                  .ns = "app",
+                  .table = "nums",
+                  .user_id = user,
+                  .row = {{"id", id}},
+                  .if_absent = true}})
+        .status();
+  };
+  // Hot row 5 exists: nothing applied (not even the plain put of 300).
+  Status s = insert(5);
+  EXPECT_EQ(s.code(), Code::kAlreadyExists) << s;
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("change 1"));
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("nothing was applied"));
+  EXPECT_TRUE(users().get("app", "nums", "u", "300").status().is_not_found());
+  // Another user's key space: the same id is free there.
+  EXPECT_TRUE(insert(5, "w").ok());
+  EXPECT_TRUE(insert(50).ok());
+  EXPECT_EQ(insert(50).code(), Code::kAlreadyExists);
+  // Flushed rows count; a deleted flushed row (a tombstone) is free.
+  ASSERT_TRUE(tables_->flush("app", "nums").ok());
+  EXPECT_EQ(insert(6).code(), Code::kAlreadyExists);
+  ASSERT_TRUE(users().del("app", "nums", "u", "6").ok());
+  EXPECT_TRUE(insert(6).ok());
+  EXPECT_EQ(insert(6).code(), Code::kAlreadyExists);
+}
+
+TEST_P(RangeApplyTest, IfAbsentPutsRacingForOneKeyLetOneWin) {
+  // Threads insert the same keys at once: each key is inserted once.
+  constexpr int kThreads = 4;
+  constexpr int kKeys = 40;
+  std::atomic<int> wins{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < kKeys; ++k) {
+        Status s = tables_
+                       ->apply({{.op = RowChange::Op::kPut,
+                                 .ns = "app",
+                                 .table = "nums",
+                                 .user_id = "u",
+                                 .row = {{"id", 1000 + k}},
+                                 .if_absent = true}})
+                       .status();
+        if (s.ok()) {
+          ++wins;
+        } else if (s.code() == Code::kAlreadyExists) {
+          ++refused;
+        } else {
+          ++other;
+          ADD_FAILURE() << "thread " << t << ": " << s;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wins.load(), kKeys);
+  EXPECT_EQ(refused.load(), kKeys * (kThreads - 1));
+  EXPECT_EQ(other.load(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RangeApplyTest,

@@ -610,6 +610,11 @@ StatusOr<std::vector<std::string>> RowStore::apply(
     std::string key;
     std::optional<std::string> value;  // nullopt: a delete
     bool generated = false;            // a put under a newly generated id
+    bool stream = false;               // an append to a stream table
+    bool if_absent = false;            // RowChange::if_absent
+    // if_absent: the key's hot value as read under the row's lock (a
+    // tombstone), nullopt when the key was absent; the write expects it.
+    std::optional<std::string> hot;
   };
   std::vector<Prepared> prepared;
   std::vector<std::string> ids;
@@ -631,6 +636,49 @@ StatusOr<std::vector<std::string>> RowStore::apply(
     auto resolved = catalog_.resolve(change.ns, change.table);
     if (!resolved.ok()) return resolved.status().with_context(what());
     Prepared p;
+    if ((*resolved)->kind == TableKind::kStream) {
+      // An append: the event under a generated id (StreamTableStore's key
+      // layout, table_id | row key), in the same batch as the rest.
+      const TableInfo& info = **resolved;
+      if (!is_put) {
+        return Status::InvalidArgument(
+            what() + ": " + info.qualified_name() +
+            " is a stream table: events are appended and expire; they are "
+            "not deleted");
+      }
+      if (!change.user_id.empty()) {
+        return Status::InvalidArgument(
+            what() + ": " + info.qualified_name() +
+            " is a stream table, not a user table; leave the user id empty");
+      }
+      auto canonical = info.schema.validate_row(change.row);
+      if (!canonical.ok()) return canonical.status().with_context(what());
+      std::string row_key;
+      std::string id;
+      if (change.row_id.empty()) {
+        row_key = keys::new_generated_row_key();
+        KALAM_ASSIGN_OR_RETURN(
+            id, keys::row_id_from_key(keys::RowKeyKind::kGenerated, row_key));
+        p.generated = true;
+      } else {
+        auto key =
+            keys::row_key_from_id(keys::RowKeyKind::kGenerated, change.row_id);
+        if (!key.ok()) return key.status().with_context(what());
+        row_key = std::move(*key);
+        id = change.row_id;
+      }
+      p.key = keys::table_prefix(info.id) + row_key;
+      auto value = encode_row_value(*canonical);
+      if (!value.ok()) return value.status().with_context(what());
+      p.value = std::move(*value);
+      p.stream = true;
+      p.if_absent = change.if_absent && !p.generated;
+      if (p.if_absent) stripes.push_back(&ctx.locks->row_lock(p.key));
+      p.info = std::move(*resolved);
+      prepared.push_back(std::move(p));
+      ids.push_back(std::move(id));
+      continue;
+    }
     if ((*resolved)->kind == TableKind::kUser) {
       p.partition = Partition{std::string_view(change.user_id)};
       if (Status s = check_partition(p.partition); !s.ok()) {
@@ -686,6 +734,8 @@ StatusOr<std::vector<std::string>> RowStore::apply(
       auto value = encode_row_value(*canonical);
       if (!value.ok()) return value.status().with_context(what());
       p.value = std::move(*value);
+      // A newly generated id exists nowhere: nothing to check.
+      p.if_absent = change.if_absent && !p.generated;
     } else {
       auto key = row_key(info, p.partition, change.row_id);
       if (!key.ok()) return key.status().with_context(what());
@@ -703,6 +753,45 @@ StatusOr<std::vector<std::string>> RowStore::apply(
   // Pass 2, under the rows' locks: a delete writes a tombstone where the
   // row may be in cold storage (see del()), decided per partition.
   StripeLocks locked(std::move(stripes));
+  // Inserts (if_absent): the row must not exist, read under its lock; the
+  // write expects the key's hot state as read. Read again after a CONFLICT.
+  std::vector<size_t> inserts;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    if (prepared[i].if_absent) inserts.push_back(i);
+  }
+  auto check_absent = [&]() -> Status {
+    for (size_t i : inserts) {
+      Prepared& p = prepared[i];
+      const RowChange& change = changes[i];
+      std::optional<json> current;
+      if (p.stream) {
+        auto value = catalog_.database().get(ctx.data, p.key);
+        if (!value.ok() && !value.status().is_not_found()) {
+          return value.status().with_context("change " + std::to_string(i));
+        }
+        if (value.ok()) current = json::object();
+        p.hot.reset();
+      } else {
+        auto row = current_row(*p.info, p.partition, p.key, &p.hot);
+        if (!row.ok()) {
+          return row.status().with_context("change " + std::to_string(i));
+        }
+        current = std::move(*row);
+      }
+      if (current) {
+        return Status::AlreadyExists(
+            "change " + std::to_string(i) + " (insert into " +
+            p.info->qualified_name() +
+            (change.user_id.empty()
+                 ? std::string()
+                 : " for user " + quoted_user(change.user_id)) +
+            "): a row with id '" + keys::printable(ids[i].substr(0, 64)) +
+            "' exists; nothing was applied");
+      }
+    }
+    return Status::OK();
+  };
+  KALAM_RETURN_IF_ERROR(check_absent());
   const bool flushing = ctx.locks->flushing.load() > 0;
   std::map<std::pair<uint64_t, std::string>, bool> has_cold;
   std::map<uint64_t, uint64_t> counts;
@@ -710,7 +799,7 @@ StatusOr<std::vector<std::string>> RowStore::apply(
   WriteBatch batch;
   for (size_t i = 0; i < prepared.size(); ++i) {
     const Prepared& p = prepared[i];
-    ++counts[p.info->id];
+    if (!p.stream) ++counts[p.info->id];
     if (p.value) {
       batch.put(ctx.data, p.key, *p.value);
       continue;
@@ -756,7 +845,7 @@ StatusOr<std::vector<std::string>> RowStore::apply(
   for (int attempt = 1;; ++attempt) {
     WriteBatch conditional;
     const WriteBatch* to_write = &batch;
-    if (shared) {
+    if (shared || !inserts.empty()) {
       if (attempt > 1) {
         for (size_t i : generated) {
           Prepared& p = prepared[i];
@@ -783,19 +872,30 @@ StatusOr<std::vector<std::string>> RowStore::apply(
           conditional.expect_absent(ctx.data, p.key);
           ++g;
         }
+        if (p.if_absent) {
+          if (p.hot) {
+            conditional.expect_value(ctx.data, p.key, *p.hot);
+          } else {
+            conditional.expect_absent(ctx.data, p.key);
+          }
+        }
       }
       for (const auto& [id, info] : tables_of_changes) {
         expect_table_unchanged(ctx, *info, conditional);
       }
       to_write = &conditional;
     }
+    if (!inserts.empty()) ctx.locks->conditional_write_point("apply insert");
     Status s = db.write(*to_write, options);
     const std::string what =
         "apply " + std::to_string(prepared.size()) + " row changes";
-    if (shared && s.is_conflict()) {
+    if (s.is_conflict() && (shared || !inserts.empty())) {
       for (const auto& [id, info] : tables_of_changes) {
         KALAM_RETURN_IF_ERROR(table_still_exists(*info).with_context(what));
       }
+      // Another process wrote one of the inserted keys meanwhile: the
+      // insert fails when the row is there now, else it is tried again.
+      KALAM_RETURN_IF_ERROR(check_absent());
       if (attempt < kConditionalWriteAttempts) continue;
     }
     KALAM_RETURN_IF_ERROR(s.with_context(what));

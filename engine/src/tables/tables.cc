@@ -78,6 +78,13 @@ StatusOr<ColdTierReport> Tables::checkpoint(const std::filesystem::path& dir) {
   return copied;
 }
 
+std::string new_row_id() {
+  auto id = keys::row_id_from_key(keys::RowKeyKind::kGenerated,
+                                  keys::new_generated_row_key());
+  // A key new_generated_row_key() made is always well-formed.
+  return id.ok() ? std::move(*id) : std::string();
+}
+
 StatusOr<std::vector<std::string>> Tables::apply(
     const std::vector<RowChange>& changes, const WriteOptions& options) {
   return detail::RowStore(*catalog_).apply(changes, options);

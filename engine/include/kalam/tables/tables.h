@@ -82,12 +82,14 @@ class Tables {
   StatusOr<ColdTierReport> checkpoint(const std::filesystem::path& dir);
 
   // Applies every change, in order, as ONE atomic WriteBatch: all of them
-  // are stored or none. Changes may span user and shared tables and users;
-  // a later change to a row overrides an earlier one. Returns one row id
-  // per change (a put's new id; a delete's id). Validation happens before
-  // anything is written: INVALID_ARGUMENT naming the change's index and
-  // what is wrong (schema, user id, a stream or system table), NOT_FOUND
-  // (no such table). The same errors as the stores' put() and del().
+  // are stored or none. Changes may span user, shared and stream tables
+  // (appends) and users; a later change to a row overrides an earlier one.
+  // Returns one row id per change (a put's new id, an event's id; a
+  // delete's id). Validation happens before anything is written:
+  // INVALID_ARGUMENT naming the change's index and what is wrong (schema,
+  // user id, a delete from a stream table, a system table), NOT_FOUND (no
+  // such table), ALREADY_EXISTS (a RowChange::if_absent put whose row
+  // exists). The same errors as the stores' put(), append() and del().
   StatusOr<std::vector<std::string>> apply(
       const std::vector<RowChange>& changes, const WriteOptions& options = {});
 

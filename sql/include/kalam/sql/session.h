@@ -25,8 +25,11 @@
 //
 // Transactions: a statement, or an explicit BEGIN ... COMMIT, is applied as
 // ONE atomic batch of the table layer (Tables::apply) when it commits: all or
-// nothing. Writes are buffered until then; statements of an open
-// transaction do not see its earlier writes.
+// nothing, stream appends included. Writes are buffered until then, and the
+// session's reads overlay them (a transaction sees its own writes; other
+// sessions see them after COMMIT). An INSERT's row must still be absent at
+// COMMIT (checked atomically with the write): of two sessions inserting one
+// key, one commits and the other fails with ALREADY_EXISTS.
 //
 // Thread safety: a Session and its Statements are used by one thread at a
 // time. Several sessions may share one Tables object.

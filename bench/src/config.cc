@@ -98,6 +98,9 @@ std::vector<Workload> workload_catalog(const std::vector<size_t>& batch_sizes) {
   add("ycsb-a", WorkloadKind::kYcsbA, "one YCSB operation")->needs_load = true;
   add("ycsb-b", WorkloadKind::kYcsbB, "one YCSB operation")->needs_load = true;
   add("ycsb-c", WorkloadKind::kYcsbC, "one YCSB operation")->needs_load = true;
+  add("ycsb-d", WorkloadKind::kYcsbD,
+      "one YCSB operation (read of a recent key or insert of a new one)")
+      ->needs_load = true;
   x = add("ycsb-e", WorkloadKind::kYcsbE,
           "one YCSB operation (scan or insert)");
   x->needs_load = true;
@@ -154,6 +157,10 @@ Workload shape
   --num N              keys loaded / written (default 1000000; 10k, 1m work)
   --key-size N         bytes per key, >= 8 (default 16)
   --value-size N       bytes per value (default 100)
+  --value-sizes LIST   run everything once per value size (e.g.
+                       100,1000,4096,65536), each into <out>/value-<N>/,
+                       and summarise the sizes side by side in
+                       <out>/sizes.md (ratios, bytes on disk per record)
   --reads N            gets of readrandom / readmissing (default: num)
   --seeks N            seeks of seekrandom (default: num/10)
   --seek-nexts N       entries read after each seek (default 100)
@@ -263,6 +270,17 @@ std::string parse_flags(int argc, char** argv, Config* c) {
     }
     return "";
   };
+  with["value-sizes"] = [c](const std::string& v) -> std::string {
+    c->value_sizes.clear();
+    for (const auto& item : split(v, ',')) {
+      uint64_t x = 0;
+      if (!parse_u64(item, &x) || x == 0) {
+        return "expected a list of sizes in bytes, got '" + v + "'";
+      }
+      c->value_sizes.push_back(static_cast<size_t>(x));
+    }
+    return "";
+  };
   with["load-batch"] = size(&c->load_batch);
   with["scan-batch"] = size(&c->scan_batch);
   with["seed"] = u64(&c->seed);
@@ -354,7 +372,9 @@ std::string parse_flags(int argc, char** argv, Config* c) {
   if (c->key_size < 20) {
     uint64_t limit = 1;
     for (size_t d = 0; d < c->key_size; ++d) limit *= 10;
-    if (2 * (c->num + c->effective_ycsb_e_ops()) + 1 >= limit) {
+    if (2 * (c->num + c->effective_ycsb_e_ops() + c->effective_ycsb_ops()) +
+            1 >=
+        limit) {
       return "--key-size " + std::to_string(c->key_size) +
              " is too small for --num " + std::to_string(c->num);
     }

@@ -26,6 +26,7 @@ enum class WorkloadKind {
   kYcsbA,         // 50% read, 50% update; zipfian
   kYcsbB,         // 95% read, 5% update; zipfian
   kYcsbC,         // 100% read; zipfian
+  kYcsbD,         // 95% read of the latest keys, 5% insert of a new key
   kYcsbE,         // 95% scan (1..max_scan entries), 5% insert; zipfian
   kYcsbF,         // 50% read, 50% read-modify-write; zipfian
   kOpen,          // open an empty store (engine: load plugin + open)
@@ -71,6 +72,9 @@ struct Config {
   uint64_t num = 1000000;
   size_t key_size = 16;
   size_t value_size = 100;
+  // --value-sizes: the whole selection once per value size, each into
+  // <out>/value-<size>/, and a summary across sizes in <out>/sizes.md.
+  std::vector<size_t> value_sizes;
   uint64_t reads = 0;  // readrandom/readmissing; 0 = num
   uint64_t seeks = 0;  // seekrandom; 0 = num / 10
   size_t seek_nexts = 100;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -122,6 +123,7 @@ RunResult spawn(const std::string& self, const Config& c, const Job& job,
   args[0] = self;
   for (const std::string& extra :
        {std::string("--plugin-dir"), c.plugin_dir.string(),
+        std::string("--value-size"), std::to_string(c.value_size),
         std::string("--child-job"), job.spec(), std::string("--child-result"),
         result_file.string(), std::string("--child-dir"), dir.string()}) {
     args.push_back(extra);
@@ -243,7 +245,13 @@ std::vector<Workload> select_workloads(const Config& c) {
   return out;
 }
 
-int run_parent(Config c) {
+fs::path default_out_dir() {
+  return fs::path(KALAM_BENCH_RESULTS_DIR) / (local_date() + "-" + host_name());
+}
+
+// Runs the whole selection at c.value_size and writes its result set into
+// c.out_dir; *report keeps the runs (and points at `c`).
+int run_set(Config& c, Report* report_out) {
   const auto targets = all_targets();
   std::vector<std::string> backends = c.backends;
   if (backends.empty()) {
@@ -278,10 +286,7 @@ int run_parent(Config c) {
 
   if (c.plugin_dir.empty()) c.plugin_dir = KALAM_BENCH_PLUGIN_DIR;
   c.plugin_dir = fs::absolute(c.plugin_dir);
-  if (c.out_dir.empty()) {
-    c.out_dir =
-        fs::path(KALAM_BENCH_RESULTS_DIR) / (local_date() + "-" + host_name());
-  }
+  if (c.out_dir.empty()) c.out_dir = default_out_dir();
   c.out_dir = fs::absolute(c.out_dir);
   // Stores go to a directory of this run's own inside --data-dir (removed at
   // the end), never to --data-dir itself.
@@ -296,7 +301,7 @@ int run_parent(Config c) {
   fs::create_directories(data_root, ec);
   if (ec) die("cannot create " + data_root.string() + ": " + ec.message());
 
-  Report report;
+  Report& report = *report_out;
   report.config = &c;
   report.workloads = workloads;
   report.backends = backends;
@@ -463,6 +468,39 @@ int run_parent(Config c) {
     return 1;
   }
   return 0;
+}
+
+// --value-sizes: one result set per size in <out>/value-<size>/, then
+// <out>/sizes.md across them.
+int run_parent(const Config& config) {
+  if (config.value_sizes.empty()) {
+    Config c = config;
+    Report report;
+    return run_set(c, &report);
+  }
+  const fs::path base =
+      fs::absolute(config.out_dir.empty() ? default_out_dir() : config.out_dir);
+  std::deque<Config> configs;
+  std::deque<Report> reports;
+  int rc = 0;
+  for (size_t size : config.value_sizes) {
+    Config& c = configs.emplace_back(config);
+    c.value_size = size;
+    c.value_sizes.clear();
+    c.out_dir = base / ("value-" + std::to_string(size));
+    std::printf("kalam-bench: values of %zu bytes\n", size);
+    rc = std::max(rc, run_set(c, &reports.emplace_back()));
+  }
+  std::vector<const Report*> all;
+  for (const Report& r : reports) all.push_back(&r);
+  std::error_code ec;
+  fs::create_directories(base, ec);
+  std::ofstream out(base / "sizes.md");
+  out << sizes_markdown(all);
+  out.close();
+  if (!out) die("cannot write " + (base / "sizes.md").string());
+  std::printf("kalam-bench: wrote sizes.md to %s\n", base.c_str());
+  return rc;
 }
 
 }  // namespace

@@ -3,8 +3,12 @@
 // sqlite_db.cc):
 //
 //   file                   <dir>/kalam.sqlite3, a table
-//                          cf_0(key BLOB PRIMARY KEY, value BLOB NOT NULL)
-//                          WITHOUT ROWID, as the plugin's default family
+//                          cf_0(key BLOB NOT NULL PRIMARY KEY,
+//                          value BLOB NOT NULL): a rowid table with a unique
+//                          index on its key, what a native program's
+//                          key/value table is (YCSB's JDBC binding makes the
+//                          same), and the plugin's default family since its
+//                          format 2
 //   connections            one write connection (READWRITE|CREATE) and one
 //                          read connection (READONLY), both
 //                          SQLITE_OPEN_NOMUTEX, extended result codes,
@@ -15,7 +19,9 @@
 //                          synchronous NORMAL (FULL for sync writes, switched
 //                          only when it changes, as the plugin does)
 //   statements             prepared once (SQLITE_PREPARE_PERSISTENT):
-//                          INSERT OR REPLACE, DELETE, SELECT value, and
+//                          INSERT ... ON CONFLICT(key) DO UPDATE (an upsert:
+//                          an overwrite keeps its rowid and index entry),
+//                          DELETE, SELECT value, and
 //                          SELECT key, value ... ORDER BY key for cursors
 //   writes                 a single put or delete runs in autocommit (what a
 //                          native program writes); a batch is
@@ -102,12 +108,14 @@ class NativeSqlite {
     exec(w, "PRAGMA synchronous = NORMAL");
     if (fresh) {
       exec(w,
-           "CREATE TABLE cf_0(key BLOB PRIMARY KEY, value BLOB NOT NULL) "
-           "WITHOUT ROWID");
+           "CREATE TABLE cf_0(key BLOB NOT NULL PRIMARY KEY, "
+           "value BLOB NOT NULL)");
     }
     store->reader_ = open_connection(file, SQLITE_OPEN_READONLY);
-    store->put_ =
-        prepare(w, "INSERT OR REPLACE INTO cf_0(key, value) VALUES (?1, ?2)");
+    store->put_ = prepare(w,
+                          "INSERT INTO cf_0(key, value) VALUES (?1, ?2) "
+                          "ON CONFLICT(key) DO UPDATE SET value = "
+                          "excluded.value");
     store->del_ = prepare(w, "DELETE FROM cf_0 WHERE key = ?1");
     store->begin_ = prepare(w, "BEGIN IMMEDIATE");
     store->commit_ = prepare(w, "COMMIT");
@@ -306,7 +314,8 @@ std::string sqlite_settings(bool sync) {
   return std::string("WAL, synchronous=") + (sync ? "FULL" : "NORMAL") +
          ", page_size 4096, cache_size 8 MiB per connection, mmap_size 0, "
          "busy_timeout 5000 ms, one write + one read connection (NOMUTEX), "
-         "WITHOUT ROWID blob table, prepared statements";
+         "rowid blob table with a unique key index (upsert), prepared "
+         "statements";
 }
 
 }  // namespace kalam_bench

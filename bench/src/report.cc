@@ -216,6 +216,50 @@ class Aggregates {
   std::map<Key, Aggregate> map_;
 };
 
+// Bytes on disk per record of the store the load job of `backend` in `mode`
+// filled (closed, so the WAL is checkpointed where the store does that), or
+// 0 when there was no such load (no workload that needs data ran).
+double load_bytes_per_record(const Report& report, const std::string& backend,
+                             const std::string& mode) {
+  for (const auto& run : report.runs) {
+    const Job& j = run.job;
+    if (j.workload.kind == WorkloadKind::kLoad && !j.sync &&
+        j.backend == backend && j.mode == mode && run.result.ok &&
+        run.result.ops > 0) {
+      return double(run.result.db_bytes) / double(run.result.ops);
+    }
+  }
+  return 0;
+}
+
+// The "bytes on disk per record" table of `report`: one row per backend, a
+// column per mode, and plugin / native.
+std::string bytes_per_record_table(const Report& report) {
+  std::ostringstream md;
+  md << "| backend |";
+  for (const auto& m : report.modes) md << ' ' << m << " |";
+  md << " plugin / native |\n| --- |";
+  for (size_t i = 0; i <= report.modes.size(); ++i) md << " ---: |";
+  md << '\n';
+  bool any = false;
+  for (const auto& b : report.backends) {
+    std::ostringstream row;
+    row << "| " << b << " |";
+    bool row_any = false;
+    for (const auto& m : report.modes) {
+      const double v = load_bytes_per_record(report, b, m);
+      row_any = row_any || v > 0;
+      row << ' ' << (v > 0 ? fixed(v, 0) : "-") << " |";
+    }
+    const double n = load_bytes_per_record(report, b, kModeNative);
+    const double p = load_bytes_per_record(report, b, kModePlugin);
+    row << ' ' << (n > 0 && p > 0 ? fixed(p / n, 2) : "-") << " |\n";
+    if (row_any) md << row.str();
+    any = any || row_any;
+  }
+  return any ? md.str() : "";
+}
+
 std::vector<bool> sync_variants(const Config& c) {
   std::vector<bool> out;
   if (c.sync_off) out.push_back(false);
@@ -441,6 +485,18 @@ std::string markdown(const Report& report, const Aggregates& agg) {
       }
     }
     md << '\n';
+  }
+
+  // Bytes on disk per record, after the load (the template stores).
+  if (const std::string table = bytes_per_record_table(report);
+      !table.empty()) {
+    md << "## Bytes on disk per record\n\n"
+       << "The store the load job filled (" << c.num << " records of "
+       << c.key_size << " + " << c.value_size
+       << " bytes, in random order, batches of " << c.load_batch
+       << "), after flush and close: the disk usage of its directory over "
+          "the number of records.\n\n"
+       << table << '\n';
   }
 
   // The table layer: tables / plugin.
@@ -888,6 +944,58 @@ std::vector<std::string> charts(const Report& report, const Aggregates& agg,
 }
 
 }  // namespace
+
+std::string sizes_markdown(const std::vector<const Report*>& reports) {
+  std::ostringstream md;
+  if (reports.empty()) return "";
+  const Report& first = *reports.front();
+  md << "# Kalam benchmark across value sizes\n\n"
+     << "Command: `" << first.command_line << "`  \n"
+     << "Keys: " << first.config->num << " of " << first.config->key_size
+     << " bytes; " << first.config->repetitions
+     << " repetition(s) per figure. One full result set per value size in "
+        "`value-<size>/` (results.md there has the ops/s, latencies, bytes "
+        "written and the ranges of paired repetitions).\n\n"
+     << "## Plugin / native throughput by value size\n\n"
+     << "Median plugin ops/s over median native ops/s (target ≥ "
+     << fixed(kRatioTarget, 2) << "; ✗ marks a miss).\n\n";
+  for (const auto& b : first.backends) {
+    if (!has_native(first, b)) continue;
+    md << "### " << b << "\n\n| workload |";
+    for (const Report* r : reports)
+      md << ' ' << r->config->value_size << " B |";
+    md << "\n| --- |";
+    for (size_t i = 0; i < reports.size(); ++i) md << " ---: |";
+    md << '\n';
+    std::vector<Aggregates> aggs;
+    for (const Report* r : reports) aggs.emplace_back(*r);
+    for (const auto& w : first.workloads) {
+      if (w.kind == WorkloadKind::kOpen || !mode_runs(kModeNative, w)) continue;
+      md << "| " << w.name << " |";
+      for (const auto& agg : aggs) {
+        double ratio = 0;
+        Summary paired;
+        if (agg.ratio(b, w.name, false, &ratio, &paired)) {
+          md << ' ' << fixed(ratio, 2) << (ratio < kRatioTarget ? " ✗" : "")
+             << " |";
+        } else {
+          md << " - |";
+        }
+      }
+      md << '\n';
+    }
+    md << '\n';
+  }
+  md << "## Bytes on disk per record by value size\n\n"
+     << "After the load, flush and close (see each results.md).\n\n";
+  for (const Report* r : reports) {
+    const std::string table = bytes_per_record_table(*r);
+    if (table.empty()) continue;
+    md << "### " << r->config->value_size << "-byte values\n\n"
+       << table << '\n';
+  }
+  return md.str();
+}
 
 std::vector<std::string> write_report(const Report& report,
                                       const fs::path& out) {

@@ -33,6 +33,10 @@ struct Report {
   std::string command_line;
 };
 
+// The summary of one result set per value size (--value-sizes), in the
+// order given: plugin/native ratios and bytes on disk per record.
+std::string sizes_markdown(const std::vector<const Report*>& reports);
+
 // Writes every output file into `out`. Returns the names written, or dies.
 std::vector<std::string> write_report(const Report& report,
                                       const std::filesystem::path& out);

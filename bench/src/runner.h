@@ -266,6 +266,7 @@ RunResult run_job(const Config& config, const Job& job,
     case WorkloadKind::kYcsbA:
     case WorkloadKind::kYcsbB:
     case WorkloadKind::kYcsbC:
+    case WorkloadKind::kYcsbD:
     case WorkloadKind::kYcsbE:
     case WorkloadKind::kYcsbF:
       for (size_t i = 0; i < plan_size; ++i) {
@@ -287,8 +288,12 @@ RunResult run_job(const Config& config, const Job& job,
               break;
             }
             case PlannedOp::kInsert:
-              store->put(keys.absent(index, kb), values.value(index, i + 1),
-                         false);
+              // YCSB D inserts new keys past the loaded ones; YCSB E the
+              // absent keys between them.
+              store->put(w.kind == WorkloadKind::kYcsbD
+                             ? keys.present(index, kb)
+                             : keys.absent(index, kb),
+                         values.value(index, i + 1), false);
               break;
             case PlannedOp::kReadModifyWrite: {
               const std::string_view key = keys.present(index, kb);
@@ -358,6 +363,7 @@ RunResult run_job(const Config& config, const Job& job,
       case WorkloadKind::kYcsbA:
       case WorkloadKind::kYcsbB:
       case WorkloadKind::kYcsbC:
+      case WorkloadKind::kYcsbD:
       case WorkloadKind::kYcsbF: {
         uint64_t reads = 0;
         for (uint64_t op : plan.ops) {

@@ -42,7 +42,7 @@ ScrambledZipfian::ScrambledZipfian(uint64_t n, double theta)
   half_pow_theta_ = 1.0 + std::pow(0.5, theta);
 }
 
-uint64_t ScrambledZipfian::next(std::mt19937_64& rng) const {
+uint64_t ScrambledZipfian::rank(std::mt19937_64& rng) const {
   // A uniform double in [0, 1) from the top 53 bits.
   const double u = double(rng() >> 11) * (1.0 / 9007199254740992.0);
   const double uz = u * zetan_;
@@ -56,7 +56,7 @@ uint64_t ScrambledZipfian::next(std::mt19937_64& rng) const {
                                  std::pow(eta_ * u - eta_ + 1.0, alpha_));
     if (rank >= n_) rank = n_ - 1;
   }
-  return fnv1a64(rank) % n_;
+  return rank;
 }
 
 std::string KeyFormatter::common_prefix(uint64_t num) const {
@@ -119,18 +119,21 @@ Plan make_plan(const Config& config, const Workload& w, uint64_t num, int rep) {
     case WorkloadKind::kYcsbA:
     case WorkloadKind::kYcsbB:
     case WorkloadKind::kYcsbC:
+    case WorkloadKind::kYcsbD:
     case WorkloadKind::kYcsbE:
     case WorkloadKind::kYcsbF: {
       const bool e = w.kind == WorkloadKind::kYcsbE;
+      const bool d = w.kind == WorkloadKind::kYcsbD;
       const uint64_t count =
           e ? config.effective_ycsb_e_ops() : config.effective_ycsb_ops();
       // Percent of reads (scans for E); the rest are the workload's writes.
       const uint64_t read_percent = w.kind == WorkloadKind::kYcsbA   ? 50
                                     : w.kind == WorkloadKind::kYcsbB ? 95
                                     : w.kind == WorkloadKind::kYcsbC ? 100
+                                    : w.kind == WorkloadKind::kYcsbD ? 95
                                     : w.kind == WorkloadKind::kYcsbE ? 95
                                                                      : 50;
-      const PlannedOp::Code write_code = e ? PlannedOp::kInsert
+      const PlannedOp::Code write_code = e || d ? PlannedOp::kInsert
                                          : w.kind == WorkloadKind::kYcsbF
                                              ? PlannedOp::kReadModifyWrite
                                              : PlannedOp::kUpdate;
@@ -142,8 +145,18 @@ Plan make_plan(const Config& config, const Workload& w, uint64_t num, int rep) {
         if (read && e) {
           const uint64_t length = 1 + rng() % config.ycsb_max_scan;
           op = PlannedOp::pack(PlannedOp::kScan, length, zipf.next(rng));
+        } else if (read && d) {
+          // YCSB D's "latest": the newest key, or one `rank` inserts
+          // before it (YCSB's SkewedLatestGenerator).
+          const uint64_t newest = num + inserted - 1;
+          const uint64_t rank = std::min(zipf.rank(rng), newest);
+          op = PlannedOp::pack(PlannedOp::kRead, 0, newest - rank);
         } else if (read) {
           op = PlannedOp::pack(PlannedOp::kRead, 0, zipf.next(rng));
+        } else if (d) {
+          // A new key past the loaded ones (present key num, num+1, ...),
+          // which becomes the newest.
+          op = PlannedOp::pack(PlannedOp::kInsert, 0, num + inserted++);
         } else if (write_code == PlannedOp::kInsert) {
           // A new key, spread over the key space like YCSB's hashed insert
           // order: the absent key next to a hashed present one.

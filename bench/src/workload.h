@@ -73,17 +73,20 @@ class ValueSource {
 // synthetic databases"), items 0..n-1, most popular first. Scrambled as in
 // YCSB's ScrambledZipfianGenerator: the rank is hashed (FNV-1a 64) so the hot
 // keys are spread over the key space instead of clustered at its start.
+uint64_t fnv1a64(uint64_t value);
+
 class ScrambledZipfian {
  public:
   ScrambledZipfian(uint64_t n, double theta);
-  uint64_t next(std::mt19937_64& rng) const;
+  uint64_t next(std::mt19937_64& rng) const { return fnv1a64(rank(rng)) % n_; }
+  // The rank itself (0 = most popular), unscrambled: YCSB D's "latest"
+  // chooser reads the key `rank` places before the newest one.
+  uint64_t rank(std::mt19937_64& rng) const;
 
  private:
   uint64_t n_;
   double theta_, alpha_, zetan_, eta_, half_pow_theta_;
 };
-
-uint64_t fnv1a64(uint64_t value);
 
 // One operation of a workload, packed in 64 bits: the op code, an argument
 // (a scan length) and a key index.

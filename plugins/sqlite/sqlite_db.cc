@@ -132,6 +132,28 @@ int query_text(Connection& conn, const std::string& sql, std::string* out,
 
 }  // namespace
 
+std::string family_table_sql(uint32_t format, const std::string& sql_name) {
+  if (format == 1) {
+    return "CREATE TABLE " + sql_name +
+           "(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID";
+  }
+  // A rowid table keeps each row's value in the table's B-tree (a row
+  // spills only past about a page) and the key, with the rowid, in the
+  // index's; NOT NULL because a rowid table's PRIMARY KEY would admit NULL.
+  return "CREATE TABLE " + sql_name +
+         "(key BLOB NOT NULL PRIMARY KEY, value BLOB NOT NULL)";
+}
+
+std::string put_sql(uint32_t format, const std::string& sql_name) {
+  if (format == 1) {
+    return "INSERT OR REPLACE INTO " + sql_name +
+           "(key, value) VALUES (?1, ?2)";
+  }
+  return "INSERT INTO " + sql_name +
+         "(key, value) VALUES (?1, ?2) "
+         "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+}
+
 // ---------------------------------------------------------------------------
 // Read views and the pool of read connections
 
@@ -583,16 +605,18 @@ int Database::check_schema(bool* empty, Error& err) {
                     std::to_string(kApplicationId) +
                     "); point the path at a Kalam data directory");
   }
-  if (user_version < 1 || user_version > kFormatVersion) {
+  if (user_version < kOldestFormatVersion || user_version > kFormatVersion) {
     return fail(err, KALAM_CORRUPTION,
                 kPrefix + file_ + " has format version " +
                     std::to_string(user_version) +
-                    "; this plugin reads format " +
+                    "; this plugin reads formats " +
+                    std::to_string(kOldestFormatVersion) + " to " +
                     std::to_string(kFormatVersion) +
                     (user_version > kFormatVersion
                          ? ": use the newer plugin that wrote it"
                          : ": the file is damaged"));
   }
+  format_ = static_cast<uint32_t>(user_version);
   return KALAM_OK;
 }
 
@@ -609,9 +633,9 @@ int Database::initialize_schema(Error& err) {
       " id INTEGER NOT NULL UNIQUE, table_name TEXT NOT NULL UNIQUE)"
       " WITHOUT ROWID;"
       "INSERT INTO kalam_families(name, id, table_name)"
-      " VALUES ('default', 0, 'cf_0');"
-      "CREATE TABLE cf_0(key BLOB PRIMARY KEY, value BLOB NOT NULL)"
-      " WITHOUT ROWID;"
+      " VALUES ('default', 0, 'cf_0');" +
+      family_table_sql(kFormatVersion, "cf_0") +
+      ";"
       "PRAGMA application_id = " +
       std::to_string(kApplicationId) +
       ";"
@@ -626,6 +650,7 @@ int Database::initialize_schema(Error& err) {
     rollback();
     return err.code;
   }
+  format_ = kFormatVersion;
   return KALAM_OK;
 }
 
@@ -1193,11 +1218,7 @@ int Database::apply(const kalam_write_op& op, size_t index, Error& err) {
     case KALAM_OP_PUT:
       rc = main_->lease(
           statement_key(family->id, kPut),
-          [family] {
-            return "INSERT OR REPLACE INTO " + family->sql_name +
-                   "(key, value) VALUES (?1, ?2)";
-          },
-          &stmt);
+          [this, family] { return put_sql(format_, family->sql_name); }, &stmt);
       if (rc == SQLITE_OK) rc = stmt.bind_blob(1, op.key, op.key_len);
       if (rc == SQLITE_OK) rc = stmt.bind_blob(2, op.value, op.value_len);
       break;
@@ -1355,9 +1376,8 @@ int Database::create_family(const std::string& name, Family** out, Error& err) {
       false);
   run("INSERT INTO kalam_families(name, id, table_name) VALUES (?1, ?2, ?3)",
       true);
-  run("CREATE TABLE " + quote_identifier(table) +
-          "(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
-      false);
+  // In the file's own format: a database keeps one layout throughout.
+  run(family_table_sql(format_, quote_identifier(table)), false);
   if (rc == KALAM_OK)
     rc = run_cached(kCommit, "COMMIT", "cf_open: commit", err);
   if (rc != KALAM_OK) {
@@ -1722,10 +1742,13 @@ int Database::get_property(kalam_cf* cf, const char* name,
     rc = with_reader(
         nullptr,
         [&](Connection& conn) {
-          // The family's own pages, where SQLite has the dbstat table.
+          // The family's own pages (its table's and, in format 2, its key
+          // index's), where SQLite has the dbstat table.
           Statement stmt;
           int src = conn.prepare_once(
-              "SELECT pgsize FROM dbstat WHERE name = ?1 AND aggregate = 1",
+              "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE aggregate = 1"
+              " AND name IN (SELECT name FROM sqlite_schema"
+              " WHERE tbl_name = ?1)",
               &stmt);
           if (src == SQLITE_OK) src = stmt.bind_text(1, family->table);
           if (src == SQLITE_OK) src = stmt.step();

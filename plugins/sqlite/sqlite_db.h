@@ -26,8 +26,22 @@ namespace kalam::sqlite_plugin {
 // default); open() checks the library's limit covers both.
 inline constexpr uint64_t kMaxKeySize = 1ull << 20;    // 1 MiB
 inline constexpr uint64_t kMaxValueSize = 1ull << 29;  // 512 MiB
-// The on-disk format this plugin writes (PRAGMA user_version) and reads.
-inline constexpr uint32_t kFormatVersion = 1;
+// The on-disk format this plugin writes into a new database (PRAGMA
+// user_version; the engine's manifest carries it too) and the newest it
+// reads. Format 1 (plugin 1.0): each family a WITHOUT ROWID table, which
+// spills any row over roughly a quarter of a page into overflow pages and
+// then reads the whole row back on every comparison of a B-tree search.
+// Format 2: each family a rowid table with a unique index on its key, as a
+// native SQLite key/value table is (bench/README.md, "SQLite storage
+// layout"). A database keeps the format it was created with.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestFormatVersion = 1;
+// The CREATE TABLE of family table `sql_name` in `format`.
+std::string family_table_sql(uint32_t format, const std::string& sql_name);
+// The statement of a put into family table `sql_name` in `format`: format 2
+// updates the row in place (its rowid and its index entry stay), where
+// INSERT OR REPLACE would delete the row and append a new one.
+std::string put_sql(uint32_t format, const std::string& sql_name);
 // PRAGMA application_id of a Kalam database ("KALM").
 inline constexpr int32_t kApplicationId = 0x4B414C4D;
 // The database file inside the data directory.
@@ -37,8 +51,8 @@ inline constexpr const char* kLockFileName = "kalam_sqlite.lock";
 
 class Database;
 
-// A column family: one WITHOUT ROWID table. Owned by its Database until
-// close(), even after it is dropped.
+// A column family: one table (its layout depends on the file's format). Owned
+// by its Database until close(), even after it is dropped.
 struct Family {
   Database* db = nullptr;
   uint64_t id = 0;       // never reused within a database file
@@ -228,6 +242,9 @@ class Database {
   int lock_fd_ = -1;          // the flocked lock file, or -1
   std::string file_;          // dir_ + "/" + kDatabaseFileName
   Options options_;
+  // The file's format (kOldestFormatVersion..kFormatVersion), from
+  // check_schema() or initialize_schema().
+  uint32_t format_ = kFormatVersion;
   bool read_only_ = false;
   int reader_flags_ = 0;
   uint64_t length_limit_ = 0;

@@ -57,7 +57,7 @@ class SqliteTest : public ::testing::Test, public RawDatabase {
 
 TEST_F(SqliteTest, DescribesItself) {
   EXPECT_EQ(plugin().name(), "sqlite");
-  EXPECT_EQ(plugin().format_version(), 1u);
+  EXPECT_EQ(plugin().format_version(), 2u);
   EXPECT_EQ(plugin().abi_minor(),
             static_cast<uint32_t>(KALAM_ABI_VERSION_MINOR));
   EXPECT_NE(plugin().version().find("(SQLite 3."), std::string::npos)
@@ -167,6 +167,118 @@ TEST_F(SqliteTest, ReopenKeepsFamiliesWithOddNames) {
   EXPECT_EQ(vt().cf_open(db_, "gone", 0, &missing, &status), KALAM_NOT_FOUND);
   EXPECT_EQ(list_families(), names);
   EXPECT_TRUE(fs::exists(db_path() / "kalam.sqlite3"));
+}
+
+// ---- On-disk formats ------------------------------------------------------
+
+// Runs `sql` on the database file `file` with SQLite itself; returns the
+// first column of the first row as text ("" when there is none).
+std::string sqlite_query(const fs::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sql << ": " << sqlite3_errmsg(db);
+  if (sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    if (text != nullptr) out = reinterpret_cast<const char*>(text);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+std::string table_sql(const fs::path& file, const std::string& table) {
+  return sqlite_query(
+      file, "SELECT sql FROM sqlite_schema WHERE name = '" + table + "'");
+}
+
+// A new database is in format 2: rowid tables with a unique key index, so a
+// 1 KB value stays in its table's B-tree instead of an overflow chain.
+TEST_F(SqliteTest, NewDatabaseIsFormatTwoWithRowidTables) {
+  cf("users");
+  ASSERT_EQ(put(nullptr, "k", std::string(1000, 'v')), KALAM_OK);
+  close_db();
+  const fs::path file = db_path() / "kalam.sqlite3";
+  EXPECT_EQ(sqlite_query(file, "PRAGMA user_version"), "2");
+  for (const std::string table : {"cf_0", "cf_1"}) {
+    const std::string sql = table_sql(file, table);
+    EXPECT_THAT(sql, HasSubstr("key BLOB NOT NULL PRIMARY KEY")) << table;
+    EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
+  }
+}
+
+// A database written by plugin 1.0 (format 1: WITHOUT ROWID tables) keeps
+// opening, reading and writing, and stays in format 1: new families get its
+// layout, overwrites replace, and nothing rewrites the file.
+TEST_F(SqliteTest, FormatOneDatabaseOpensReadsAndWritesInItsOwnLayout) {
+  const fs::path old_dir = dir_ / "format1";
+  fs::create_directories(old_dir);
+  const fs::path file = old_dir / "kalam.sqlite3";
+  {
+    // What plugin 1.0's initialize_schema() wrote, and one row in it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    const std::string sql =
+        "PRAGMA journal_mode = WAL;"
+        "BEGIN IMMEDIATE;"
+        "CREATE TABLE kalam_meta(key TEXT PRIMARY KEY, value INTEGER NOT "
+        "NULL) WITHOUT ROWID;"
+        "INSERT INTO kalam_meta(key, value) VALUES ('next_family_id', 1),"
+        " ('flush_count', 0);"
+        "CREATE TABLE kalam_families(name TEXT PRIMARY KEY,"
+        " id INTEGER NOT NULL UNIQUE, table_name TEXT NOT NULL UNIQUE)"
+        " WITHOUT ROWID;"
+        "INSERT INTO kalam_families(name, id, table_name)"
+        " VALUES ('default', 0, 'cf_0');"
+        "CREATE TABLE cf_0(key BLOB PRIMARY KEY, value BLOB NOT NULL)"
+        " WITHOUT ROWID;"
+        "INSERT INTO cf_0(key, value) VALUES (x'6f6c64', x'76616c7565');"
+        "PRAGMA application_id = 1262570573;"
+        "PRAGMA user_version = 1;"
+        "COMMIT;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
+  }
+  open_with({}, 0, old_dir);
+  ASSERT_NE(handle(), nullptr);
+  EXPECT_EQ(value_of(nullptr, "old"), "value");
+  const std::string big(3000, 'b');  // overflows a format 1 row
+  ASSERT_EQ(write({Put(nullptr, "old", "new"), Put(nullptr, "big", big),
+                   Put(cf("users"), "u", "1")}),
+            KALAM_OK);
+  ASSERT_EQ(put(nullptr, "old", "newer"), KALAM_OK);  // a replace
+  ASSERT_EQ(del(nullptr, "gone"), KALAM_OK);
+  EXPECT_EQ(scan(nullptr), (KV{{"big", big}, {"old", "newer"}}));
+  reopen();
+  EXPECT_EQ(value_of(nullptr, "old"), "newer");
+  EXPECT_EQ(value_of(nullptr, "big"), big);
+  EXPECT_EQ(value_of(existing("users"), "u"), "1");
+  close_db();
+  EXPECT_EQ(sqlite_query(file, "PRAGMA user_version"), "1");
+  EXPECT_THAT(table_sql(file, "cf_1"), HasSubstr("WITHOUT ROWID"));
+  EXPECT_THAT(table_sql(file, "cf_0"), HasSubstr("WITHOUT ROWID"));
+}
+
+// A format newer than this plugin reads, or 0, is refused by name.
+TEST_F(SqliteTest, UnknownFormatVersionIsRefusedWithTheVersion) {
+  close_db();
+  const fs::path file = db_path() / "kalam.sqlite3";
+  for (const char* version : {"3", "0"}) {
+    sqlite_query(file, std::string("PRAGMA user_version = ") + version);
+    kalam_db* other = nullptr;
+    RawStatus status;
+    EXPECT_EQ(open_at(db_path(), &other, 0, {}, &status), KALAM_CORRUPTION)
+        << version;
+    EXPECT_THAT(status.text(),
+                HasSubstr("format version " + std::string(version) +
+                          "; this plugin reads formats 1 to 2"));
+    EXPECT_EQ(other, nullptr);
+  }
+  sqlite_query(file, "PRAGMA user_version = 2");
 }
 
 TEST_F(SqliteTest, OpenNeedsADatabaseDirectoryAndMakesParents) {
@@ -799,6 +911,9 @@ TEST_F(SqliteTest, PropertiesDescribeAFamily) {
   EXPECT_EQ(text, "3");
   ASSERT_EQ(property(users, KALAM_PROPERTY_APPROXIMATE_BYTES, &text), KALAM_OK);
   EXPECT_GT(std::stoll(text), 1500);
+  // Format 2: the family's table and its key index, one page each at least
+  // (when this SQLite has dbstat; else the whole file, larger still).
+  EXPECT_GE(std::stoll(text), 2 * 4096);
   ASSERT_EQ(property(users, KALAM_PROPERTY_STATS, &text), KALAM_OK);
   EXPECT_NE(text.find("SQLite 3."), std::string::npos) << text;
   EXPECT_NE(text.find("column family: users"), std::string::npos) << text;

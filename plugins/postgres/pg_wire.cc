@@ -58,6 +58,15 @@ bool looks_like_auth_failure(const std::string& text) {
          text.find("does not exist") != std::string::npos;
 }
 
+// A refusal that TLS settings explain: the server's certificate did not
+// verify, TLS was required by one side and not offered by the other, or
+// pg_hba.conf has no line for this kind of connection.
+bool looks_like_tls_or_hba_refusal(const std::string& text) {
+  return text.find("certificate") != std::string::npos ||
+         text.find("SSL") != std::string::npos ||
+         text.find("no pg_hba.conf entry") != std::string::npos;
+}
+
 }  // namespace
 
 Connection::Connection(PGconn* conn) : conn_(conn) {
@@ -85,6 +94,13 @@ int Connection::open(const ConnectSpec& spec, std::unique_ptr<Connection>* out,
   if (PQstatus(raw) != CONNECTION_OK) {
     const std::string text = server_text(raw, nullptr);
     PQfinish(raw);
+    if (looks_like_tls_or_hba_refusal(text)) {
+      return fail(err, code_for(Failure::kBadConfig),
+                  "postgres plugin: cannot connect: " + text +
+                      "; check conninfo's sslmode and sslrootcert (the CA "
+                      "that signed the server's certificate) against the "
+                      "server's ssl settings and pg_hba.conf");
+    }
     const Failure failure = looks_like_auth_failure(text)
                                 ? Failure::kBadConfig
                                 : Failure::kUnavailable;

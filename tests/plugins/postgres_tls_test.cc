@@ -61,11 +61,9 @@ class PostgresTlsTest : public ::testing::Test, public RawDatabase {
     kalam_db* other = nullptr;
     RawStatus status;
     const auto begin = Clock::now();
-    const int rc = open_at(dir_ / "other", &other,
-                           KALAM_OPEN_CREATE_IF_MISSING,
+    const int rc = open_at(dir_ / "other", &other, KALAM_OPEN_CREATE_IF_MISSING,
                            {{"conninfo", conninfo}}, &status);
-    EXPECT_LT(Clock::now() - begin, std::chrono::seconds(15))
-        << "never a hang";
+    EXPECT_LT(Clock::now() - begin, std::chrono::seconds(15)) << "never a hang";
     EXPECT_EQ(other, nullptr);
     if (other != nullptr) vt().close(other, nullptr);
     return {rc, status.text()};

@@ -227,8 +227,8 @@ class PostgresServer {
          "/CN=localhost", "-keyout", t + "server.key", "-out",
          t + "server.csr"},
         {"openssl", "x509", "-req", "-in", t + "server.csr", "-CA",
-         t + "ca.crt", "-CAkey", t + "ca.key", "-CAcreateserial", "-days",
-         "2", "-extfile", t + "san.ext", "-out", t + "server.crt"},
+         t + "ca.crt", "-CAkey", t + "ca.key", "-CAcreateserial", "-days", "2",
+         "-extfile", t + "san.ext", "-out", t + "server.crt"},
     };
     for (const auto& step : steps) {
       std::vector<std::string> args = step;
@@ -236,8 +236,7 @@ class PostgresServer {
       const int rc = run_as_server_user(args, log);
       if (rc != 0) {
         throw std::runtime_error("openssl " + step[1] + " failed (exit " +
-                                 std::to_string(rc) + "); see " +
-                                 log.string());
+                                 std::to_string(rc) + "); see " + log.string());
       }
     }
     std::ofstream hba(data_dir() / "pg_hba.conf", std::ios::trunc);

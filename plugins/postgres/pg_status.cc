@@ -17,13 +17,6 @@ bool starts_with(const char* sqlstate, const char* prefix) {
 
 }  // namespace
 
-int fail(Error& err, int code, std::string message, int64_t native_code) {
-  err.code = code;
-  err.native_code = native_code;
-  err.message = std::move(message);
-  return code;
-}
-
 void set_host_minor(uint32_t minor) noexcept {
   g_host_minor.store(minor, std::memory_order_relaxed);
 }

@@ -411,7 +411,8 @@ int Pool::take(std::unique_ptr<Connection>* out, Error& err) {
 }
 
 void Pool::give(std::unique_ptr<Connection> conn) noexcept {
-  if (!conn || !conn->alive()) return;
+  // One poll per use is enough: take() polls before handing it out.
+  if (!conn || !conn->idle()) return;
   std::lock_guard lock(mutex_);
   if (idle_.size() < max_idle_) {
     try {

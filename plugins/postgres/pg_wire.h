@@ -55,6 +55,14 @@ class Connection {
   // a poll of the socket). A connection the server restarted under is found
   // dead here instead of failing the next statement.
   bool alive();
+  // The cheap part of alive(), without the poll: libpq knows the
+  // connection is healthy and no transaction is open. For a connection
+  // coming back to the pool right after a call succeeded on it; the next
+  // take() polls it before use anyway.
+  bool idle() const {
+    return PQstatus(conn_) == CONNECTION_OK &&
+           PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  }
   // Whether a transaction is open (or failed and not yet rolled back).
   bool in_transaction() const {
     return PQtransactionStatus(conn_) != PQTRANS_IDLE;
@@ -130,8 +138,8 @@ class Pool {
 
   // An idle, live connection, or a new one.
   int take(std::unique_ptr<Connection>* out, Error& err);
-  // Takes a connection back: kept when it is idle, alive and there is room,
-  // else closed.
+  // Takes a connection back: kept when it is idle (Connection::idle(); not
+  // polled: take() does that) and there is room, else closed.
   void give(std::unique_ptr<Connection> conn) noexcept;
   // Closes every idle connection.
   void clear() noexcept;

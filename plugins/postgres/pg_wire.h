@@ -78,6 +78,10 @@ class Connection {
   // NULL). For the catalog, not for data.
   int exec_params(const std::string& sql, std::span<const std::string> params,
                   const char* what, Error& err, Result* out = nullptr);
+  // Whether this connection has prepared statement `name`.
+  bool has_prepared(const std::string& name) const {
+    return prepared_.count(name) != 0;
+  }
   // Prepares `sql` as `name` unless this connection already has it.
   int prepare(const std::string& name, const std::string& sql, Error& err);
   // Runs prepared statement `name` with binary parameters; rows come back

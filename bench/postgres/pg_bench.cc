@@ -379,6 +379,7 @@ struct Result {
   // side costs, much less disturbed than wall time by other load on the
   // machine (the server's CPU is not in it).
   double cpu_us_per_unit = 0;
+  uint64_t units = 0;  // keys written or read, entries scanned
 };
 
 double process_cpu_us() {
@@ -432,6 +433,7 @@ Result run(int threads, double seconds, Op op) {
   r.p50_us = quantile(all, 0.50);
   r.p99_us = quantile(all, 0.99);
   r.cpu_us_per_unit = total > 0 ? cpu / static_cast<double>(total) : 0;
+  r.units = total;
   return r;
 }
 
@@ -448,7 +450,8 @@ void bench(Store& store, const char* mode, double seconds, uint64_t keys,
     store.write(batch);
   }
   std::printf(
-      "mode\tworkload\tthreads\tops_per_s\tp50_us\tp99_us\tcpu_us_per_unit\n");
+      "mode\tworkload\tthreads\tops_per_s\tp50_us\tp99_us\tcpu_us_per_"
+      "unit\tunits\n");
   for (int threads : thread_counts) {
     std::vector<std::mt19937_64> rngs;
     for (int t = 0; t < threads; ++t) rngs.emplace_back(1234 + t);
@@ -457,8 +460,9 @@ void bench(Store& store, const char* mode, double seconds, uint64_t keys,
              std::string::npos;
     };
     const auto print = [&](const char* workload, const Result& r) {
-      std::printf("%s\t%s\t%d\t%.0f\t%.0f\t%.0f\t%.3f\n", mode, workload,
-                  threads, r.ops_per_s, r.p50_us, r.p99_us, r.cpu_us_per_unit);
+      std::printf("%s\t%s\t%d\t%.0f\t%.0f\t%.0f\t%.3f\t%llu\n", mode, workload,
+                  threads, r.ops_per_s, r.p50_us, r.p99_us, r.cpu_us_per_unit,
+                  static_cast<unsigned long long>(r.units));
       std::fflush(stdout);
     };
     if (wanted("put"))

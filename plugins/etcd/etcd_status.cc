@@ -11,13 +11,6 @@ std::atomic<void*> g_log_ctx{nullptr};
 
 }  // namespace
 
-int fail(Error& err, int code, std::string message, int64_t native_code) {
-  err.code = code;
-  err.native_code = native_code;
-  err.message = std::move(message);
-  return code;
-}
-
 void publish(kalam_status* status, int code, int64_t native_code,
              std::string_view message) noexcept {
   kalam_plugin::set_status(status, code, native_code, message);

@@ -11,21 +11,15 @@
 #include <string>
 #include <string_view>
 
+#include "plugin_error.h"
 #include "plugin_support.h"
 
 namespace kalam::etcd_plugin {
 
-// Detail of a failed call. Internal functions return a KALAM_* code and,
-// when it is neither KALAM_OK nor KALAM_NOT_FOUND, fill an Error; the entry
-// points copy it into the caller's kalam_status.
-struct Error {
-  int code = KALAM_OK;
-  int64_t native_code = 0;
-  std::string message;
-};
-
-// Records a failure and returns its code: `return fail(err, KALAM_..., "...")`.
-int fail(Error& err, int code, std::string message, int64_t native_code = 0);
+// Detail of a failed call, and `return fail(err, KALAM_..., "...")`
+// (plugins/common/plugin_error.h).
+using Error = kalam_plugin::Error;
+using kalam_plugin::fail;
 
 // Writes code, native code and message into `status` (may be NULL). The
 // entry points pass the code through kalam_plugin::code_for_host() first.

@@ -691,6 +691,8 @@ int Database::cf_list(kalam_name_visitor visit, void* ctx, Error& err) {
 
 int Database::prepare(Connection& conn, const Family& family,
                       StatementKind kind, Error& err) {
+  // The usual case, without building the SQL text.
+  if (conn.has_prepared(family.statements[kind])) return KALAM_OK;
   return conn.prepare(family.statements[kind],
                       statement_sql(kind, family.table), err);
 }

@@ -16,13 +16,6 @@ bool starts_with(const char* sqlstate, const char* prefix) {
 
 }  // namespace
 
-int fail(Error& err, int code, std::string message, int64_t native_code) {
-  err.code = code;
-  err.native_code = native_code;
-  err.message = std::move(message);
-  return code;
-}
-
 int code_for(Failure failure) {
   // A host that speaks ABI 1.2 gets the remote-store codes; an older one
   // the ABI's documented fallback, KALAM_IO_ERROR (backend_api.h, "New

@@ -10,21 +10,15 @@
 #include <string>
 #include <string_view>
 
+#include "plugin_error.h"
 #include "plugin_support.h"
 
 namespace kalam::postgres_plugin {
 
-// Detail of a failed call. Internal functions return a KALAM_* code and, when
-// it is neither KALAM_OK nor KALAM_NOT_FOUND, fill an Error; the entry points
-// copy it into the caller's kalam_status.
-struct Error {
-  int code = KALAM_OK;
-  int64_t native_code = 0;
-  std::string message;
-};
-
-// Records a failure and returns its code: `return fail(err, KALAM_..., "...")`.
-int fail(Error& err, int code, std::string message, int64_t native_code = 0);
+// Detail of a failed call, and `return fail(err, KALAM_..., "...")`
+// (plugins/common/plugin_error.h).
+using Error = kalam_plugin::Error;
+using kalam_plugin::fail;
 
 // What went wrong with the server, independent of the ABI minor. The codes
 // these become are chosen in one place, code_for(), so a host that speaks a

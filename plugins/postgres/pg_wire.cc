@@ -58,6 +58,15 @@ bool looks_like_auth_failure(const std::string& text) {
          text.find("does not exist") != std::string::npos;
 }
 
+// A refusal that TLS settings explain: the server's certificate did not
+// verify, TLS was required by one side and not offered by the other, or
+// pg_hba.conf has no line for this kind of connection.
+bool looks_like_tls_or_hba_refusal(const std::string& text) {
+  return text.find("certificate") != std::string::npos ||
+         text.find("SSL") != std::string::npos ||
+         text.find("no pg_hba.conf entry") != std::string::npos;
+}
+
 }  // namespace
 
 Connection::Connection(PGconn* conn) : conn_(conn) {
@@ -85,6 +94,13 @@ int Connection::open(const ConnectSpec& spec, std::unique_ptr<Connection>* out,
   if (PQstatus(raw) != CONNECTION_OK) {
     const std::string text = server_text(raw, nullptr);
     PQfinish(raw);
+    if (looks_like_tls_or_hba_refusal(text)) {
+      return fail(err, code_for(Failure::kBadConfig),
+                  "postgres plugin: cannot connect: " + text +
+                      "; check conninfo's sslmode and sslrootcert (the CA "
+                      "that signed the server's certificate) against the "
+                      "server's ssl settings and pg_hba.conf");
+    }
     const Failure failure = looks_like_auth_failure(text)
                                 ? Failure::kBadConfig
                                 : Failure::kUnavailable;
@@ -395,7 +411,8 @@ int Pool::take(std::unique_ptr<Connection>* out, Error& err) {
 }
 
 void Pool::give(std::unique_ptr<Connection> conn) noexcept {
-  if (!conn || !conn->alive()) return;
+  // One poll per use is enough: take() polls before handing it out.
+  if (!conn || !conn->idle()) return;
   std::lock_guard lock(mutex_);
   if (idle_.size() < max_idle_) {
     try {

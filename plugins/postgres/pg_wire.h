@@ -55,6 +55,14 @@ class Connection {
   // a poll of the socket). A connection the server restarted under is found
   // dead here instead of failing the next statement.
   bool alive();
+  // The cheap part of alive(), without the poll: libpq knows the
+  // connection is healthy and no transaction is open. For a connection
+  // coming back to the pool right after a call succeeded on it; the next
+  // take() polls it before use anyway.
+  bool idle() const {
+    return PQstatus(conn_) == CONNECTION_OK &&
+           PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  }
   // Whether a transaction is open (or failed and not yet rolled back).
   bool in_transaction() const {
     return PQtransactionStatus(conn_) != PQTRANS_IDLE;
@@ -70,6 +78,10 @@ class Connection {
   // NULL). For the catalog, not for data.
   int exec_params(const std::string& sql, std::span<const std::string> params,
                   const char* what, Error& err, Result* out = nullptr);
+  // Whether this connection has prepared statement `name`.
+  bool has_prepared(const std::string& name) const {
+    return prepared_.count(name) != 0;
+  }
   // Prepares `sql` as `name` unless this connection already has it.
   int prepare(const std::string& name, const std::string& sql, Error& err);
   // Runs prepared statement `name` with binary parameters; rows come back
@@ -130,8 +142,8 @@ class Pool {
 
   // An idle, live connection, or a new one.
   int take(std::unique_ptr<Connection>* out, Error& err);
-  // Takes a connection back: kept when it is idle, alive and there is room,
-  // else closed.
+  // Takes a connection back: kept when it is idle (Connection::idle(); not
+  // polled: take() does that) and there is room, else closed.
   void give(std::unique_ptr<Connection> conn) noexcept;
   // Closes every idle connection.
   void clear() noexcept;

@@ -33,13 +33,6 @@ const char* hint_for(int code) {
 
 }  // namespace
 
-int fail(Error& err, int code, std::string message, int64_t native_code) {
-  err.code = code;
-  err.native_code = native_code;
-  err.message = std::move(message);
-  return code;
-}
-
 int map_sqlite_code(int sqlite_rc) {
   if (sqlite_rc == SQLITE_IOERR_NOMEM) return KALAM_NO_MEMORY;
   switch (sqlite_rc & 0xff) {

@@ -5,6 +5,7 @@
 #include <kalam/backend_api.h>
 #include <sqlite3.h>
 
+#include "plugin_error.h"
 #include "plugin_support.h"
 
 #include <cstddef>
@@ -14,17 +15,10 @@
 
 namespace kalam::sqlite_plugin {
 
-// Detail of a failed call. Internal functions return a KALAM_* code and, when
-// it is neither KALAM_OK nor KALAM_NOT_FOUND, fill an Error; the entry points
-// copy it into the caller's kalam_status.
-struct Error {
-  int code = KALAM_OK;
-  int64_t native_code = 0;
-  std::string message;
-};
-
-// Records a failure and returns its code: `return fail(err, KALAM_..., "...")`.
-int fail(Error& err, int code, std::string message, int64_t native_code = 0);
+// Detail of a failed call, and `return fail(err, KALAM_..., "...")`
+// (plugins/common/plugin_error.h).
+using Error = kalam_plugin::Error;
+using kalam_plugin::fail;
 
 // The KALAM_* code for an SQLite result code (primary or extended).
 int map_sqlite_code(int sqlite_rc);

@@ -5,6 +5,13 @@
 // bounded wait) on every path: the destructor, and PR_SET_PDEATHSIG so the
 // server dies with the test process even if that is killed.
 //
+// With Tls::kOnly the server speaks TLS only: the fixture generates, with
+// the `openssl` command, a throwaway CA and a server certificate for
+// 127.0.0.1 and localhost signed by it (plus a second, unrelated CA for
+// "wrong CA" tests), sets ssl=on, and its pg_hba.conf has `hostssl` lines
+// only, so a connection without TLS is refused. have_openssl() says whether
+// that can be done here.
+//
 // PostgreSQL refuses to run as root: as root, the server runs as the
 // unprivileged user `postgres` (Debian's package creates it) or else
 // `nobody`, and the temp dir is handed to that user.
@@ -41,9 +48,17 @@ class PostgresServer {
   static constexpr const char* kUser = "kalam";
   static constexpr const char* kPassword = "kalam-test-password";
 
+  enum class Tls { kOff, kOnly };
+
+  // True when the `openssl` command is on PATH (Tls::kOnly needs it).
+  static bool have_openssl() {
+    return std::system("openssl version >/dev/null 2>&1") == 0;
+  }
+
   // `extra` settings go on the postgres command line (-c name=value).
-  explicit PostgresServer(std::vector<std::string> extra = {})
-      : extra_(std::move(extra)) {
+  explicit PostgresServer(std::vector<std::string> extra = {},
+                          Tls tls = Tls::kOff)
+      : extra_(std::move(extra)), tls_(tls) {
     bindir_ = find_bindir();
     const char* base = std::getenv("TMPDIR");
     std::string pattern =
@@ -83,6 +98,7 @@ class PostgresServer {
       throw std::runtime_error("initdb failed (exit " + std::to_string(rc) +
                                "); see " + (dir_ / "initdb.log").string());
     }
+    if (tls_ == Tls::kOnly) set_up_tls();
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = free_port();
       if (start()) return;
@@ -108,6 +124,13 @@ class PostgresServer {
            " password=" + password + " dbname=postgres connect_timeout=5";
   }
 
+  // Tls::kOnly: the CA that signed the server's certificate, and another
+  // CA that did not (PEM files).
+  std::filesystem::path ca_file() const { return dir_ / "tls" / "ca.crt"; }
+  std::filesystem::path other_ca_file() const {
+    return dir_ / "tls" / "other-ca.crt";
+  }
+
   // Starts the server on port() (again). True once it accepts connections
   // (bounded wait), false if it exited or did not come up.
   bool start() {
@@ -117,6 +140,15 @@ class PostgresServer {
         std::to_string(port_),        "-k", dir_.string(),         "-c",
         "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c",
         "shared_buffers=32MB"};
+    if (tls_ == Tls::kOnly) {
+      for (const std::string& e :
+           {std::string("ssl=on"),
+            "ssl_cert_file=" + (dir_ / "tls" / "server.crt").string(),
+            "ssl_key_file=" + (dir_ / "tls" / "server.key").string()}) {
+        args.push_back("-c");
+        args.push_back(e);
+      }
+    }
     for (const std::string& e : extra_) {
       args.push_back("-c");
       args.push_back(e);
@@ -163,6 +195,67 @@ class PostgresServer {
   }
 
  private:
+  // A CA, a server certificate for 127.0.0.1 and localhost signed by it,
+  // another CA, and a pg_hba.conf that admits TLS connections only. Run as
+  // the server's user, so the key is its own and private (the server
+  // refuses a key others can read).
+  void set_up_tls() {
+    if (!have_openssl()) {
+      throw std::runtime_error(
+          "the `openssl` command is missing (scripts/install-deps.sh "
+          "installs it); a TLS server cannot be set up");
+    }
+    const std::filesystem::path tls = dir_ / "tls";
+    std::filesystem::create_directory(tls);
+    if (geteuid() == 0 && chown(tls.c_str(), uid_, gid_) != 0) {
+      throw std::runtime_error("chown " + tls.string() + " failed");
+    }
+    {
+      std::ofstream ext(tls / "san.ext");
+      ext << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+    }
+    const std::string t = tls.string() + "/";
+    const std::filesystem::path log = dir_ / "openssl.log";
+    const std::vector<std::vector<std::string>> steps = {
+        {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+         "2", "-subj", "/CN=Kalam test CA", "-keyout", t + "ca.key", "-out",
+         t + "ca.crt"},
+        {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+         "2", "-subj", "/CN=Some other CA", "-keyout", t + "other-ca.key",
+         "-out", t + "other-ca.crt"},
+        {"openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj",
+         "/CN=localhost", "-keyout", t + "server.key", "-out",
+         t + "server.csr"},
+        {"openssl", "x509", "-req", "-in", t + "server.csr", "-CA",
+         t + "ca.crt", "-CAkey", t + "ca.key", "-CAcreateserial", "-days", "2",
+         "-extfile", t + "san.ext", "-out", t + "server.crt"},
+    };
+    for (const auto& step : steps) {
+      std::vector<std::string> args = step;
+      args[0] = find_on_path("openssl");
+      const int rc = run_as_server_user(args, log);
+      if (rc != 0) {
+        throw std::runtime_error("openssl " + step[1] + " failed (exit " +
+                                 std::to_string(rc) + "); see " + log.string());
+      }
+    }
+    std::ofstream hba(data_dir() / "pg_hba.conf", std::ios::trunc);
+    hba << "# TLS only (tests/support/postgres_server.h, Tls::kOnly)\n"
+           "local all all scram-sha-256\n"
+           "hostssl all all 127.0.0.1/32 scram-sha-256\n";
+  }
+
+  static std::string find_on_path(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::stringstream in(path != nullptr ? path : "/usr/bin:/bin");
+    std::string dir;
+    while (std::getline(in, dir, ':')) {
+      const std::string candidate = dir + "/" + name;
+      if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+    return "/usr/bin/" + name;
+  }
+
   static std::string find_bindir() {
     if (const char* env = std::getenv("KALAM_PG_BINDIR")) return env;
     std::string best;
@@ -259,6 +352,7 @@ class PostgresServer {
   }
 
   std::vector<std::string> extra_;
+  Tls tls_ = Tls::kOff;
   std::string bindir_;
   std::filesystem::path dir_;
   uid_t uid_ = 0;

@@ -33,50 +33,26 @@
 // bookkeeping cost; the server and the network are the same for both.
 #include <libpq-fe.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <mutex>
-#include <random>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include <kalam/database.h>
-#include <kalam/plugin.h>
+#include "../remote/remote_bench.h"
+#include "../remote/remote_plugin_store.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "kalam-pg-bench: %s\n", message.c_str());
-  std::exit(2);
-}
-
-std::string key_of(int thread, uint64_t i) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "t%02d-k%010llu", thread,
-                static_cast<unsigned long long>(i));
-  return buf;  // 16 bytes
-}
-
-const std::string kValue(100, 'v');
-// The scan workload reads the loaded set ("thread" 99's keys) only, so its
-// size does not grow with the write workloads.
-const std::string kScanLower = "t99-";
-const std::string kScanUpper = "t99.";
+using namespace kalam_bench;
 
 // ---- native: libpq, the plugin's statements --------------------------------
 
@@ -309,201 +285,14 @@ class NativeStore {
   size_t sink_ = 0;  // keeps the reads' copies observable
 };
 
-// ---- plugin: kalam::Database -> C ABI -> kalam_postgres.so ----------------
-
-class PluginStore {
- public:
-  PluginStore(const std::string& conninfo, const std::string& schema,
-              size_t pool_size, const std::string& plugin_dir) {
-    auto plugin = kalam::load_plugin("postgres", {plugin_dir});
-    if (!plugin.ok()) die("load_plugin: " + plugin.status().to_string());
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kalam-pg-bench-" + std::to_string(getpid()));
-    auto db =
-        kalam::Database::open(*plugin, dir_,
-                              {{"conninfo", conninfo, 0},
-                               {"schema", schema, 0},
-                               {"pool_size", std::to_string(pool_size), 0}});
-    if (!db.ok()) die("open: " + db.status().to_string());
-    db_ = std::move(db).value();
-  }
-  ~PluginStore() {
-    static_cast<void>(db_->close());
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  void write(const std::vector<std::string>& keys) {
-    kalam::WriteBatch batch;
-    for (const std::string& k : keys) batch.put(cf_, k, kValue);
-    const kalam::Status s = db_->write(batch);
-    if (!s.ok()) die("write: " + s.to_string());
-  }
-  bool get(const std::string& key) {
-    size_t len = 0;
-    const kalam::Status s =
-        db_->get_with(cf_, key, [&len](std::string_view v) { len = v.size(); });
-    if (s.ok()) return true;
-    if (s.is_not_found()) return false;
-    die("get: " + s.to_string());
-  }
-  uint64_t scan() {
-    kalam::IteratorOptions options;
-    options.lower = kScanLower;
-    options.upper = kScanUpper;
-    auto it = db_->new_iterator(cf_, options);
-    if (!it.ok()) die("new_iterator: " + it.status().to_string());
-    it->seek_to_first();
-    uint64_t n = 0;
-    for (;;) {
-      auto got = it->next_batch(
-          1000, [](std::string_view, std::string_view) { return true; });
-      if (!got.ok()) die("next_batch: " + got.status().to_string());
-      if (*got == 0) return n;
-      n += *got;
-    }
-  }
-
- private:
-  std::filesystem::path dir_;
-  std::unique_ptr<kalam::Database> db_;
-  kalam::ColumnFamily cf_;
-};
-
-// ---- the driver (as bench/etcd/etcd_bench.cc) ------------------------------
-
-struct Result {
-  double ops_per_s = 0;
-  double p50_us = 0;
-  double p99_us = 0;
-  // CPU time (user + system) of this process per unit: what the client
-  // side costs, much less disturbed than wall time by other load on the
-  // machine (the server's CPU is not in it).
-  double cpu_us_per_unit = 0;
-  uint64_t units = 0;  // keys written or read, entries scanned
-};
-
-double process_cpu_us() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double quantile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * v.size()));
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(i), v.end());
-  return v[i];
-}
-
-// Runs `op(thread, i)` (returning the units it did) on `threads` threads for
-// `seconds`; latency per op.
-template <class Op>
-Result run(int threads, double seconds, Op op) {
-  std::vector<std::vector<double>> latencies(threads);
-  std::vector<uint64_t> units(threads, 0);
-  std::vector<std::thread> pool;
-  const double cpu_start = process_cpu_us();
-  const auto start = Clock::now();
-  const auto stop = start + std::chrono::duration<double>(seconds);
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      // Bounded by time and by count.
-      for (uint64_t i = 0; i < 100000000 && Clock::now() < stop; ++i) {
-        const auto t0 = Clock::now();
-        units[t] += op(t, i);
-        latencies[t].push_back(
-            std::chrono::duration<double, std::micro>(Clock::now() - t0)
-                .count());
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  const double cpu = process_cpu_us() - cpu_start;
-  const double took =
-      std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  uint64_t total = 0;
-  for (int t = 0; t < threads; ++t) {
-    all.insert(all.end(), latencies[t].begin(), latencies[t].end());
-    total += units[t];
-  }
-  Result r;
-  r.ops_per_s = static_cast<double>(total) / took;
-  r.p50_us = quantile(all, 0.50);
-  r.p99_us = quantile(all, 0.99);
-  r.cpu_us_per_unit = total > 0 ? cpu / static_cast<double>(total) : 0;
-  r.units = total;
-  return r;
-}
-
-template <class Store>
-void bench(Store& store, const char* mode, double seconds, uint64_t keys,
-           const std::vector<int>& thread_counts,
-           const std::string& workloads) {
-  // The read set: `keys` keys written by "thread" 99 in batches of 100.
-  for (uint64_t i = 0; i < keys; i += 100) {
-    std::vector<std::string> batch;
-    for (uint64_t j = i; j < std::min(keys, i + 100); ++j) {
-      batch.push_back(key_of(99, j));
-    }
-    store.write(batch);
-  }
-  std::printf(
-      "mode\tworkload\tthreads\tops_per_s\tp50_us\tp99_us\tcpu_us_per_"
-      "unit\tunits\n");
-  for (int threads : thread_counts) {
-    std::vector<std::mt19937_64> rngs;
-    for (int t = 0; t < threads; ++t) rngs.emplace_back(1234 + t);
-    const auto wanted = [&](const char* workload) {
-      return workloads.find("," + std::string(workload) + ",") !=
-             std::string::npos;
-    };
-    const auto print = [&](const char* workload, const Result& r) {
-      std::printf("%s\t%s\t%d\t%.0f\t%.0f\t%.0f\t%.3f\t%llu\n", mode, workload,
-                  threads, r.ops_per_s, r.p50_us, r.p99_us, r.cpu_us_per_unit,
-                  static_cast<unsigned long long>(r.units));
-      std::fflush(stdout);
-    };
-    if (wanted("put"))
-      print("put", run(threads, seconds, [&](int t, uint64_t i) {
-              store.write({key_of(t, 1000000 + i)});
-              return 1;
-            }));
-    if (wanted("batch100"))
-      print("batch100", run(threads, seconds, [&](int t, uint64_t i) {
-              std::vector<std::string> batch;
-              for (uint64_t j = 0; j < 100; ++j) {
-                batch.push_back(key_of(t, 2000000 + i * 100 + j));
-              }
-              store.write(batch);
-              return 100;
-            }));
-    if (wanted("get"))
-      print("get", run(threads, seconds, [&](int t, uint64_t) {
-              if (!store.get(key_of(99, rngs[t]() % keys))) die("get: missing");
-              return 1;
-            }));
-    // scan: entries per second over the loaded set.
-    if (wanted("scan"))
-      print("scan", run(threads, seconds, [&](int, uint64_t) {
-              const uint64_t n = store.scan();
-              if (n != keys) die("scan: " + std::to_string(n) + " entries");
-              return static_cast<int>(n);
-            }));
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_program = "kalam-pg-bench";
   std::string mode;
   std::string conninfo;
   std::string plugin_dir = KALAM_PG_BENCH_PLUGIN_DIR;
-  double seconds = 3;
-  uint64_t keys = 10000;
-  std::vector<int> thread_counts = {1, 4, 16};
-  std::string workloads = ",put,batch100,get,scan,";
+  WorkloadOptions options;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const std::string value = argv[i + 1];
@@ -511,39 +300,28 @@ int main(int argc, char** argv) {
       mode = value;
     } else if (flag == "--conninfo") {
       conninfo = value;
-    } else if (flag == "--seconds") {
-      seconds = std::stod(value);
-    } else if (flag == "--keys") {
-      keys = std::stoull(value);
-    } else if (flag == "--workloads") {
-      workloads = "," + value + ",";
     } else if (flag == "--plugin-dir") {
       plugin_dir = value;
-    } else if (flag == "--threads") {
-      thread_counts.clear();
-      std::stringstream in(value);
-      std::string n;
-      while (std::getline(in, n, ',')) thread_counts.push_back(std::stoi(n));
-    } else {
+    } else if (!options.take(flag, value)) {
       die("unknown flag " + flag);
     }
   }
   if (conninfo.empty()) die("--conninfo is required");
-  if (keys == 0) die("--keys must be at least 1");
-  const int max_threads =
-      *std::max_element(thread_counts.begin(), thread_counts.end());
   // A schema of this run's own, so rounds against one server never share
   // a table.
   const std::string schema =
       "kalam_bench_" + mode + "_" + std::to_string(getpid());
   if (mode == "native") {
     NativeStore store(conninfo, schema);
-    bench(store, "native", seconds, keys, thread_counts, workloads);
+    run_workloads(store, "native", options);
   } else if (mode == "plugin") {
     // Enough idle connections for every thread, as the native pool keeps.
-    PluginStore store(conninfo, schema, static_cast<size_t>(max_threads),
-                      plugin_dir);
-    bench(store, "plugin", seconds, keys, thread_counts, workloads);
+    PluginStore store(
+        "postgres", plugin_dir,
+        {{"conninfo", conninfo, 0},
+         {"schema", schema, 0},
+         {"pool_size", std::to_string(options.max_threads()), 0}});
+    run_workloads(store, "plugin", options);
   } else {
     die("--mode native|plugin is required");
   }

@@ -175,18 +175,19 @@ struct HostWrite {
 // Runs abi_host_write on the store `dir` of `backend` as a host of ABI
 // minor `minor`, with `fault` injected under `dir` (fault.at 0: none; then
 // `calls` gets the count). With `arm_before_close` the shim counts only the
-// calls of the close.
+// calls of the close. The batch puts `key` and `key`.2.
 inline HostWrite host_write(const test::TempDir& scratch,
                             const std::string& backend, const fs::path& dir,
                             uint32_t minor, const IoFault& fault,
                             uint64_t* calls = nullptr,
-                            bool arm_before_close = false) {
+                            bool arm_before_close = false,
+                            const std::string& key = "new") {
   std::vector<std::string> argv = {
       KALAM_ABI_HOST_WRITE_PATH,
       std::string(KALAM_TEST_PLUGIN_DIR) + "/kalam_" + backend + ".so",
       dir.string(),
       std::to_string(minor),
-      "new",
+      key,
       "9000"};
   if (arm_before_close) argv.push_back("arm-before-close");
   const test::CliResult r = under_shim(

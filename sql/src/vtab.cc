@@ -78,6 +78,18 @@ void set_error(sqlite3_vtab* vtab, const std::string& message) {
   vtab->zErrMsg = sqlite3_mprintf("%s", message.c_str());
 }
 
+// Hands a bytes column, stored as base64 text, to SQLite as a blob (an
+// error for text that is not base64).
+void result_base64_blob(sqlite3_context* ctx, std::string_view base64) {
+  auto bytes = tables::base64_decode(base64);
+  if (!bytes.ok()) {
+    sqlite3_result_error(ctx, bytes.status().message().c_str(), -1);
+    return;
+  }
+  sqlite3_result_blob(ctx, bytes->data(), static_cast<int>(bytes->size()),
+                      SQLITE_TRANSIENT);
+}
+
 // Hands a JSON value of a column of `type` to SQLite.
 void result_json(sqlite3_context* ctx, const json& v, ColumnType type) {
   if (v.is_null()) {
@@ -91,13 +103,7 @@ void result_json(sqlite3_context* ctx, const json& v, ColumnType type) {
     return;
   }
   if (type == ColumnType::kBytes && v.is_string()) {
-    auto bytes = tables::base64_decode(v.get_ref<const std::string&>());
-    if (!bytes.ok()) {
-      sqlite3_result_error(ctx, bytes.status().message().c_str(), -1);
-      return;
-    }
-    sqlite3_result_blob(ctx, bytes->data(), static_cast<int>(bytes->size()),
-                        SQLITE_TRANSIENT);
+    result_base64_blob(ctx, v.get_ref<const std::string&>());
     return;
   }
   switch (v.type()) {
@@ -1029,13 +1035,7 @@ void result_member(sqlite3_context* ctx, std::string_view v, ColumnType type) {
       return;
     }
     if (type == ColumnType::kBytes) {
-      auto bytes = tables::base64_decode(inner);
-      if (!bytes.ok()) {
-        sqlite3_result_error(ctx, bytes.status().message().c_str(), -1);
-        return;
-      }
-      sqlite3_result_blob(ctx, bytes->data(), static_cast<int>(bytes->size()),
-                          SQLITE_TRANSIENT);
+      result_base64_blob(ctx, inner);
       return;
     }
     sqlite3_result_text(ctx, inner.data(), static_cast<int>(inner.size()),

@@ -8,7 +8,6 @@
 // succeed again. Needs permission to mount (root, as in CI); skipped with a
 // message elsewhere.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -20,41 +19,12 @@
 #include <vector>
 
 #include "io_faults.h"
+#include "tmpfs_mount.h"
 
 namespace kalam::faults {
 namespace {
 
-// A tmpfs mounted on a fresh directory for the life of the object.
-class TmpfsMount {
- public:
-  TmpfsMount(const fs::path& where, const std::string& size) : dir_(where) {
-    fs::create_directories(dir_);
-    const std::string options = "size=" + size + ",mode=0700";
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
-      error_ = std::strerror(errno);
-      return;
-    }
-    mounted_ = true;
-  }
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  ~TmpfsMount() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-  // Frees space: the same files on a larger file system.
-  bool grow(const std::string& size) {
-    const std::string options = "size=" + size;
-    return ::mount(nullptr, dir_.c_str(), nullptr, MS_REMOUNT,
-                   options.c_str()) == 0;
-  }
-
- private:
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
+using test::TmpfsMount;
 
 // The state of the default family: key -> value, from `kalam scan`.
 std::map<std::string, std::string> contents(const FaultDb& db) {

@@ -12,7 +12,6 @@
 // mount(2) is refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +27,7 @@
 
 #include "conformance.h"
 #include "postgres_server.h"
+#include "tmpfs_mount.h"
 
 namespace kalam::conformance {
 namespace {
@@ -36,41 +36,7 @@ using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 using Options = std::map<std::string, std::string>;
 
-// A tmpfs mounted on `where` for the life of the object, owned by `uid`
-// (the server's user: a tablespace directory must belong to it).
-class TmpfsMount {
- public:
-  TmpfsMount(const std::filesystem::path& where, const std::string& size,
-             uid_t uid, gid_t gid)
-      : dir_(where) {
-    std::filesystem::create_directories(dir_);
-    const std::string options = "size=" + size + ",mode=0700";
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, options.c_str()) != 0) {
-      error_ = std::strerror(errno);
-      return;
-    }
-    mounted_ = true;
-    if (::chown(dir_.c_str(), uid, gid) != 0) error_ = std::strerror(errno);
-  }
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  ~TmpfsMount() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_ && error_.empty(); }
-  const std::string& error() const { return error_; }
-  // Frees space: the same files on a larger file system.
-  bool grow(const std::string& size) {
-    const std::string options = "size=" + size;
-    return ::mount(nullptr, dir_.c_str(), nullptr, MS_REMOUNT,
-                   options.c_str()) == 0;
-  }
-
- private:
-  std::filesystem::path dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
+using test::TmpfsMount;
 
 // Incompressible bytes (PostgreSQL compresses large values).
 std::string random_bytes(std::mt19937_64& rng, size_t n) {
@@ -90,7 +56,7 @@ class PostgresNoSpaceTest : public ::testing::Test, public RawDatabase {
     ASSERT_EQ(::stat(server_->dir().c_str(), &st), 0);
     // Inside the server's own temp dir, so its user can reach it.
     mount_ = std::make_unique<TmpfsMount>(server_->dir() / "small", "4m",
-                                          st.st_uid, st.st_gid);
+                                          std::pair(st.st_uid, st.st_gid));
     if (!mount_->mounted()) {
       GTEST_SKIP() << "cannot mount a tmpfs here (" << mount_->error()
                    << "); run as root to test a full disk on the server";

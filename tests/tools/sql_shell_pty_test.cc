@@ -132,6 +132,8 @@ class PtyChild {
     return -1;
   }
 
+  // Whether the child has ended (wait_exit saw it).
+  bool ended() const { return reaped_; }
   const std::string& output() const { return output_; }
   size_t mark() const { return output_.size(); }
 
@@ -216,10 +218,18 @@ TEST(SqlShellPtyTest, TypedStatementsHistoryAndCtrlD) {
   ASSERT_TRUE(shell.wait_for("second note", from)) << shell.output();
   ASSERT_TRUE(shell.wait_for("kalam> ", from)) << shell.output();
 
-  // Ctrl-D on an empty line: the shell leaves, exit code 0.
-  shell.type("\x04");
-  shell.read_to_end(std::chrono::seconds(20));
-  EXPECT_EQ(shell.wait_exit(std::chrono::seconds(20)), 0) << shell.output();
+  // Ctrl-D on an empty line: the shell leaves, exit code 0. The prompt is
+  // printed before libedit puts the terminal in its own mode, and a Ctrl-D
+  // that arrives in between can be lost in that switch (seen once under
+  // load), as a key typed ahead of a prompt can be: type it again, a
+  // bounded number of times, until the shell has left.
+  int exit_code = -1;
+  for (int attempt = 0; attempt < 5 && !shell.ended(); ++attempt) {
+    shell.type("\x04");
+    shell.read_to_end(std::chrono::seconds(4));
+    exit_code = shell.wait_exit(std::chrono::seconds(2));
+  }
+  EXPECT_EQ(exit_code, 0) << shell.output();
   EXPECT_THAT(shell.output(), ::testing::Not(HasSubstr("bob's note")));
 
   // The history file holds the lines typed (libedit's format: a header,
